@@ -1,0 +1,122 @@
+//! Every message between pgmon's actors, in one place, so the whole conversation can be read
+//! here: loops report to the StateActor (and it forwards snapshots to the AlertEvaluator);
+//! HTTP handlers ask the StateActor for its current view.
+
+use crate::collectors::LoopSnapshot;
+use crate::db::capabilities::Capabilities;
+use actix::Message;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::state::StateView;
+
+/// The four polling loops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoopName {
+    HotPath,
+    Workload,
+    Storage,
+    Hourly,
+}
+
+impl LoopName {
+    pub const ALL: [LoopName; 4] = [
+        LoopName::HotPath,
+        LoopName::Workload,
+        LoopName::Storage,
+        LoopName::Hourly,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoopName::HotPath => "hot_path",
+            LoopName::Workload => "workload",
+            LoopName::Storage => "storage",
+            LoopName::Hourly => "hourly",
+        }
+    }
+}
+
+impl std::fmt::Display for LoopName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A loop actor (re)started; its first tick comes after `first_tick_in` (the restart backoff).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct LoopStarted {
+    pub loop_name: LoopName,
+    pub interval: Duration,
+    pub budget: Duration,
+    pub restarts: u32,
+    pub first_tick_in: Duration,
+}
+
+/// A tick arrived while the previous run was still going: skipped, never queued.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct TickSkipped {
+    pub loop_name: LoopName,
+}
+
+/// Why a whole run produced no snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// No connection could be had: the database is down, refusing us, or unreachable.
+    Unreachable,
+    /// The run did not come back within its budget (plus grace) and was aborted.
+    Timeout,
+    /// A collector panicked; the task's JoinError was caught.
+    Panic,
+    /// Capability detection failed on a live connection.
+    Query,
+}
+
+#[derive(Debug, Clone)]
+pub enum RunOutcome {
+    Completed { snapshot: Arc<LoopSnapshot> },
+    Failed { kind: FailureKind, error: String },
+}
+
+/// One run of a loop finished (successfully, partially, or not at all).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct RunFinished {
+    pub loop_name: LoopName,
+    pub started_at: SystemTime,
+    pub duration: Duration,
+    pub outcome: RunOutcome,
+}
+
+/// Capabilities were (re)detected on a live connection.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct CapabilitiesDetected {
+    pub capabilities: Arc<Capabilities>,
+}
+
+/// The StateActor's current view, for HTTP handlers. Never blocks on the database.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Arc<StateView>")]
+pub struct GetView;
+
+/// A loop published a snapshot: forwarded by the StateActor to the AlertEvaluator.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct SnapshotPublished {
+    pub loop_name: LoopName,
+    pub at: SystemTime,
+    pub snapshot: Arc<LoopSnapshot>,
+}
+
+/// The role turned out to be able to write: the agent must stop (read_only_enforce).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct WriteAccessDetected {
+    pub message: String,
+}

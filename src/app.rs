@@ -1,0 +1,149 @@
+//! Start-up and shutdown: bind the HTTP listener (a taken address is bad input), check the
+//! role once if the database answers (refuse a writable role), start the StateActor, the
+//! AlertEvaluator and the supervised loops, then serve until SIGINT/SIGTERM.
+//! A database that is down at start is not fatal: the agent starts degraded.
+
+use crate::actors::alert_evaluator::AlertEvaluator;
+use crate::actors::loop_actor::CapabilitiesCache;
+use crate::actors::state::StateActor;
+use crate::config::{describe_dsn, parse_dsn, Config};
+use crate::db::{self, capabilities::Capabilities, privileges};
+use crate::http::{self, AppState};
+use crate::telemetry::{SeriesNaming, Telemetry};
+use crate::{EXIT_BAD_INPUT, EXIT_WRITE_ACCESS};
+use actix::Actor;
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    WriteAccess(String),
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl StartError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::BadInput(_) => EXIT_BAD_INPUT,
+            StartError::WriteAccess(_) => EXIT_WRITE_ACCESS,
+            StartError::Runtime(_) => 1,
+        }
+    }
+}
+
+/// Runs the agent until shutdown. Must be called inside an actix System.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let dsn = config
+        .require_dsn()
+        .map_err(|e| StartError::BadInput(e.to_string()))?;
+    let pg = parse_dsn(dsn.expose())
+        .map_err(|e| StartError::BadInput(format!("invalid config: key `dsn`: {e}")))?;
+    let target = describe_dsn(&pg);
+    let db_label = pg
+        .get_dbname()
+        .or(pg.get_user())
+        .unwrap_or("postgres")
+        .to_string();
+
+    let bind = config.bind_addr();
+    let listener = TcpListener::bind(bind).map_err(|e| {
+        StartError::BadInput(format!(
+            "invalid config: key `http.bind` = {bind}: cannot listen ({e})"
+        ))
+    })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| StartError::Runtime(e.to_string()))?;
+
+    let capabilities = CapabilitiesCache::default();
+    startup_check(&config, &target).await?;
+
+    let pools = db::build_pools(&config).map_err(StartError::BadInput)?;
+    let telemetry = Telemetry::new(SeriesNaming {
+        cluster: config.cluster.clone(),
+        db: db_label,
+        prefix: config.metrics.prefix.clone(),
+    });
+    let alerts = AlertEvaluator::default().start();
+    let state = StateActor::new(
+        config.cluster.clone(),
+        telemetry_db(&pg),
+        telemetry,
+        Some(alerts.recipient()),
+    )
+    .start();
+    let _loops = crate::actors::start_loops(&config, &pools, state.clone(), capabilities);
+
+    let static_dir = Some(PathBuf::from(&config.http.static_dir)).filter(|d| d.is_dir());
+    if let Some(dir) = &static_dir {
+        tracing::info!(static_dir = %dir.display(), "serving the UI from disk");
+    }
+    let app_state = AppState { state, static_dir };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(app_state.clone()))
+            .configure(http::configure)
+    })
+    .workers(2)
+    .shutdown_timeout(5)
+    .listen(listener)
+    .map_err(|e| StartError::Runtime(format!("cannot serve on {local}: {e}")))?
+    .run();
+    tracing::info!(addr = %local, cluster = %config.cluster, target = %target, "listening");
+    server
+        .await
+        .map_err(|e| StartError::Runtime(e.to_string()))?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+fn telemetry_db(pg: &tokio_postgres::Config) -> String {
+    pg.get_dbname()
+        .or(pg.get_user())
+        .unwrap_or("postgres")
+        .to_string()
+}
+
+/// If the database answers now, refuse a role that could write; if not, start degraded.
+async fn startup_check(config: &Config, target: &str) -> Result<(), StartError> {
+    let wait = Duration::from_millis(config.timeouts.connect_timeout_ms) + Duration::from_secs(1);
+    let client = match tokio::time::timeout(wait, db::connect_once(config)).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => {
+            tracing::warn!(target_db = %target, error = %e, "database unreachable at start; starting degraded and retrying every loop tick");
+            return Ok(());
+        }
+        Err(_) => {
+            tracing::warn!(target_db = %target, "database did not answer at start; starting degraded and retrying every loop tick");
+            return Ok(());
+        }
+    };
+    if !config.security.read_only_enforce {
+        return Ok(());
+    }
+    let caps = Capabilities::detect(&client).await.map_err(|e| {
+        StartError::Runtime(format!(
+            "capability detection failed: {}",
+            db::describe_pg_error(&e)
+        ))
+    })?;
+    let found = privileges::write_privileges(&client).await.map_err(|e| {
+        StartError::Runtime(format!(
+            "privilege check failed: {}",
+            db::describe_pg_error(&e)
+        ))
+    })?;
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(StartError::WriteAccess(privileges::refusal_message(
+            &caps.role, &found,
+        )))
+    }
+}

@@ -1,0 +1,137 @@
+//! Collectors: plain async functions `(client, capabilities, settings) -> typed rows`, one file
+//! per view or topic, each with its SQL as named consts first. They know nothing of actors,
+//! HTTP or Prometheus. The loop files (`hot_path.rs`, …) list which collectors a loop runs.
+
+pub mod autovacuum;
+pub mod blocking;
+pub mod canary;
+pub mod connections;
+pub mod hot_path;
+pub mod temp;
+pub mod transactions;
+
+use crate::config::{Config, Limits};
+use serde::Serialize;
+
+/// What collectors need from the configuration, copied once per loop.
+#[derive(Debug, Clone)]
+pub struct CollectSettings {
+    pub limits: Limits,
+    pub redact_sql_text: bool,
+    pub canary_explain_query: Option<String>,
+}
+
+impl CollectSettings {
+    pub fn from_config(config: &Config) -> Self {
+        let query = config.canary.explain_query.trim();
+        Self {
+            limits: config.limits.clone(),
+            redact_sql_text: config.security.redact_sql_text,
+            canary_explain_query: (!query.is_empty()).then(|| query.to_string()),
+        }
+    }
+}
+
+/// One section of a snapshot: its data, or why it is missing this time.
+pub type Section<T> = Result<T, String>;
+
+/// The SQL a panel's numbers came from, shown verbatim in the UI's "SQL used".
+#[derive(Debug, Clone, Serialize)]
+pub struct SqlUsed {
+    pub collector: &'static str,
+    pub sql: &'static str,
+}
+
+/// A counter's per-second rate between two samples; `None` when there is no honest answer:
+/// the counter went backwards (stats reset, server restart) or no time passed.
+pub fn counter_rate(previous: i64, current: i64, elapsed_seconds: f64) -> Option<f64> {
+    if current < previous || elapsed_seconds <= 0.0 {
+        return None;
+    }
+    Some((current - previous) as f64 / elapsed_seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_is_delta_over_time() {
+        assert_eq!(counter_rate(1000, 4000, 15.0), Some(200.0));
+        assert_eq!(counter_rate(5, 5, 15.0), Some(0.0));
+    }
+
+    #[test]
+    fn reset_or_no_elapsed_time_gives_no_rate() {
+        assert_eq!(counter_rate(4000, 10, 15.0), None);
+        assert_eq!(counter_rate(1, 2, 0.0), None);
+    }
+}
+
+/// What one loop run produced, by loop.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoopSnapshot {
+    HotPath(hot_path::HotPathSnapshot),
+    /// A loop whose collectors have not been written yet (workload, storage and hourly until
+    /// their issues land): its round trip still proves the database answers on its schedule.
+    Empty {
+        round_trip: Section<()>,
+    },
+}
+
+impl LoopSnapshot {
+    /// Sections that failed this run, with their errors.
+    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+        match self {
+            LoopSnapshot::HotPath(s) => s.section_errors(),
+            LoopSnapshot::Empty { round_trip } => round_trip
+                .as_ref()
+                .err()
+                .map(|e| vec![("round_trip", e.clone())])
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A loop's collectors and the state they carry between ticks (previous counters for rates).
+/// The loop actor moves the job into a spawned task for each run and gets it back after.
+pub trait LoopJob: Send + 'static {
+    fn run<'a>(
+        &'a mut self,
+        client: &'a tokio_postgres::Client,
+        caps: &'a crate::db::capabilities::Capabilities,
+        deadline: tokio::time::Instant,
+    ) -> futures::future::BoxFuture<'a, LoopSnapshot>;
+}
+
+/// The job of a loop with no collectors yet.
+pub struct EmptyJob;
+
+impl LoopJob for EmptyJob {
+    fn run<'a>(
+        &'a mut self,
+        client: &'a tokio_postgres::Client,
+        _caps: &'a crate::db::capabilities::Capabilities,
+        deadline: tokio::time::Instant,
+    ) -> futures::future::BoxFuture<'a, LoopSnapshot> {
+        Box::pin(async move {
+            let round_trip = within(deadline, client.simple_query(canary::CANARY_SQL))
+                .await
+                .map(|_| ());
+            LoopSnapshot::Empty { round_trip }
+        })
+    }
+}
+
+/// Runs one collector within the loop's deadline, turning its failure into the section's error.
+pub async fn within<T>(
+    deadline: tokio::time::Instant,
+    collector: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Section<T> {
+    match tokio::time::timeout_at(deadline, collector).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(crate::db::describe_pg_error(&e)),
+        Err(_) => Err("did not finish within the loop budget".into()),
+    }
+}

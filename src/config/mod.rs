@@ -1,0 +1,660 @@
+//! Configuration: a YAML file (spec §8 keys) plus `PGMON_*` environment overrides, loaded with
+//! the `config` crate into typed settings with documented defaults, then validated.
+//!
+//! Every error names the key and the bad value so an operator can fix it in one read; the
+//! binary maps them to exit code 2. The DSN is held in [`Secret`] so it never reaches a log.
+
+mod dsn;
+
+pub use dsn::{describe_dsn, parse_dsn, Secret};
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Environment variables read by pgmon itself rather than mapped onto config keys.
+const ENV_NOT_CONFIG_KEYS: &[&str] = &["PGMON_CONFIG"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config: {0}")]
+    Parse(String),
+    #[error("invalid config: key `{key}` = {value}: {reason}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("missing DSN: set PGMON_DSN (e.g. PGMON_DSN='postgres://monitor@db:5432/app') or `dsn` in the config file")]
+    MissingDsn,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Logical label of the monitored cluster; the `cluster` label on every metric.
+    pub cluster: String,
+    /// Connection string (URL or key=value); normally from `PGMON_DSN`.
+    #[serde(skip_serializing)]
+    pub dsn: Option<Secret>,
+    pub sample_intervals: SampleIntervals,
+    pub budgets: Budgets,
+    pub limits: Limits,
+    pub alerts: AlertThresholds,
+    pub notifiers: Notifiers,
+    pub http: Http,
+    pub security: Security,
+    pub ui: Ui,
+    pub timeouts: Timeouts,
+    pub database: Database,
+    pub metrics: Metrics,
+    pub canary: Canary,
+    pub log: Log,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            cluster: "default".into(),
+            dsn: None,
+            sample_intervals: SampleIntervals::default(),
+            budgets: Budgets::default(),
+            limits: Limits::default(),
+            alerts: AlertThresholds::default(),
+            notifiers: Notifiers::default(),
+            http: Http::default(),
+            security: Security::default(),
+            ui: Ui::default(),
+            timeouts: Timeouts::default(),
+            database: Database::default(),
+            metrics: Metrics::default(),
+            canary: Canary::default(),
+            log: Log::default(),
+        }
+    }
+}
+
+/// How often each loop runs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SampleIntervals {
+    #[serde(with = "humantime_serde")]
+    pub hot_path: Duration,
+    #[serde(with = "humantime_serde")]
+    pub workload: Duration,
+    #[serde(with = "humantime_serde")]
+    pub storage: Duration,
+    #[serde(with = "humantime_serde")]
+    pub hourly: Duration,
+}
+
+impl Default for SampleIntervals {
+    fn default() -> Self {
+        Self {
+            hot_path: Duration::from_secs(15),
+            workload: Duration::from_secs(60),
+            storage: Duration::from_secs(600),
+            hourly: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The most each loop's run may take (design: 1 s / 3 s / 10 s / 60 s).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Budgets {
+    #[serde(with = "humantime_serde")]
+    pub hot_path: Duration,
+    #[serde(with = "humantime_serde")]
+    pub workload: Duration,
+    #[serde(with = "humantime_serde")]
+    pub storage: Duration,
+    #[serde(with = "humantime_serde")]
+    pub hourly: Duration,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Self {
+            hot_path: Duration::from_secs(1),
+            workload: Duration::from_secs(3),
+            storage: Duration::from_secs(10),
+            hourly: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub top_relations: u32,
+    pub top_indexes: u32,
+    pub top_queries: u32,
+    pub partition_horizon_days: u32,
+    /// Long / idle-in-transaction sessions listed by the hot path (oldest first).
+    pub top_sessions: u32,
+    /// Blocked↔blocker pairs listed in `blocking_events`.
+    pub blocking_events: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            top_relations: 50,
+            top_indexes: 50,
+            top_queries: 50,
+            partition_horizon_days: 7,
+            top_sessions: 50,
+            blocking_events: 50,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertThresholds {
+    pub connections_warn: f64,
+    pub connections_crit: f64,
+    pub long_txn_warn_s: u64,
+    pub long_txn_crit_s: u64,
+    pub blocked_warn_s: u64,
+    pub blocked_crit_s: u64,
+    pub repl_warn_s: u64,
+    pub repl_crit_s: u64,
+    pub stats_stale_warn_hours: u64,
+    pub stats_stale_crit_hours: u64,
+    pub wraparound_warn_tx_age: u64,
+    pub wraparound_crit_tx_age: u64,
+    pub wal_surge_warn_bytes_per_sec: u64,
+    pub wal_surge_crit_bytes_per_sec: u64,
+    pub temp_surge_warn_bytes_per_sec: u64,
+    pub temp_surge_crit_bytes_per_sec: u64,
+    pub autovac_starvation_warn_hours: u64,
+    pub autovac_starvation_crit_hours: u64,
+    pub checkpoint_ratio_warn: f64,
+    pub checkpoint_ratio_crit: f64,
+    pub checkpoint_interval_warn_seconds: u64,
+    pub checkpoint_interval_crit_seconds: u64,
+}
+
+impl Default for AlertThresholds {
+    fn default() -> Self {
+        Self {
+            connections_warn: 0.80,
+            connections_crit: 0.95,
+            long_txn_warn_s: 300,
+            long_txn_crit_s: 1800,
+            blocked_warn_s: 30,
+            blocked_crit_s: 120,
+            repl_warn_s: 30,
+            repl_crit_s: 300,
+            stats_stale_warn_hours: 12,
+            stats_stale_crit_hours: 24,
+            wraparound_warn_tx_age: 1_500_000_000,
+            wraparound_crit_tx_age: 1_800_000_000,
+            wal_surge_warn_bytes_per_sec: 100 * 1024 * 1024,
+            wal_surge_crit_bytes_per_sec: 200 * 1024 * 1024,
+            temp_surge_warn_bytes_per_sec: 50 * 1024 * 1024,
+            temp_surge_crit_bytes_per_sec: 100 * 1024 * 1024,
+            autovac_starvation_warn_hours: 6,
+            autovac_starvation_crit_hours: 12,
+            checkpoint_ratio_warn: 0.2,
+            checkpoint_ratio_crit: 0.5,
+            checkpoint_interval_warn_seconds: 300,
+            checkpoint_interval_crit_seconds: 180,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Notifiers {
+    pub slack_webhook: String,
+    pub email_smtp: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http {
+    pub bind: String,
+    /// Directory served at `/` instead of the embedded UI, when it exists.
+    pub static_dir: String,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self {
+            bind: "0.0.0.0:8181".into(),
+            static_dir: "/opt/pgmon/ui".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Security {
+    /// Refuse to start when the role could write (superuser, CREATE, DML on user tables).
+    pub read_only_enforce: bool,
+    /// Keep query text inside PostgreSQL: no SQL text in the API or UI.
+    pub redact_sql_text: bool,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Self {
+            read_only_enforce: true,
+            redact_sql_text: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ui {
+    pub hide_postgres_defaults: bool,
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Self {
+            hide_postgres_defaults: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    pub statement_timeout_ms: u64,
+    pub lock_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            statement_timeout_ms: 3000,
+            lock_timeout_ms: 1000,
+            connect_timeout_ms: 5000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Database {
+    /// Connections reserved for the hot-path loop (it must never wait behind slow loops).
+    pub hot_path_connections: u32,
+    /// Connections shared by the workload, storage and hourly loops.
+    pub background_connections: u32,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Self {
+            hot_path_connections: 1,
+            background_connections: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Metrics {
+    /// Prepended to every `pg_*` and `alerts_total` family, e.g. "pgmon_".
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Canary {
+    /// Optional read-only query timed each hot-path tick with EXPLAIN (ANALYZE, BUFFERS).
+    pub explain_query: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    pub format: LogFormat,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Json,
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path` (when given) and overlays `PGMON_*` variables from `env`:
+    /// `PGMON_DSN`, `PGMON_CLUSTER`, and `PGMON_<SECTION>__<KEY>` for any other key
+    /// (e.g. `PGMON_HTTP__BIND=127.0.0.1:8181`).
+    pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            builder = builder.add_source(config::File::from_str(&text, config::FileFormat::Yaml));
+        }
+        let overrides: config::Map<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("PGMON_") && !ENV_NOT_CONFIG_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("PGMON")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(overrides)),
+        );
+        let raw = builder
+            .build()
+            .map_err(|e| ConfigError::Parse(describe_config_error(&e)))?;
+        let cfg: Config = raw
+            .try_deserialize()
+            .map_err(|e| ConfigError::Parse(describe_config_error(&e)))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks ranges and cross-key rules that serde cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let loops = [
+            (
+                "hot_path",
+                self.sample_intervals.hot_path,
+                self.budgets.hot_path,
+            ),
+            (
+                "workload",
+                self.sample_intervals.workload,
+                self.budgets.workload,
+            ),
+            (
+                "storage",
+                self.sample_intervals.storage,
+                self.budgets.storage,
+            ),
+            ("hourly", self.sample_intervals.hourly, self.budgets.hourly),
+        ];
+        for (name, interval, budget) in loops {
+            if interval < Duration::from_millis(100) {
+                return Err(invalid(
+                    leak_key("sample_intervals", name),
+                    humantime::format_duration(interval),
+                    "must be at least 100ms",
+                ));
+            }
+            if budget.is_zero() || budget > interval {
+                return Err(invalid(
+                    leak_key("budgets", name),
+                    humantime::format_duration(budget),
+                    format!(
+                        "must be above zero and at most the loop interval ({})",
+                        humantime::format_duration(interval)
+                    ),
+                ));
+            }
+        }
+        self.http.bind.parse::<SocketAddr>().map_err(|e| {
+            invalid(
+                "http.bind",
+                format!("{:?}", self.http.bind),
+                format!("not a socket address ({e}); use e.g. 127.0.0.1:8181"),
+            )
+        })?;
+        for (key, value) in [
+            ("limits.top_relations", self.limits.top_relations),
+            ("limits.top_indexes", self.limits.top_indexes),
+            ("limits.top_queries", self.limits.top_queries),
+            ("limits.top_sessions", self.limits.top_sessions),
+            ("limits.blocking_events", self.limits.blocking_events),
+        ] {
+            if !(1..=1000).contains(&value) {
+                return Err(invalid(
+                    key,
+                    value,
+                    "must be between 1 and 1000 (it caps metric cardinality)",
+                ));
+            }
+        }
+        if self.timeouts.statement_timeout_ms == 0 {
+            return Err(invalid(
+                "timeouts.statement_timeout_ms",
+                0,
+                "must be above zero",
+            ));
+        }
+        if self.timeouts.lock_timeout_ms == 0 {
+            return Err(invalid("timeouts.lock_timeout_ms", 0, "must be above zero"));
+        }
+        if self.database.hot_path_connections == 0 || self.database.hot_path_connections > 4 {
+            return Err(invalid(
+                "database.hot_path_connections",
+                self.database.hot_path_connections,
+                "must be between 1 and 4",
+            ));
+        }
+        if self.database.background_connections == 0 || self.database.background_connections > 4 {
+            return Err(invalid(
+                "database.background_connections",
+                self.database.background_connections,
+                "must be between 1 and 4",
+            ));
+        }
+        let a = &self.alerts;
+        if !(0.0..=1.0).contains(&a.connections_warn) || !(0.0..=1.0).contains(&a.connections_crit)
+        {
+            return Err(invalid(
+                "alerts.connections_warn",
+                a.connections_warn,
+                "connection ratios must be between 0 and 1",
+            ));
+        }
+        if a.long_txn_warn_s > a.long_txn_crit_s {
+            return Err(invalid(
+                "alerts.long_txn_warn_s",
+                a.long_txn_warn_s,
+                "must not exceed alerts.long_txn_crit_s",
+            ));
+        }
+        if a.wraparound_warn_tx_age > a.wraparound_crit_tx_age {
+            return Err(invalid(
+                "alerts.wraparound_warn_tx_age",
+                a.wraparound_warn_tx_age,
+                "must not exceed alerts.wraparound_crit_tx_age",
+            ));
+        }
+        if !self.metrics.prefix.is_empty()
+            && !self
+                .metrics
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(invalid(
+                "metrics.prefix",
+                format!("{:?}", self.metrics.prefix),
+                "only letters, digits and '_' are allowed",
+            ));
+        }
+        if let Some(dsn) = &self.dsn {
+            parse_dsn(dsn.expose()).map_err(|reason| invalid("dsn", "<redacted>", reason))?;
+        }
+        Ok(())
+    }
+
+    /// The DSN, required to run the agent (but not for `--healthcheck`).
+    pub fn require_dsn(&self) -> Result<&Secret, ConfigError> {
+        self.dsn
+            .as_ref()
+            .filter(|d| !d.expose().trim().is_empty())
+            .ok_or(ConfigError::MissingDsn)
+    }
+
+    pub fn bind_addr(&self) -> SocketAddr {
+        // validate() guarantees this parses.
+        self.http
+            .bind
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8181)))
+    }
+}
+
+fn invalid(
+    key: &'static str,
+    value: impl std::fmt::Display,
+    reason: impl Into<String>,
+) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Per-loop keys are few and fixed; this maps them to static names for error messages.
+fn leak_key(section: &str, name: &str) -> &'static str {
+    match (section, name) {
+        ("sample_intervals", "hot_path") => "sample_intervals.hot_path",
+        ("sample_intervals", "workload") => "sample_intervals.workload",
+        ("sample_intervals", "storage") => "sample_intervals.storage",
+        ("sample_intervals", "hourly") => "sample_intervals.hourly",
+        ("budgets", "hot_path") => "budgets.hot_path",
+        ("budgets", "workload") => "budgets.workload",
+        ("budgets", "storage") => "budgets.storage",
+        _ => "budgets.hourly",
+    }
+}
+
+/// The `config` crate's messages are close to what an operator needs; this keeps them on one
+/// line and never echoes the DSN.
+fn describe_config_error(error: &config::ConfigError) -> String {
+    let text = error.to_string().replace('\n', " ");
+    if text.contains("dsn") {
+        return "key `dsn`: not a valid connection string".into();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_yaml(yaml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pgmon.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load(Some(&path), &env)
+    }
+
+    #[test]
+    fn sample_config_loads_with_every_spec_key() {
+        let sample = include_str!("../../config.pgmon.sample.yaml");
+        let cfg = load_yaml(sample, &[("PGMON_DSN", "postgres://u@localhost/db")]).unwrap();
+        assert_eq!(cfg.cluster, "example-cluster");
+        assert_eq!(cfg.sample_intervals.storage, Duration::from_secs(600));
+        assert_eq!(cfg.alerts.wraparound_crit_tx_age, 1_800_000_000);
+        assert_eq!(cfg.timeouts.lock_timeout_ms, 1000);
+    }
+
+    #[test]
+    fn env_overrides_dsn_cluster_and_nested_keys() {
+        let cfg = load_yaml(
+            "cluster: a\n",
+            &[
+                ("PGMON_DSN", "host=localhost user=u"),
+                ("PGMON_CLUSTER", "prod-eu-west"),
+                ("PGMON_HTTP__BIND", "127.0.0.1:9999"),
+                ("PGMON_SAMPLE_INTERVALS__HOT_PATH", "2s"),
+                ("PGMON_CONFIG", "/ignored/by/loader.yaml"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.cluster, "prod-eu-west");
+        assert_eq!(cfg.http.bind, "127.0.0.1:9999");
+        assert_eq!(cfg.sample_intervals.hot_path, Duration::from_secs(2));
+        assert_eq!(cfg.require_dsn().unwrap().expose(), "host=localhost user=u");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = load_yaml("limits:\n  top_relatons: 5\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("top_relatons"), "{err}");
+    }
+
+    #[test]
+    fn bad_duration_names_key_and_value() {
+        let err = load_yaml("sample_intervals:\n  hot_path: 15 parsecs\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("hot_path") && err.contains("15 parsecs"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn budget_above_interval_is_rejected() {
+        let err = load_yaml(
+            "sample_intervals:\n  hot_path: 1s\nbudgets:\n  hot_path: 2s\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("budgets.hot_path") && err.contains("2s"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_dsn_is_reported() {
+        let cfg = load_yaml("cluster: x\n", &[]).unwrap();
+        assert!(matches!(cfg.require_dsn(), Err(ConfigError::MissingDsn)));
+    }
+
+    #[test]
+    fn unreadable_file_names_path() {
+        let err = Config::load(Some(Path::new("/nonexistent/pgmon.yaml")), &HashMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/pgmon.yaml"), "{err}");
+    }
+
+    #[test]
+    fn bad_dsn_error_never_shows_password() {
+        let err = load_yaml(
+            "cluster: x\n",
+            &[("PGMON_DSN", "postgres://u:s3cr3t@h:notaport/db")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("dsn"), "{err}");
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
+}

@@ -1,0 +1,155 @@
+//! Database access: two tiny bb8 pools (one reserved for the hot path, one shared by the slower
+//! loops, one connection each by default) whose every session is read-only and time-limited,
+//! plus capability detection and the read-only refusal check.
+//!
+//! Connections are made lazily: a database that is down at start only makes loops fail (and
+//! the agent report degraded) until it comes back.
+
+pub mod capabilities;
+pub mod privileges;
+
+use crate::config::{parse_dsn, Config};
+use bb8::{CustomizeConnection, Pool};
+use bb8_postgres::PostgresConnectionManager;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+use tokio_postgres::NoTls;
+
+pub type PgPool = Pool<PostgresConnectionManager<NoTls>>;
+pub type PgConnection<'a> = bb8::PooledConnection<'a, PostgresConnectionManager<NoTls>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unreachable: {0}")]
+    Unreachable(String),
+    #[error("query failed: {0}")]
+    Query(String),
+}
+
+impl From<bb8::RunError<tokio_postgres::Error>> for DbError {
+    fn from(e: bb8::RunError<tokio_postgres::Error>) -> Self {
+        match e {
+            bb8::RunError::User(e) => DbError::Unreachable(describe_pg_error(&e)),
+            bb8::RunError::TimedOut => {
+                DbError::Unreachable("timed out waiting for a connection".into())
+            }
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if e.is_closed() {
+            DbError::Unreachable(describe_pg_error(&e))
+        } else {
+            DbError::Query(describe_pg_error(&e))
+        }
+    }
+}
+
+/// tokio-postgres errors print "db error" for server errors; the server's message and SQLSTATE
+/// are what an operator needs. Connection strings never appear in these messages.
+pub fn describe_pg_error(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => match std::error::Error::source(e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// The pools every loop draws from.
+#[derive(Clone)]
+pub struct Pools {
+    pub hot_path: PgPool,
+    pub background: PgPool,
+}
+
+/// Session settings applied to every new connection, before any collector sees it.
+#[derive(Debug)]
+struct SessionGuardrails {
+    statement_timeout_ms: u64,
+    lock_timeout_ms: u64,
+}
+
+impl SessionGuardrails {
+    fn sql(&self) -> String {
+        format!(
+            "SET default_transaction_read_only = on; SET statement_timeout = {}; SET lock_timeout = {}; SET application_name = 'pgmon'",
+            self.statement_timeout_ms, self.lock_timeout_ms
+        )
+    }
+}
+
+impl CustomizeConnection<tokio_postgres::Client, tokio_postgres::Error> for SessionGuardrails {
+    fn on_acquire<'a>(
+        &'a self,
+        client: &'a mut tokio_postgres::Client,
+    ) -> Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send + 'a>> {
+        let sql = self.sql();
+        Box::pin(async move { client.batch_execute(&sql).await })
+    }
+}
+
+/// Builds both pools without connecting.
+pub fn build_pools(config: &Config) -> Result<Pools, String> {
+    let dsn = config.dsn.as_ref().ok_or("missing DSN")?;
+    let mut pg = parse_dsn(dsn.expose())?;
+    pg.application_name("pgmon");
+    if pg.get_connect_timeout().is_none() {
+        pg.connect_timeout(Duration::from_millis(config.timeouts.connect_timeout_ms));
+    }
+    let make = |size: u32, wait: Duration| {
+        Pool::builder()
+            .max_size(size)
+            .min_idle(None)
+            // A failed connect returns its error at once instead of retrying until the
+            // timeout: the loop reports why the database is unreachable.
+            .retry_connection(false)
+            .test_on_check_out(false)
+            .connection_timeout(wait)
+            .connection_customizer(Box::new(SessionGuardrails {
+                statement_timeout_ms: config.timeouts.statement_timeout_ms,
+                lock_timeout_ms: config.timeouts.lock_timeout_ms,
+            }))
+            .build_unchecked(PostgresConnectionManager::new(pg.clone(), NoTls))
+    };
+    Ok(Pools {
+        hot_path: make(
+            config.database.hot_path_connections,
+            config.budgets.hot_path,
+        ),
+        background: make(
+            config.database.background_connections,
+            config.budgets.workload,
+        ),
+    })
+}
+
+/// Connects once outside any pool (start-up checks), with the same guardrails.
+pub async fn connect_once(config: &Config) -> Result<tokio_postgres::Client, DbError> {
+    let dsn = config
+        .dsn
+        .as_ref()
+        .ok_or_else(|| DbError::Unreachable("missing DSN".into()))?;
+    let mut pg = parse_dsn(dsn.expose()).map_err(DbError::Unreachable)?;
+    pg.application_name("pgmon");
+    if pg.get_connect_timeout().is_none() {
+        pg.connect_timeout(Duration::from_millis(config.timeouts.connect_timeout_ms));
+    }
+    let (client, connection) = pg
+        .connect(NoTls)
+        .await
+        .map_err(|e| DbError::Unreachable(describe_pg_error(&e)))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let guard = SessionGuardrails {
+        statement_timeout_ms: config.timeouts.statement_timeout_ms,
+        lock_timeout_ms: config.timeouts.lock_timeout_ms,
+    };
+    client.batch_execute(&guard.sql()).await?;
+    Ok(client)
+}

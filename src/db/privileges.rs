@@ -1,0 +1,131 @@
+//! The read-only refusal: with `security.read_only_enforce`, pgmon will not run as a role that
+//! could write to the database it watches. Sessions are read-only anyway; this catches a role
+//! that was granted more than `pg_monitor` before anyone relies on that.
+
+use crate::db::capabilities::quote_ident;
+use tokio_postgres::Client;
+
+/// One row per write-capable privilege found (capped), superuser first.
+pub const WRITE_PRIVILEGES_SQL: &str = r"
+SELECT 'SUPERUSER'::text AS privilege, 'role ' || quote_ident(current_user) AS object
+ WHERE current_setting('is_superuser') = 'on'
+UNION ALL
+SELECT 'CREATE', 'database ' || quote_ident(current_database())
+ WHERE has_database_privilege(current_database(), 'CREATE')
+UNION ALL
+(SELECT 'CREATE', 'schema ' || quote_ident(nspname)
+   FROM pg_namespace
+  WHERE has_schema_privilege(oid, 'CREATE')
+    AND nspname NOT LIKE 'pg\_temp\_%' AND nspname NOT LIKE 'pg\_toast\_temp\_%'
+  ORDER BY nspname LIMIT 10)
+UNION ALL
+(SELECT p.privilege, 'table ' || c.oid::regclass::text
+   FROM pg_class c
+   JOIN pg_namespace n ON n.oid = c.relnamespace
+  CROSS JOIN (VALUES ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) AS p(privilege)
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+    AND has_table_privilege(c.oid, p.privilege)
+  ORDER BY 2, 1 LIMIT 20)";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WritePrivilege {
+    pub privilege: String,
+    pub object: String,
+}
+
+pub async fn write_privileges(
+    client: &Client,
+) -> Result<Vec<WritePrivilege>, tokio_postgres::Error> {
+    let rows = client.query(WRITE_PRIVILEGES_SQL, &[]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(WritePrivilege {
+                privilege: r.try_get("privilege")?,
+                object: r.try_get("object")?,
+            })
+        })
+        .collect()
+}
+
+/// The one-line refusal: which privileges, on what, and how to take them away.
+pub fn refusal_message(role: &str, found: &[WritePrivilege]) -> String {
+    let role_q = quote_ident(role);
+    let held: Vec<String> = found
+        .iter()
+        .map(|p| format!("{} on {}", p.privilege, p.object))
+        .collect();
+    let mut fixes: Vec<String> = Vec::new();
+    for p in found {
+        let fix = match (p.privilege.as_str(), p.object.split_once(' ')) {
+            ("SUPERUSER", _) => format!("connect as a dedicated role instead: CREATE ROLE pgmon_monitor LOGIN; GRANT pg_monitor TO pgmon_monitor; (or ALTER ROLE {role_q} NOSUPERUSER)"),
+            ("CREATE", Some(("database", db))) => format!("REVOKE CREATE ON DATABASE {db} FROM {role_q}, PUBLIC;"),
+            ("CREATE", Some(("schema", schema))) => format!("REVOKE CREATE ON SCHEMA {schema} FROM {role_q}, PUBLIC;"),
+            (privilege, Some(("table", table))) => format!("REVOKE {privilege} ON {table} FROM {role_q}, PUBLIC;"),
+            _ => continue,
+        };
+        if !fixes.contains(&fix) {
+            fixes.push(fix);
+        }
+        if p.privilege == "SUPERUSER" {
+            break;
+        }
+    }
+    format!(
+        "refusing to start: role {role_q} could write to the database it monitors ({}). Fix: {} Or set security.read_only_enforce: false to run anyway (sessions stay read-only).",
+        held.join(", "),
+        fixes.join(" ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(privilege: &str, object: &str) -> WritePrivilege {
+        WritePrivilege {
+            privilege: privilege.into(),
+            object: object.into(),
+        }
+    }
+
+    #[test]
+    fn refusal_names_each_privilege_and_its_revoke() {
+        let msg = refusal_message(
+            "monitor",
+            &[
+                p("CREATE", "schema public"),
+                p("INSERT", "table public.orders"),
+                p("UPDATE", "table public.orders"),
+            ],
+        );
+        assert!(msg.contains("CREATE on schema public, INSERT on table public.orders, UPDATE on table public.orders"), "{msg}");
+        assert!(
+            msg.contains("REVOKE CREATE ON SCHEMA public FROM monitor, PUBLIC;"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("REVOKE INSERT ON public.orders FROM monitor, PUBLIC;"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn superuser_refusal_suggests_a_pg_monitor_role() {
+        let msg = refusal_message(
+            "postgres",
+            &[p("SUPERUSER", "role postgres"), p("CREATE", "database app")],
+        );
+        assert!(
+            msg.starts_with("refusing to start: role postgres could write"),
+            "{msg}"
+        );
+        assert!(msg.contains("SUPERUSER on role postgres"), "{msg}");
+        assert!(msg.contains("GRANT pg_monitor"), "{msg}");
+        assert!(
+            !msg.contains("REVOKE CREATE ON DATABASE"),
+            "superuser fix alone is enough: {msg}"
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! The HTTP side (actix-web): `/healthz`, `/metrics`, `/api/v1/*` and the UI at `/`. Handlers
+//! read the StateActor's immutable view; none touches the database or runs a collector.
+
+mod api;
+mod health;
+mod ui;
+
+use crate::actors::messages::GetView;
+use crate::actors::state::{StateActor, StateView};
+use actix::Addr;
+use actix_web::{web, HttpResponse};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub state: Addr<StateActor>,
+    pub static_dir: Option<PathBuf>,
+}
+
+impl AppState {
+    async fn view(&self) -> Result<Arc<StateView>, HttpResponse> {
+        self.state.send(GetView).await.map_err(|e| {
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({ "error": format!("state unavailable: {e}") }))
+        })
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/api/v1/overview", web::get().to(api::overview))
+        .default_service(web::to(ui::serve));
+}
+
+async fn metrics(app: web::Data<AppState>) -> HttpResponse {
+    match app.view().await {
+        Ok(view) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(view.metrics_text.as_str().to_owned()),
+        Err(resp) => resp,
+    }
+}

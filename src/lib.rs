@@ -1,0 +1,24 @@
+//! pgmon: a read-only PostgreSQL health agent.
+//!
+//! # Layout
+//! - [`config`]: YAML + `PGMON_*` env into typed, validated settings; the DSN kept secret.
+//! - [`db`]: the two tiny read-only pools, capability detection, the write-access refusal.
+//! - [`collectors`]: one file per view — SQL consts, typed rows, pure mappings; per-loop lists.
+//! - [`actors`]: supervised loop actors, the StateActor (one owner of all state), the
+//!   AlertEvaluator; every message in `actors::messages`.
+//! - [`telemetry`]: every metric described once; snapshots rendered to Prometheus text.
+//! - [`http`]: actix-web handlers reading the StateActor's view; never the database.
+//! - [`app`]: start-up order, exit codes and shutdown.
+
+pub mod actors;
+pub mod app;
+pub mod collectors;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod telemetry;
+
+/// Exit code for bad input: config, DSN, bind address.
+pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code when the role could write and `security.read_only_enforce` is on.
+pub const EXIT_WRITE_ACCESS: i32 = 3;

@@ -1,0 +1,104 @@
+//! The `pgmon` binary: parse the CLI, load and validate config (exit 2 on bad input), set up
+//! logging, then run the agent or probe a running one (`--healthcheck`).
+
+use clap::Parser;
+use pgmon::config::{Config, LogFormat};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Read-only PostgreSQL health agent: Prometheus /metrics, a JSON API and a web UI.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// YAML config file (see config.pgmon.sample.yaml). Secrets come from PGMON_DSN.
+    #[arg(long, env = "PGMON_CONFIG")]
+    config: Option<PathBuf>,
+    /// Probe /healthz of the agent running with this config; exit 0 when healthy, 1 when not.
+    #[arg(long)]
+    healthcheck: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let config = match Config::load(cli.config.as_deref(), &env) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("pgmon: {e}");
+            return ExitCode::from(pgmon::EXIT_BAD_INPUT as u8);
+        }
+    };
+    if cli.healthcheck {
+        return healthcheck(config.bind_addr());
+    }
+    if let Err(e) = config.require_dsn() {
+        eprintln!("pgmon: {e}");
+        return ExitCode::from(pgmon::EXIT_BAD_INPUT as u8);
+    }
+    init_tracing(config.log.format);
+    let result = actix_rt::System::new().block_on(pgmon::app::run(config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "pgmon stopped");
+            eprintln!("pgmon: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+/// A minimal HTTP/1.1 GET of /healthz: the container image has no curl.
+fn healthcheck(bind: SocketAddr) -> ExitCode {
+    let mut addr = bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            [127, 0, 0, 1].into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let probe = || -> std::io::Result<String> {
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+        stream.set_read_timeout(Some(Duration::from_secs(3)))?;
+        write!(
+            stream,
+            "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response)
+    };
+    match probe() {
+        Ok(response) if response.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
+        Ok(response) => {
+            let status = response.lines().next().unwrap_or("").to_string();
+            let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+            eprintln!("pgmon: unhealthy ({status}): {body}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("pgmon: healthcheck could not reach http://{addr}/healthz: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

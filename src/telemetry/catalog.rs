@@ -1,0 +1,252 @@
+//! Every metric pgmon exports, described once: name, type, unit, help and labels. The
+//! recorders are described from this list, and tests check every emitted family is here.
+
+use metrics::Unit;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct MetricDef {
+    /// Base name; `pg_*` and `alerts_total` families get `metrics.prefix` prepended.
+    pub name: &'static str,
+    pub kind: Kind,
+    pub unit: Option<Unit>,
+    pub help: &'static str,
+    /// Labels besides `cluster` (always present).
+    pub labels: &'static [&'static str],
+    /// PostgreSQL view the value comes from, or "agent".
+    pub source: &'static str,
+}
+
+impl MetricDef {
+    /// Whether `metrics.prefix` applies (data families, not the agent's own `pgmon_*`).
+    pub fn prefixed(&self) -> bool {
+        !self.name.starts_with("pgmon_")
+    }
+
+    pub fn full_name(&self, prefix: &str) -> String {
+        if self.prefixed() {
+            format!("{prefix}{}", self.name)
+        } else {
+            self.name.to_string()
+        }
+    }
+}
+
+const fn def(
+    name: &'static str,
+    kind: Kind,
+    unit: Option<Unit>,
+    labels: &'static [&'static str],
+    source: &'static str,
+    help: &'static str,
+) -> MetricDef {
+    MetricDef {
+        name,
+        kind,
+        unit,
+        help,
+        labels,
+        source,
+    }
+}
+
+use Kind::*;
+
+pub const CATALOG: &[MetricDef] = &[
+    // Hot path (15 s).
+    def(
+        "pg_connections",
+        Gauge,
+        Some(Unit::Count),
+        &["db"],
+        "pg_stat_activity",
+        "Client backend connections.",
+    ),
+    def(
+        "pg_max_connections",
+        Gauge,
+        Some(Unit::Count),
+        &["db"],
+        "pg_settings",
+        "The max_connections setting.",
+    ),
+    def(
+        "pg_idle_in_transaction_sessions",
+        Gauge,
+        Some(Unit::Count),
+        &["db"],
+        "pg_stat_activity",
+        "Client sessions idle in a transaction.",
+    ),
+    def(
+        "pg_longest_transaction_seconds",
+        Gauge,
+        Some(Unit::Seconds),
+        &["db"],
+        "pg_stat_activity",
+        "Age of the oldest open client transaction (0 when none).",
+    ),
+    def(
+        "pg_longest_idle_in_transaction_seconds",
+        Gauge,
+        Some(Unit::Seconds),
+        &["db"],
+        "pg_stat_activity",
+        "How long the longest idle-in-transaction session has been idle (0 when none).",
+    ),
+    def(
+        "pg_blocked_sessions",
+        Gauge,
+        Some(Unit::Count),
+        &["db"],
+        "pg_stat_activity",
+        "Sessions waiting on a heavyweight lock right now.",
+    ),
+    def(
+        "pg_blocked_sessions_total",
+        Counter,
+        Some(Unit::Count),
+        &["db"],
+        "pg_stat_activity",
+        "Lock waits seen starting since the agent started (each wait episode counted once).",
+    ),
+    def(
+        "pg_longest_blocked_seconds",
+        Gauge,
+        Some(Unit::Seconds),
+        &["db"],
+        "pg_locks",
+        "The longest current lock wait (0 when nobody waits).",
+    ),
+    def(
+        "pg_autovacuum_jobs",
+        Gauge,
+        Some(Unit::Count),
+        &["db", "phase"],
+        "pg_stat_progress_vacuum",
+        "Autovacuum workers in progress, by phase.",
+    ),
+    def(
+        "pg_temp_bytes_total",
+        Counter,
+        Some(Unit::Bytes),
+        &["db"],
+        "pg_stat_database",
+        "Bytes written to temp files by queries in this database (PostgreSQL's counter).",
+    ),
+    def(
+        "pg_temp_files_total",
+        Counter,
+        Some(Unit::Count),
+        &["db"],
+        "pg_stat_database",
+        "Temp files created by queries in this database (PostgreSQL's counter).",
+    ),
+    def(
+        "pg_temp_bytes_written_per_second",
+        Gauge,
+        None,
+        &["db"],
+        "pg_stat_database",
+        "Temp bytes written per second since the previous hot-path tick.",
+    ),
+    def(
+        "pgmon_canary_latency_seconds",
+        Gauge,
+        Some(Unit::Seconds),
+        &["db"],
+        "SELECT 1",
+        "Round trip of SELECT 1 from the agent, each hot-path tick.",
+    ),
+    def(
+        "pgmon_canary_explain_seconds",
+        Gauge,
+        Some(Unit::Seconds),
+        &["db"],
+        "EXPLAIN ANALYZE",
+        "Execution time of the configured canary.explain_query.",
+    ),
+    // The agent itself.
+    def(
+        "pgmon_scrape_duration_seconds",
+        Histogram,
+        Some(Unit::Seconds),
+        &["db", "loop"],
+        "agent",
+        "Wall time of each loop run.",
+    ),
+    def(
+        "pgmon_last_scrape_success",
+        Gauge,
+        None,
+        &["db", "loop"],
+        "agent",
+        "1 when the loop's last run produced every section, else 0.",
+    ),
+    def(
+        "pgmon_errors_total",
+        Counter,
+        Some(Unit::Count),
+        &["db", "loop"],
+        "agent",
+        "Failed loop runs plus failed sections of completed runs.",
+    ),
+    def(
+        "pgmon_loop_restarts_total",
+        Counter,
+        Some(Unit::Count),
+        &["db", "loop"],
+        "agent",
+        "Times the supervisor restarted the loop.",
+    ),
+    def(
+        "pgmon_loop_skipped_ticks_total",
+        Counter,
+        Some(Unit::Count),
+        &["db", "loop"],
+        "agent",
+        "Ticks skipped because the previous run was still going.",
+    ),
+    def(
+        "pgmon_loop_budget_overruns_total",
+        Counter,
+        Some(Unit::Count),
+        &["db", "loop"],
+        "agent",
+        "Runs that took longer than the loop's budget.",
+    ),
+    def(
+        "pgmon_loop_last_run_timestamp_seconds",
+        Gauge,
+        Some(Unit::Seconds),
+        &["db", "loop"],
+        "agent",
+        "Unix time the loop's last run finished.",
+    ),
+    def(
+        "pgmon_database_up",
+        Gauge,
+        None,
+        &["db"],
+        "agent",
+        "1 when the agent's last run reached the database, else 0.",
+    ),
+    def(
+        "pgmon_build_info",
+        Gauge,
+        None,
+        &["version"],
+        "agent",
+        "Always 1; the version label says which pgmon runs.",
+    ),
+];
+
+pub fn find(name: &str, prefix: &str) -> Option<&'static MetricDef> {
+    CATALOG.iter().find(|d| d.full_name(prefix) == name)
+}

@@ -1,0 +1,330 @@
+//! Test support: a throwaway PostgreSQL (initdb + pg_ctl in a temp dir, random port, as an
+//! unprivileged OS user when the tests run as root) and a pgmon agent process pointed at it.
+//!
+//! The PostgreSQL binaries come from `PGMON_TEST_PG_BINDIR`, else `pg_config --bindir`, else
+//! the newest `/usr/lib/postgresql/*/bin`.
+
+#![allow(dead_code)]
+
+pub mod agent;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+use tempfile::TempDir;
+
+pub const SUPERUSER: &str = "postgres";
+pub const SUPERUSER_PASSWORD: &str = "pgmon-test-superuser";
+
+pub struct TestPostgres {
+    pub port: u16,
+    pub bin_dir: PathBuf,
+    dir: TempDir,
+    run_as: Option<String>,
+}
+
+fn find_bin_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("PGMON_TEST_PG_BINDIR") {
+        return PathBuf::from(dir);
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if out.status.success() && dir.join("initdb").exists() {
+            return dir;
+        }
+    }
+    let mut candidates: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let major = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((major, bin))
+        })
+        .collect();
+    candidates.sort();
+    candidates.pop().map(|(_, p)| p).expect(
+        "no PostgreSQL binaries found: install postgresql (apt-get install postgresql postgresql-contrib) or set PGMON_TEST_PG_BINDIR",
+    )
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl TestPostgres {
+    /// initdb + start a cluster with pg_stat_statements preloaded and SCRAM on TCP.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra_conf: &[&str]) -> Self {
+        let bin_dir = find_bin_dir();
+        let run_as = running_as_root()
+            .then(|| std::env::var("PGMON_TEST_PG_USER").unwrap_or_else(|_| "postgres".into()));
+        let dir = tempfile::Builder::new()
+            .prefix("pgmon-pg-")
+            .tempdir()
+            .unwrap();
+        let pg = TestPostgres {
+            port: free_port(),
+            bin_dir,
+            dir,
+            run_as,
+        };
+        std::fs::write(pg.dir.path().join("pwfile"), SUPERUSER_PASSWORD).unwrap();
+        if let Some(user) = &pg.run_as {
+            let status = Command::new("chown")
+                .args(["-R", user])
+                .arg(pg.dir.path())
+                .status()
+                .unwrap();
+            assert!(
+                status.success(),
+                "chown of the test cluster dir to {user} failed"
+            );
+        }
+        let data = pg.data_dir();
+        pg.run_ok(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                SUPERUSER,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--pwfile",
+                pg.dir.path().join("pwfile").to_str().unwrap(),
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        let mut conf = format!(
+            "port = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nshared_preload_libraries = 'pg_stat_statements'\n\
+             fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 60\n\
+             password_encryption = 'scram-sha-256'\ntrack_io_timing = on\npg_stat_statements.track = 'all'\n",
+            pg.port,
+            pg.dir.path().display()
+        );
+        for line in extra_conf {
+            conf.push_str(line);
+            conf.push('\n');
+        }
+        let conf_path = data.join("postgresql.conf");
+        let mut existing = std::fs::read_to_string(&conf_path).unwrap();
+        existing.push_str(&conf);
+        std::fs::write(&conf_path, existing).unwrap();
+        pg.start_server();
+        pg.psql(
+            "postgres",
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;",
+        );
+        pg
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn command(&self, program: &str, args: &[&str]) -> Command {
+        let exe = self.bin_dir.join(program);
+        match &self.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(exe).args(args);
+                c
+            }
+            None => {
+                let mut c = Command::new(exe);
+                c.args(args);
+                c
+            }
+        }
+    }
+
+    fn run_ok(&self, program: &str, args: &[&str]) -> Output {
+        let out = self
+            .command(program, args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        assert!(
+            out.status.success(),
+            "{program} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    pub fn start_server(&self) {
+        let log = self.dir.path().join("server.log");
+        self.run_ok(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data_dir().to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        );
+    }
+
+    pub fn stop_server(&self) {
+        self.run_ok(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data_dir().to_str().unwrap(),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+
+    /// Runs SQL as the superuser over the Unix socket (psql, -v ON_ERROR_STOP).
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        let host = self.dir.path().to_str().unwrap().to_string();
+        let port = self.port.to_string();
+        let out = self.run_ok(
+            "psql",
+            &[
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                &host,
+                "-p",
+                &port,
+                "-U",
+                SUPERUSER,
+                "-d",
+                db,
+                "-c",
+                sql,
+            ],
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A URL DSN over TCP for `user`/`password` (percent-encoded here).
+    pub fn url(&self, user: &str, password: &str, db: &str) -> String {
+        format!(
+            "postgres://{}:{}@127.0.0.1:{}/{}?sslmode=disable",
+            encode(user),
+            encode(password),
+            self.port,
+            db
+        )
+    }
+
+    pub fn superuser_url(&self) -> String {
+        self.url(SUPERUSER, SUPERUSER_PASSWORD, "postgres")
+    }
+
+    /// Creates a login role that is a member of pg_monitor and nothing else, and takes away
+    /// PUBLIC's CREATE on schema public (the default before PostgreSQL 15).
+    pub fn create_monitor_role(&self, name: &str, password: &str, db: &str) {
+        self.psql(
+            db,
+            &format!(
+                "CREATE ROLE {name} LOGIN PASSWORD {}; GRANT pg_monitor TO {name}; REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
+                literal(password)
+            ),
+        );
+    }
+
+    /// A tokio-postgres client as the superuser (connection driven by a spawned task).
+    pub async fn client(&self, db: &str) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(
+            &self.url(SUPERUSER, SUPERUSER_PASSWORD, db),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .expect("connect to test cluster");
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        client
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TestPostgres {
+    fn drop(&mut self) {
+        let _ = self
+            .command(
+                "pg_ctl",
+                &[
+                    "-D",
+                    self.data_dir().to_str().unwrap(),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+            )
+            .output();
+    }
+}
+
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A SQL string literal.
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Polls `check` every 200 ms until it returns Some or `timeout` passes.
+pub fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
