@@ -231,23 +231,9 @@ fn panic_message(error: tokio::task::JoinError) -> String {
 /// One run, inside its own task: connection, capabilities, collectors.
 async fn run_once(mut job: Box<dyn LoopJob>, spec: LoopSpec) -> (Box<dyn LoopJob>, RunOutcome) {
     let deadline = tokio::time::Instant::now() + spec.budget;
-    let conn = match tokio::time::timeout_at(deadline, spec.pool.get()).await {
-        Ok(Ok(conn)) => conn,
-        Ok(Err(e)) => {
-            return (
-                job,
-                failed(FailureKind::Unreachable, DbError::from(e).to_string()),
-            )
-        }
-        Err(_) => {
-            return (
-                job,
-                failed(
-                    FailureKind::Unreachable,
-                    "database unreachable: no connection within the loop budget".into(),
-                ),
-            )
-        }
+    let conn = match spec.pool.get(deadline).await {
+        Ok(conn) => conn,
+        Err(e) => return (job, failed(FailureKind::Unreachable, e.to_string())),
     };
     let caps = match spec.capabilities.get() {
         Some(caps) => caps,

@@ -142,7 +142,9 @@ impl LoopJob for HotPathJob {
         caps: &'a Capabilities,
         deadline: tokio::time::Instant,
     ) -> BoxFuture<'a, LoopSnapshot> {
-        Box::pin(async move { LoopSnapshot::HotPath(self.collect(client, caps, deadline).await) })
+        Box::pin(async move {
+            LoopSnapshot::HotPath(Box::new(self.collect(client, caps, deadline).await))
+        })
     }
 }
 

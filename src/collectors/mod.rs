@@ -72,7 +72,7 @@ mod tests {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoopSnapshot {
-    HotPath(hot_path::HotPathSnapshot),
+    HotPath(Box<hot_path::HotPathSnapshot>),
     /// A loop whose collectors have not been written yet (workload, storage and hourly until
     /// their issues land): its round trip still proves the database answers on its schedule.
     Empty {

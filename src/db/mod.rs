@@ -9,15 +9,62 @@ pub mod capabilities;
 pub mod privileges;
 
 use crate::config::{parse_dsn, Config};
-use bb8::{CustomizeConnection, Pool};
+use bb8::{CustomizeConnection, ErrorSink, Pool};
 use bb8_postgres::PostgresConnectionManager;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio_postgres::NoTls;
 
-pub type PgPool = Pool<PostgresConnectionManager<NoTls>>;
 pub type PgConnection<'a> = bb8::PooledConnection<'a, PostgresConnectionManager<NoTls>>;
+
+/// A bb8 pool that remembers why its last connection attempt failed: bb8 makes connections in
+/// the background and `get()` only ever reports a timeout, but an operator needs the reason
+/// ("password authentication failed", "connection refused").
+#[derive(Clone)]
+pub struct PgPool {
+    pool: Pool<PostgresConnectionManager<NoTls>>,
+    last_error: LastConnectError,
+}
+
+#[derive(Debug, Clone, Default)]
+struct LastConnectError(Arc<Mutex<Option<(Instant, String)>>>);
+
+impl ErrorSink<tokio_postgres::Error> for LastConnectError {
+    fn sink(&self, error: tokio_postgres::Error) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = Some((Instant::now(), describe_pg_error(&error)));
+        }
+    }
+    fn boxed_clone(&self) -> Box<dyn ErrorSink<tokio_postgres::Error>> {
+        Box::new(self.clone())
+    }
+}
+
+impl PgPool {
+    /// A connection, or why none could be had by `deadline`.
+    pub async fn get(&self, deadline: tokio::time::Instant) -> Result<PgConnection<'_>, DbError> {
+        let asked = Instant::now();
+        let reason = match tokio::time::timeout_at(deadline, self.pool.get()).await {
+            Ok(Ok(conn)) => return Ok(conn),
+            Ok(Err(bb8::RunError::User(e))) => {
+                return Err(DbError::Unreachable(describe_pg_error(&e)))
+            }
+            Ok(Err(bb8::RunError::TimedOut)) | Err(_) => self.error_since(asked),
+        };
+        Err(DbError::Unreachable(reason.unwrap_or_else(|| {
+            "no connection within the loop budget".into()
+        })))
+    }
+
+    fn error_since(&self, since: Instant) -> Option<String> {
+        let last = self.last_error.0.lock().ok()?;
+        last.as_ref()
+            .filter(|(at, _)| *at >= since)
+            .map(|(_, e)| e.clone())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -102,7 +149,8 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
         pg.connect_timeout(Duration::from_millis(config.timeouts.connect_timeout_ms));
     }
     let make = |size: u32, wait: Duration| {
-        Pool::builder()
+        let last_error = LastConnectError::default();
+        let pool = Pool::builder()
             .max_size(size)
             .min_idle(None)
             // A failed connect returns its error at once instead of retrying until the
@@ -114,7 +162,9 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
                 statement_timeout_ms: config.timeouts.statement_timeout_ms,
                 lock_timeout_ms: config.timeouts.lock_timeout_ms,
             }))
-            .build_unchecked(PostgresConnectionManager::new(pg.clone(), NoTls))
+            .error_sink(Box::new(last_error.clone()))
+            .build_unchecked(PostgresConnectionManager::new(pg.clone(), NoTls));
+        PgPool { pool, last_error }
     };
     Ok(Pools {
         hot_path: make(
