@@ -78,7 +78,9 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         Some(alerts.recipient()),
     )
     .start();
-    let _loops = crate::actors::start_loops(&config, &pools, state.clone(), capabilities);
+    // Held until shutdown: an actix Supervisor restarts only actors that still have a live
+    // address, so dropping these would turn the first loop failure into a permanent stop.
+    let loops = crate::actors::start_loops(&config, &pools, state.clone(), capabilities);
 
     let static_dir = Some(PathBuf::from(&config.http.static_dir)).filter(|d| d.is_dir());
     if let Some(dir) = &static_dir {

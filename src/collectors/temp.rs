@@ -13,7 +13,7 @@ SELECT d.datname::text AS database,
        COALESCE(EXTRACT(EPOCH FROM s.stats_reset), 0)::float8 AS stats_reset_epoch
   FROM pg_stat_database s
   JOIN pg_database d ON d.oid = s.datid
- WHERE d.datallowconn
+ WHERE d.datallowconn AND NOT d.datistemplate
  ORDER BY d.datname";
 
 #[derive(Debug, Clone, PartialEq)]

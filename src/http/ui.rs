@@ -19,6 +19,9 @@ pub async fn serve(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
     if path.split('/').any(|seg| seg == "..") {
         return HttpResponse::BadRequest().finish();
     }
+    if path.starts_with("api/") {
+        return HttpResponse::NotFound().json(serde_json::json!({ "error": format!("no such endpoint: /{path}") }));
+    }
     let wanted = if path.is_empty() { "index.html" } else { path };
     let is_asset = wanted
         .rsplit('/')

@@ -181,3 +181,126 @@ impl Telemetry {
         out
     }
 }
+
+/// The metrics reference (docs/metrics.md), generated from the catalog.
+pub fn metrics_reference_markdown() -> String {
+    let mut out = String::from(
+        "# pgmon metrics\n\nGenerated from `src/telemetry/catalog.rs` (a test fails when this file drifts; \
+         regenerate with `PGMON_UPDATE_DOCS=1 cargo test --lib metrics_reference`).\n\n\
+         Every series also carries `cluster`. `metrics.prefix` is prepended to every family not starting \
+         with `pgmon_`. No label ever holds a PID, a user name or SQL text.\n\n\
+         | metric | type | labels | source | meaning |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for def in CATALOG {
+        let kind = match def.kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        };
+        let labels = std::iter::once("cluster").chain(def.labels.iter().copied()).collect::<Vec<_>>().join(", ");
+        out.push_str(&format!("| `{}` | {kind} | {labels} | {} | {} |\n", def.name, def.source, def.help));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectors::{autovacuum, blocking, canary, connections, hot_path::HotPathSnapshot, temp, transactions};
+
+    fn naming(prefix: &str) -> SeriesNaming {
+        SeriesNaming {
+            cluster: "prod".into(),
+            db: "app".into(),
+            prefix: prefix.into(),
+        }
+    }
+
+    fn snapshot() -> HotPathSnapshot {
+        HotPathSnapshot {
+            database: "app".into(),
+            connections: Ok(connections::ConnectionStats {
+                connections: 12,
+                active: 3,
+                idle: 8,
+                idle_in_transaction: 1,
+                max_connections: 100,
+                superuser_reserved_connections: 3,
+                usage_ratio: 0.12,
+            }),
+            transactions: Ok(transactions::summarize(vec![])),
+            blocking: Ok(blocking::summarize(&[], vec![], 4)),
+            autovacuum: Ok(autovacuum::summarize(vec![])),
+            temp: Ok(vec![temp::TempSpill {
+                database: "app".into(),
+                temp_files: 2,
+                temp_bytes: 4096,
+                temp_bytes_per_second: Some(10.0),
+                temp_files_per_second: Some(0.1),
+            }]),
+            canary: Err("permission denied".into()),
+        }
+    }
+
+    fn families(text: &str) -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("# TYPE "))
+            .map(|l| l.split_whitespace().nth(2).unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn every_exported_family_is_in_the_catalog() {
+        for prefix in ["", "pgmon_"] {
+            let mut t = Telemetry::new(naming(prefix));
+            t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
+            t.record_run(LoopName::HotPath, Duration::from_millis(5), true, 0, false, true);
+            let text = t.render();
+            for family in families(&text) {
+                let base = family.trim_end_matches("_bucket");
+                assert!(catalog::find(base, prefix).is_some(), "{family} is not in the catalog (prefix {prefix:?})");
+            }
+            assert!(text.contains(&format!("{prefix}pg_connections{{cluster=\"prod\",db=\"app\"}} 12")), "{text}");
+            assert!(text.contains("pgmon_errors_total{cluster=\"prod\",db=\"app\",loop=\"hot_path\"} 0"), "{text}");
+        }
+    }
+
+    #[test]
+    fn failed_section_exports_nothing_and_series_follow_the_snapshot() {
+        let mut t = Telemetry::new(naming(""));
+        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
+        let text = t.render();
+        assert!(!text.contains("pgmon_canary_latency_seconds"), "canary failed: no stale value");
+        assert!(text.contains("pg_temp_bytes_total{cluster=\"prod\",db=\"app\"} 4096"));
+
+        let mut without_temp = snapshot();
+        without_temp.temp = Ok(vec![]);
+        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(without_temp)));
+        assert!(!t.render().contains("pg_temp_bytes_total"), "a database that left the snapshot leaves /metrics");
+        t.clear_snapshot(LoopName::HotPath);
+        assert!(!t.render().contains("pg_connections"));
+    }
+
+    #[test]
+    fn metrics_reference_matches_docs() {
+        let generated = metrics_reference_markdown();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md");
+        if std::env::var("PGMON_UPDATE_DOCS").is_ok() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(on_disk == generated, "docs/metrics.md is out of date: PGMON_UPDATE_DOCS=1 cargo test --lib metrics_reference");
+    }
+
+    #[test]
+    fn canary_result_is_a_gauge_in_seconds() {
+        let mut s = snapshot();
+        s.canary = Ok(canary::CanaryResult {
+            round_trip_seconds: 0.0004,
+            explain_execution_seconds: None,
+        });
+        let mut t = Telemetry::new(naming(""));
+        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(s)));
+        assert!(t.render().contains("pgmon_canary_latency_seconds{cluster=\"prod\",db=\"app\"} 0.0004"));
+    }
+}
