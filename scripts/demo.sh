@@ -16,9 +16,11 @@ if [ "$(id -u)" = 0 ]; then
   chown postgres "$dir"
   as_pg=(runuser -u postgres --)
 fi
-pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  trap - EXIT INT TERM
+  exec 3>&- 2>/dev/null || true
+  # Every client started here names $dir (its socket directory) on its command line.
+  pkill -f -- "-h $dir" 2>/dev/null || true
   "${as_pg[@]}" "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
   rm -rf "$dir"
 }
@@ -43,12 +45,14 @@ psql=("${as_pg[@]}" "$bindir/psql" -X -q -h "$dir" -p "$port" -U postgres)
 
 # Live data: a rate-limited pgbench, a lock held idle in transaction, a session blocked on it.
 "${as_pg[@]}" "$bindir/pgbench" -n -c 2 -R 20 -T 86400 -h "$dir" -p "$port" -U postgres demo >/dev/null 2>&1 &
-pids+=($!)
-(echo "BEGIN; LOCK TABLE demo_lock IN EXCLUSIVE MODE;"; sleep 86400) | "${psql[@]}" -d demo >/dev/null 2>&1 &
-pids+=($!)
+# The lock holder reads its SQL from a fifo this script keeps open: it stays idle in
+# transaction until the script exits.
+mkfifo "$dir/holder"
+"${psql[@]}" -d demo <"$dir/holder" >/dev/null 2>&1 &
+exec 3>"$dir/holder"
+echo "BEGIN; LOCK TABLE demo_lock IN EXCLUSIVE MODE;" >&3
 sleep 1
 "${psql[@]}" -d demo -c "SELECT * FROM demo_lock FOR UPDATE" >/dev/null 2>&1 &
-pids+=($!)
 
 echo "PostgreSQL $("${psql[@]}" -d demo -A -t -c 'SHOW server_version') on 127.0.0.1:$port; pgmon on http://$bind" >&2
 PGMON_DSN="postgres://pgmon_monitor:demo@127.0.0.1:$port/demo" \

@@ -101,6 +101,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     server
         .await
         .map_err(|e| StartError::Runtime(e.to_string()))?;
+    drop(loops);
     tracing::info!("shut down");
     Ok(())
 }

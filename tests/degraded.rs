@@ -39,6 +39,11 @@ fn database_stopped_under_running_agent_degrades_then_recovers() {
         .starts_with("hot_path: database unreachable")));
     assert_eq!(body["database"]["reachable"], false);
     assert!(agent.is_running());
+    assert_eq!(
+        healthcheck(&agent.addr),
+        1,
+        "pgmon --healthcheck on a degraded agent"
+    );
     let metrics = agent.get("/metrics").1;
     assert_eq!(
         support::agent::metric_value(&metrics, "pgmon_database_up", "db=\"postgres\""),
@@ -112,4 +117,18 @@ fn database_down_at_start_is_not_fatal() {
     );
     let (_, overview) = agent.get_json("/api/v1/overview");
     assert!(overview["server"]["version_num"].as_i64().unwrap() >= 120000);
+}
+
+/// Runs `pgmon --healthcheck` against the agent at `addr`; returns its exit code.
+fn healthcheck(addr: &str) -> i32 {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pgmon"))
+        .arg("--healthcheck")
+        .env("PGMON_HTTP__BIND", addr)
+        .env_remove("PGMON_CONFIG")
+        .env_remove("PGMON_DSN")
+        .output()
+        .unwrap()
+        .status
+        .code()
+        .unwrap()
 }

@@ -19,7 +19,12 @@ use support::TestPostgres;
 
 struct PanicJob;
 impl LoopJob for PanicJob {
-    fn run<'a>(&'a mut self, _: &'a tokio_postgres::Client, _: &'a Capabilities, _: tokio::time::Instant) -> BoxFuture<'a, LoopSnapshot> {
+    fn run<'a>(
+        &'a mut self,
+        _: &'a tokio_postgres::Client,
+        _: &'a Capabilities,
+        _: tokio::time::Instant,
+    ) -> BoxFuture<'a, LoopSnapshot> {
         Box::pin(async { panic!("boom from a collector") })
     }
 }
@@ -27,7 +32,12 @@ impl LoopJob for PanicJob {
 /// Sleeps `0` regardless of the deadline, then succeeds.
 struct SleepJob(Duration);
 impl LoopJob for SleepJob {
-    fn run<'a>(&'a mut self, _: &'a tokio_postgres::Client, _: &'a Capabilities, _: tokio::time::Instant) -> BoxFuture<'a, LoopSnapshot> {
+    fn run<'a>(
+        &'a mut self,
+        _: &'a tokio_postgres::Client,
+        _: &'a Capabilities,
+        _: tokio::time::Instant,
+    ) -> BoxFuture<'a, LoopSnapshot> {
         let nap = self.0;
         Box::pin(async move {
             tokio::time::sleep(nap).await;
@@ -38,7 +48,12 @@ impl LoopJob for SleepJob {
 
 /// Starts one supervised loop. The supervisor restarts only an actor somebody still holds an
 /// address of, so the caller keeps the returned `Addr<LoopActor>` alive (as `app::run` does).
-fn start_loop(pg: &TestPostgres, job: fn() -> Box<dyn LoopJob>, interval: Duration, budget: Duration) -> (Addr<StateActor>, Addr<LoopActor>) {
+fn start_loop(
+    pg: &TestPostgres,
+    job: fn() -> Box<dyn LoopJob>,
+    interval: Duration,
+    budget: Duration,
+) -> (Addr<StateActor>, Addr<LoopActor>) {
     pg.create_monitor_role("monitor", "pw", "postgres");
     let config = Config {
         dsn: Some(Secret::new(pg.url("monitor", "pw", "postgres"))),
@@ -65,14 +80,21 @@ fn start_loop(pg: &TestPostgres, job: fn() -> Box<dyn LoopJob>, interval: Durati
     (state, looper)
 }
 
-async fn wait_for_loop(state: &Addr<StateActor>, what: &str, check: impl Fn(&LoopHealth) -> bool) -> (LoopHealth, String) {
+async fn wait_for_loop(
+    state: &Addr<StateActor>,
+    what: &str,
+    check: impl Fn(&LoopHealth) -> bool,
+) -> (LoopHealth, String) {
     let mut last = None;
     for _ in 0..200 {
         let view = state.send(GetView).await.unwrap();
         last = view.loops.first().cloned();
         if let Some(h) = view.loops.iter().find(|h| h.name == LoopName::Workload) {
             if check(h) {
-                return (h.clone(), view.metrics_text.to_string());
+                return (
+                    h.clone(),
+                    String::from_utf8_lossy(&view.metrics_text).into_owned(),
+                );
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -83,34 +105,77 @@ async fn wait_for_loop(state: &Addr<StateActor>, what: &str, check: impl Fn(&Loo
 #[actix_rt::test]
 async fn panicking_loop_is_restarted_by_its_supervisor_with_backoff() {
     let pg = TestPostgres::start();
-    let (state, _loop) = start_loop(&pg, || Box::new(PanicJob), Duration::from_millis(200), Duration::from_millis(150));
+    let (state, _loop) = start_loop(
+        &pg,
+        || Box::new(PanicJob),
+        Duration::from_millis(200),
+        Duration::from_millis(150),
+    );
     let (health, metrics) = wait_for_loop(&state, "two restarts", |h| h.restarts >= 2).await;
     assert_eq!(health.last_failure_kind, Some(FailureKind::Panic));
-    assert_eq!(health.last_error.as_deref(), Some("collector panicked: boom from a collector"));
-    assert!(health.errors_total >= 6, "three failures before each restart: {}", health.errors_total);
-    let restarts = support::agent::metric_value(&metrics, "pgmon_loop_restarts_total", "loop=\"workload\"").unwrap();
+    assert_eq!(
+        health.last_error.as_deref(),
+        Some("collector panicked: boom from a collector")
+    );
+    assert!(
+        health.errors_total >= 6,
+        "three failures before each restart: {}",
+        health.errors_total
+    );
+    let restarts =
+        support::agent::metric_value(&metrics, "pgmon_loop_restarts_total", "loop=\"workload\"")
+            .unwrap();
     assert!(restarts >= 2.0, "{restarts}");
-    assert_eq!(support::agent::metric_value(&metrics, "pgmon_last_scrape_success", "loop=\"workload\""), Some(0.0));
+    assert_eq!(
+        support::agent::metric_value(&metrics, "pgmon_last_scrape_success", "loop=\"workload\""),
+        Some(0.0)
+    );
 }
 
 #[actix_rt::test]
 async fn slow_run_skips_ticks_instead_of_queueing_them() {
     let pg = TestPostgres::start();
-    let (state, _loop) = start_loop(&pg, || Box::new(SleepJob(Duration::from_millis(700))), Duration::from_millis(200), Duration::from_secs(2));
+    let (state, _loop) = start_loop(
+        &pg,
+        || Box::new(SleepJob(Duration::from_millis(700))),
+        Duration::from_millis(200),
+        Duration::from_secs(2),
+    );
     let (health, metrics) = wait_for_loop(&state, "three runs", |h| h.runs_total >= 3).await;
-    assert!(health.skipped_ticks >= 4, "a 700ms run spans three 200ms ticks: {}", health.skipped_ticks);
+    assert!(
+        health.skipped_ticks >= 4,
+        "a 700ms run spans three 200ms ticks: {}",
+        health.skipped_ticks
+    );
     assert_eq!(health.last_run_ok, Some(true));
     assert_eq!(health.restarts, 0);
-    let skipped = support::agent::metric_value(&metrics, "pgmon_loop_skipped_ticks_total", "loop=\"workload\"").unwrap();
+    let skipped = support::agent::metric_value(
+        &metrics,
+        "pgmon_loop_skipped_ticks_total",
+        "loop=\"workload\"",
+    )
+    .unwrap();
     assert!(skipped >= 4.0, "{skipped}");
 }
 
 #[actix_rt::test]
 async fn run_that_ignores_its_budget_is_aborted() {
     let pg = TestPostgres::start();
-    let (state, _loop) = start_loop(&pg, || Box::new(SleepJob(Duration::from_secs(30))), Duration::from_millis(500), Duration::from_millis(200));
+    let (state, _loop) = start_loop(
+        &pg,
+        || Box::new(SleepJob(Duration::from_secs(30))),
+        Duration::from_millis(500),
+        Duration::from_millis(200),
+    );
     let (health, _) = wait_for_loop(&state, "an aborted run", |h| h.runs_total >= 1).await;
     assert_eq!(health.last_failure_kind, Some(FailureKind::Timeout));
-    assert!(health.last_error.as_deref().unwrap().starts_with("run aborted: no result within its budget of 200ms"));
-    assert!(health.last_duration_seconds.unwrap() < 2.0, "aborted at budget + grace");
+    assert!(health
+        .last_error
+        .as_deref()
+        .unwrap()
+        .starts_with("run aborted: no result within its budget of 200ms"));
+    assert!(
+        health.last_duration_seconds.unwrap() < 2.0,
+        "aborted at budget + grace"
+    );
 }

@@ -158,7 +158,8 @@ pub struct StateView {
     pub advisories: Vec<Advisory>,
     pub loops: Vec<LoopHealth>,
     pub snapshots: BTreeMap<LoopName, Published>,
-    pub metrics_text: Arc<String>,
+    /// The whole `/metrics` body; `Bytes` so each response shares it instead of copying.
+    pub metrics_text: actix_web::web::Bytes,
 }
 
 impl StateView {
@@ -206,7 +207,7 @@ impl StateActor {
             advisories: Vec::new(),
             loops: Vec::new(),
             snapshots: BTreeMap::new(),
-            metrics_text: Arc::new(telemetry.render()),
+            metrics_text: telemetry.render().into(),
         });
         Self {
             cluster,
@@ -231,7 +232,7 @@ impl StateActor {
             advisories: self.advisories.clone(),
             loops: self.loops.values().cloned().collect(),
             snapshots: self.snapshots.clone(),
-            metrics_text: Arc::new(self.telemetry.render()),
+            metrics_text: self.telemetry.render().into(),
         });
     }
 

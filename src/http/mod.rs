@@ -38,7 +38,7 @@ async fn metrics(app: web::Data<AppState>) -> HttpResponse {
     match app.view().await {
         Ok(view) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
-            .body(view.metrics_text.as_str().to_owned()),
+            .body(view.metrics_text.clone()),
         Err(resp) => resp,
     }
 }

@@ -20,7 +20,8 @@ pub async fn serve(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
         return HttpResponse::BadRequest().finish();
     }
     if path.starts_with("api/") {
-        return HttpResponse::NotFound().json(serde_json::json!({ "error": format!("no such endpoint: /{path}") }));
+        return HttpResponse::NotFound()
+            .json(serde_json::json!({ "error": format!("no such endpoint: /{path}") }));
     }
     let wanted = if path.is_empty() { "index.html" } else { path };
     let is_asset = wanted

@@ -197,8 +197,14 @@ pub fn metrics_reference_markdown() -> String {
             Kind::Gauge => "gauge",
             Kind::Histogram => "histogram",
         };
-        let labels = std::iter::once("cluster").chain(def.labels.iter().copied()).collect::<Vec<_>>().join(", ");
-        out.push_str(&format!("| `{}` | {kind} | {labels} | {} | {} |\n", def.name, def.source, def.help));
+        let labels = std::iter::once("cluster")
+            .chain(def.labels.iter().copied())
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push_str(&format!(
+            "| `{}` | {kind} | {labels} | {} | {} |\n",
+            def.name, def.source, def.help
+        ));
     }
     out
 }
@@ -206,7 +212,9 @@ pub fn metrics_reference_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::{autovacuum, blocking, canary, connections, hot_path::HotPathSnapshot, temp, transactions};
+    use crate::collectors::{
+        autovacuum, blocking, canary, connections, hot_path::HotPathSnapshot, temp, transactions,
+    };
 
     fn naming(prefix: &str) -> SeriesNaming {
         SeriesNaming {
@@ -253,30 +261,65 @@ mod tests {
     fn every_exported_family_is_in_the_catalog() {
         for prefix in ["", "pgmon_"] {
             let mut t = Telemetry::new(naming(prefix));
-            t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
-            t.record_run(LoopName::HotPath, Duration::from_millis(5), true, 0, false, true);
+            t.render_snapshot(
+                LoopName::HotPath,
+                &LoopSnapshot::HotPath(Box::new(snapshot())),
+            );
+            t.record_run(
+                LoopName::HotPath,
+                Duration::from_millis(5),
+                true,
+                0,
+                false,
+                true,
+            );
             let text = t.render();
             for family in families(&text) {
                 let base = family.trim_end_matches("_bucket");
-                assert!(catalog::find(base, prefix).is_some(), "{family} is not in the catalog (prefix {prefix:?})");
+                assert!(
+                    catalog::find(base, prefix).is_some(),
+                    "{family} is not in the catalog (prefix {prefix:?})"
+                );
             }
-            assert!(text.contains(&format!("{prefix}pg_connections{{cluster=\"prod\",db=\"app\"}} 12")), "{text}");
-            assert!(text.contains("pgmon_errors_total{cluster=\"prod\",db=\"app\",loop=\"hot_path\"} 0"), "{text}");
+            assert!(
+                text.contains(&format!(
+                    "{prefix}pg_connections{{cluster=\"prod\",db=\"app\"}} 12"
+                )),
+                "{text}"
+            );
+            assert!(
+                text.contains(
+                    "pgmon_errors_total{cluster=\"prod\",db=\"app\",loop=\"hot_path\"} 0"
+                ),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn failed_section_exports_nothing_and_series_follow_the_snapshot() {
         let mut t = Telemetry::new(naming(""));
-        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
+        t.render_snapshot(
+            LoopName::HotPath,
+            &LoopSnapshot::HotPath(Box::new(snapshot())),
+        );
         let text = t.render();
-        assert!(!text.contains("pgmon_canary_latency_seconds"), "canary failed: no stale value");
+        assert!(
+            !text.contains("pgmon_canary_latency_seconds"),
+            "canary failed: no stale value"
+        );
         assert!(text.contains("pg_temp_bytes_total{cluster=\"prod\",db=\"app\"} 4096"));
 
         let mut without_temp = snapshot();
         without_temp.temp = Ok(vec![]);
-        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(without_temp)));
-        assert!(!t.render().contains("pg_temp_bytes_total"), "a database that left the snapshot leaves /metrics");
+        t.render_snapshot(
+            LoopName::HotPath,
+            &LoopSnapshot::HotPath(Box::new(without_temp)),
+        );
+        assert!(
+            !t.render().contains("pg_temp_bytes_total"),
+            "a database that left the snapshot leaves /metrics"
+        );
         t.clear_snapshot(LoopName::HotPath);
         assert!(!t.render().contains("pg_connections"));
     }
@@ -301,6 +344,8 @@ mod tests {
         });
         let mut t = Telemetry::new(naming(""));
         t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(s)));
-        assert!(t.render().contains("pgmon_canary_latency_seconds{cluster=\"prod\",db=\"app\"} 0.0004"));
+        assert!(t
+            .render()
+            .contains("pgmon_canary_latency_seconds{cluster=\"prod\",db=\"app\"} 0.0004"));
     }
 }
