@@ -39,27 +39,15 @@ impl StartError {
 
 /// Runs the agent until shutdown. Must be called inside an actix System.
 pub async fn run(config: Config) -> Result<(), StartError> {
-    let dsn = config
-        .require_dsn()
-        .map_err(|e| StartError::BadInput(e.to_string()))?;
-    let pg = parse_dsn(dsn.expose())
-        .map_err(|e| StartError::BadInput(format!("invalid config: key `dsn`: {e}")))?;
+    let dsn = config.require_dsn().map_err(|e| StartError::BadInput(e.to_string()))?;
+    let pg = parse_dsn(dsn.expose()).map_err(|e| StartError::BadInput(format!("invalid config: key `dsn`: {e}")))?;
     let target = describe_dsn(&pg);
-    let db_label = pg
-        .get_dbname()
-        .or(pg.get_user())
-        .unwrap_or("postgres")
-        .to_string();
+    let db_label = pg.get_dbname().or(pg.get_user()).unwrap_or("postgres").to_string();
 
     let bind = config.bind_addr();
-    let listener = TcpListener::bind(bind).map_err(|e| {
-        StartError::BadInput(format!(
-            "invalid config: key `http.bind` = {bind}: cannot listen ({e})"
-        ))
-    })?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| StartError::Runtime(e.to_string()))?;
+    let listener = TcpListener::bind(bind)
+        .map_err(|e| StartError::BadInput(format!("invalid config: key `http.bind` = {bind}: cannot listen ({e})")))?;
+    let local = listener.local_addr().map_err(|e| StartError::Runtime(e.to_string()))?;
 
     let capabilities = CapabilitiesCache::default();
     startup_check(&config, &target).await?;
@@ -98,19 +86,14 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     .map_err(|e| StartError::Runtime(format!("cannot serve on {local}: {e}")))?
     .run();
     tracing::info!(addr = %local, cluster = %config.cluster, target = %target, "listening");
-    server
-        .await
-        .map_err(|e| StartError::Runtime(e.to_string()))?;
+    server.await.map_err(|e| StartError::Runtime(e.to_string()))?;
     drop(loops);
     tracing::info!("shut down");
     Ok(())
 }
 
 fn telemetry_db(pg: &tokio_postgres::Config) -> String {
-    pg.get_dbname()
-        .or(pg.get_user())
-        .unwrap_or("postgres")
-        .to_string()
+    pg.get_dbname().or(pg.get_user()).unwrap_or("postgres").to_string()
 }
 
 /// If the database answers now, refuse a role that could write; if not, start degraded.
@@ -130,23 +113,15 @@ async fn startup_check(config: &Config, target: &str) -> Result<(), StartError> 
     if !config.security.read_only_enforce {
         return Ok(());
     }
-    let caps = Capabilities::detect(&client).await.map_err(|e| {
-        StartError::Runtime(format!(
-            "capability detection failed: {}",
-            db::describe_pg_error(&e)
-        ))
-    })?;
-    let found = privileges::write_privileges(&client).await.map_err(|e| {
-        StartError::Runtime(format!(
-            "privilege check failed: {}",
-            db::describe_pg_error(&e)
-        ))
-    })?;
+    let caps = Capabilities::detect(&client)
+        .await
+        .map_err(|e| StartError::Runtime(format!("capability detection failed: {}", db::describe_pg_error(&e))))?;
+    let found = privileges::write_privileges(&client)
+        .await
+        .map_err(|e| StartError::Runtime(format!("privilege check failed: {}", db::describe_pg_error(&e))))?;
     if found.is_empty() {
         Ok(())
     } else {
-        Err(StartError::WriteAccess(privileges::refusal_message(
-            &caps.role, &found,
-        )))
+        Err(StartError::WriteAccess(privileges::refusal_message(&caps.role, &found)))
     }
 }

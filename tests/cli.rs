@@ -64,8 +64,7 @@ fn unreadable_config_file_exits_2_naming_the_path() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("cannot read config file /nonexistent/pgmon.yaml"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config file /nonexistent/pgmon.yaml"));
 }
 
 #[test]
@@ -88,10 +87,7 @@ fn bind_address_taken_exits_2_naming_http_bind() {
         Duration::from_secs(30),
     );
     assert_eq!(code, 2, "{output}");
-    assert!(
-        output.contains(&format!("`http.bind` = {addr}")),
-        "{output}"
-    );
+    assert!(output.contains(&format!("`http.bind` = {addr}")), "{output}");
     assert!(!output.contains("s3cret-pw"), "{output}");
 }
 

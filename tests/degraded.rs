@@ -14,10 +14,7 @@ fn database_stopped_under_running_agent_degrades_then_recovers() {
     agent.wait_json("/healthz", Duration::from_secs(20), "healthy", |s, _| {
         (s == 200).then_some(())
     });
-    assert_eq!(
-        agent.metric("pgmon_database_up", "db=\"postgres\""),
-        Some(1.0)
-    );
+    assert_eq!(agent.metric("pgmon_database_up", "db=\"postgres\""), Some(1.0));
 
     pg.stop_server();
     let stopped = Instant::now();
@@ -26,24 +23,19 @@ fn database_stopped_under_running_agent_degrades_then_recovers() {
         "/healthz",
         Duration::from_secs(3),
         "503 naming the hot path",
-        |s, body| {
-            (s == 503 && body["loops"]["hot_path"]["status"] == "degraded").then(|| body.clone())
-        },
+        |s, body| (s == 503 && body["loops"]["hot_path"]["status"] == "degraded").then(|| body.clone()),
     );
     eprintln!("degraded after {:?}", stopped.elapsed());
     let reason = body["loops"]["hot_path"]["reason"].as_str().unwrap();
     assert!(reason.contains("database unreachable"), "{reason}");
-    assert!(body["degraded"].as_array().unwrap().iter().any(|d| d
-        .as_str()
+    assert!(body["degraded"]
+        .as_array()
         .unwrap()
-        .starts_with("hot_path: database unreachable")));
+        .iter()
+        .any(|d| d.as_str().unwrap().starts_with("hot_path: database unreachable")));
     assert_eq!(body["database"]["reachable"], false);
     assert!(agent.is_running());
-    assert_eq!(
-        healthcheck(&agent.addr),
-        1,
-        "pgmon --healthcheck on a degraded agent"
-    );
+    assert_eq!(healthcheck(&agent.addr), 1, "pgmon --healthcheck on a degraded agent");
     let metrics = agent.get("/metrics").1;
     assert_eq!(
         support::agent::metric_value(&metrics, "pgmon_database_up", "db=\"postgres\""),
@@ -54,10 +46,7 @@ fn database_stopped_under_running_agent_degrades_then_recovers() {
         None,
         "no stale data series"
     );
-    assert!(
-        support::agent::metric_value(&metrics, "pgmon_errors_total", "loop=\"hot_path\"").unwrap()
-            >= 1.0
-    );
+    assert!(support::agent::metric_value(&metrics, "pgmon_errors_total", "loop=\"hot_path\"").unwrap() >= 1.0);
 
     // Let failures pile up past the restart threshold so the supervisor restarts the loop.
     agent.wait_json(
@@ -66,21 +55,13 @@ fn database_stopped_under_running_agent_degrades_then_recovers() {
         "a supervised restart",
         |_, body| (body["loops"]["hot_path"]["restarts"].as_u64()? >= 1).then_some(()),
     );
-    assert!(
-        agent
-            .metric("pgmon_loop_restarts_total", "loop=\"hot_path\"")
-            .unwrap()
-            >= 1.0
-    );
+    assert!(agent.metric("pgmon_loop_restarts_total", "loop=\"hot_path\"").unwrap() >= 1.0);
 
     pg.start_server();
     let started = Instant::now();
-    agent.wait_json(
-        "/healthz",
-        Duration::from_secs(30),
-        "healthy again",
-        |s, _| (s == 200).then_some(()),
-    );
+    agent.wait_json("/healthz", Duration::from_secs(30), "healthy again", |s, _| {
+        (s == 200).then_some(())
+    });
     eprintln!("recovered after {:?}", started.elapsed());
     assert!(agent.metric("pg_connections", "db=\"postgres\"").unwrap() >= 1.0);
     assert_eq!(agent.terminate(), Some(0), "graceful shutdown on SIGTERM");

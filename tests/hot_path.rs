@@ -17,34 +17,26 @@ fn pid_of(v: &Value) -> i64 {
 async fn blocked_session_behind_idle_in_transaction_holder_shows_in_blocking_events() {
     let pg = TestPostgres::start();
     pg.psql("postgres", "CREATE DATABASE app");
-    pg.psql("app", "CREATE TABLE accounts (id int PRIMARY KEY, balance int); INSERT INTO accounts VALUES (1, 100);");
+    pg.psql(
+        "app",
+        "CREATE TABLE accounts (id int PRIMARY KEY, balance int); INSERT INTO accounts VALUES (1, 100);",
+    );
     pg.create_monitor_role("monitor", "monitor-pw", "app");
     let dsn = pg.url("monitor", "monitor-pw", "app");
     let agent = Agent::start(&dsn, &test_config(""));
     let with_text = Agent::start(&dsn, &test_config("security:\n  redact_sql_text: false\n"));
 
     let holder = pg.client("app").await;
-    let holder_pid: i32 = holder
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let holder_pid: i32 = holder.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
     holder
         .batch_execute("BEGIN; UPDATE accounts SET balance = balance + 1 WHERE id = 1;")
         .await
         .unwrap();
     let blocked = pg.client("app").await;
-    let blocked_pid: i32 = blocked
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let blocked_pid: i32 = blocked.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
     let waiter = tokio::spawn(async move {
         blocked
-            .execute(
-                "UPDATE accounts SET balance = balance + 10 WHERE id = 1",
-                &[],
-            )
+            .execute("UPDATE accounts SET balance = balance + 10 WHERE id = 1", &[])
             .await
     });
 
@@ -62,11 +54,7 @@ async fn blocked_session_behind_idle_in_transaction_holder_shows_in_blocking_eve
     assert_eq!(pid_of(&event["blocker_pid"]), i64::from(holder_pid));
     assert_eq!(event["blocker_state"], "idle in transaction");
     assert_eq!(event["database"], "app");
-    assert_eq!(
-        event["blocked_query"],
-        Value::Null,
-        "query text is redacted by default"
-    );
+    assert_eq!(event["blocked_query"], Value::Null, "query text is redacted by default");
     assert_eq!(overview["blocked_sessions"], 1);
     assert!(overview["longest_blocked_seconds"].as_f64().unwrap() >= 2.0);
     let holder_row = overview["long_transactions"]
@@ -78,18 +66,13 @@ async fn blocked_session_behind_idle_in_transaction_holder_shows_in_blocking_eve
         .clone();
     assert_eq!(holder_row["state"], "idle in transaction");
     assert!(overview["longest_transaction_seconds"].as_f64().unwrap() >= 2.0);
-    assert!(
-        overview["longest_idle_in_transaction_seconds"]
-            .as_f64()
-            .unwrap()
-            >= 2.0
-    );
+    assert!(overview["longest_idle_in_transaction_seconds"].as_f64().unwrap() >= 2.0);
     assert_eq!(overview["errors"], serde_json::json!({}));
 
     let (status, metrics) = agent.get("/metrics");
     assert_eq!(status, 200);
     assert_eq!(
-        metric_value(&metrics, "pg_blocked_sessions", "db=\"app\""),
+        metric_value(&metrics, "pg_lock_waiting_sessions", "db=\"app\""),
         Some(1.0)
     );
     assert_eq!(
@@ -97,39 +80,18 @@ async fn blocked_session_behind_idle_in_transaction_holder_shows_in_blocking_eve
         Some(1.0)
     );
     assert!(metric_value(&metrics, "pg_longest_blocked_seconds", "db=\"app\"").unwrap() >= 2.0);
-    assert!(
-        metric_value(
-            &metrics,
-            "pg_longest_transaction_seconds",
-            "cluster=\"test-cluster\""
-        )
-        .unwrap()
-            >= 2.0
-    );
-    assert!(
-        metric_value(&metrics, "pg_idle_in_transaction_sessions", "db=\"app\"").unwrap() >= 1.0
-    );
-    assert!(
-        !metrics.contains(&format!("\"{holder_pid}\"")),
-        "no PIDs in labels"
-    );
+    assert!(metric_value(&metrics, "pg_longest_transaction_seconds", "cluster=\"test-cluster\"").unwrap() >= 2.0);
+    assert!(metric_value(&metrics, "pg_idle_in_transaction_sessions", "db=\"app\"").unwrap() >= 1.0);
+    assert!(!metrics.contains(&format!("\"{holder_pid}\"")), "no PIDs in labels");
     assert!(!metrics.contains("monitor\""), "no user names in labels");
     promtool_check(&metrics);
 
-    let snippet = with_text.wait_json(
-        "/api/v1/overview",
-        WAIT,
-        "blocking event with query text",
-        |_, body| {
-            body["blocking_events"].as_array()?.first()?["blocked_query"]
-                .as_str()
-                .map(String::from)
-        },
-    );
-    assert_eq!(
-        snippet,
-        "UPDATE accounts SET balance = balance + 10 WHERE id = 1"
-    );
+    let snippet = with_text.wait_json("/api/v1/overview", WAIT, "blocking event with query text", |_, body| {
+        body["blocking_events"].as_array()?.first()?["blocked_query"]
+            .as_str()
+            .map(String::from)
+    });
+    assert_eq!(snippet, "UPDATE accounts SET balance = balance + 10 WHERE id = 1");
 
     holder.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(waiter.await.unwrap().unwrap(), 1);
@@ -138,7 +100,7 @@ async fn blocked_session_behind_idle_in_transaction_holder_shows_in_blocking_eve
     });
     let cleared = agent.get("/metrics").1;
     assert_eq!(
-        metric_value(&cleared, "pg_blocked_sessions", "db=\"app\""),
+        metric_value(&cleared, "pg_lock_waiting_sessions", "db=\"app\""),
         Some(0.0)
     );
     assert_eq!(
@@ -197,21 +159,11 @@ async fn temp_spill_shows_in_temp_counters_and_rate() {
     assert!(app["temp_bytes"].as_f64().unwrap() >= after);
 
     // The canary: a real round trip and the configured EXPLAIN ANALYZE.
-    let canary = agent
-        .metric("pgmon_canary_latency_seconds", "db=\"app\"")
-        .unwrap();
+    let canary = agent.metric("pgmon_canary_latency_seconds", "db=\"app\"").unwrap();
     assert!(canary > 0.0 && canary < 1.0, "{canary}");
-    assert!(
-        agent
-            .metric("pgmon_canary_explain_seconds", "db=\"app\"")
-            .unwrap()
-            > 0.0
-    );
+    assert!(agent.metric("pgmon_canary_explain_seconds", "db=\"app\"").unwrap() > 0.0);
     // Every vacuum phase is exported, idle ones as 0.
-    assert_eq!(
-        agent.metric("pg_autovacuum_jobs", "phase=\"scanning heap\""),
-        Some(0.0)
-    );
+    assert_eq!(agent.metric("pg_autovacuum_jobs", "phase=\"scanning heap\""), Some(0.0));
 }
 
 /// `promtool check metrics` (Debian package prometheus) lints the exposition format.
@@ -224,12 +176,7 @@ pub fn promtool_check(metrics: &str) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("promtool not found: apt-get install prometheus");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(metrics.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(metrics.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),

@@ -25,14 +25,8 @@ fn superuser_dsn_is_refused_naming_superuser() {
         "{output}"
     );
     assert!(output.contains("SUPERUSER on role postgres"), "{output}");
-    assert!(
-        output.contains("GRANT pg_monitor"),
-        "the fix is named: {output}"
-    );
-    assert!(
-        !output.contains(SUPERUSER_PASSWORD),
-        "password leaked: {output}"
-    );
+    assert!(output.contains("GRANT pg_monitor"), "the fix is named: {output}");
+    assert!(!output.contains(SUPERUSER_PASSWORD), "password leaked: {output}");
 }
 
 #[test]
@@ -87,9 +81,7 @@ fn role_without_pg_monitor_runs_and_reports_the_fix() {
         .expect("pg_monitor advisory");
     assert_eq!(missing["fix"], "GRANT pg_monitor TO plain;");
     assert!(
-        advisories
-            .iter()
-            .any(|a| a["code"] == "settings_unreadable"),
+        advisories.iter().any(|a| a["code"] == "settings_unreadable"),
         "{advisories:?}"
     );
     assert!(
@@ -113,10 +105,7 @@ fn missing_extension_is_reported_with_its_fix() {
         .iter()
         .map(|a| a["code"].as_str().unwrap())
         .collect();
-    assert!(
-        codes.contains(&"pg_stat_statements_not_installed"),
-        "{codes:?}"
-    );
+    assert!(codes.contains(&"pg_stat_statements_not_installed"), "{codes:?}");
     assert!(
         !codes.contains(&"pg_stat_statements_not_preloaded"),
         "the harness preloads it: {codes:?}"
@@ -146,11 +135,7 @@ fn special_character_password_works_over_scram_as_url_and_key_value() {
     let key_value = Agent::start(&kv, &test_config(""));
     healthy(&key_value);
     for agent in [&url, &key_value] {
-        assert!(
-            !agent.logs().contains("p@ss"),
-            "password in logs: {}",
-            agent.logs()
-        );
+        assert!(!agent.logs().contains("p@ss"), "password in logs: {}", agent.logs());
         assert!(
             agent.logs().contains("monitor@127.0.0.1"),
             "target named without credentials"
@@ -162,17 +147,10 @@ fn special_character_password_works_over_scram_as_url_and_key_value() {
 fn wrong_password_is_a_clear_degraded_reason_without_the_password() {
     let pg = TestPostgres::start();
     pg.create_monitor_role("monitor", "right-pw", "postgres");
-    let agent = Agent::start(
-        &pg.url("monitor", "wrong-pw-123", "postgres"),
-        &test_config(""),
-    );
+    let agent = Agent::start(&pg.url("monitor", "wrong-pw-123", "postgres"), &test_config(""));
     let reason = agent.wait_json("/healthz", WAIT, "a degraded hot path", |status, body| {
         (status == 503 && body["loops"]["hot_path"]["status"] == "degraded")
-            .then(|| {
-                body["loops"]["hot_path"]["reason"]
-                    .as_str()
-                    .map(String::from)
-            })
+            .then(|| body["loops"]["hot_path"]["reason"].as_str().map(String::from))
             .flatten()
     });
     assert!(
@@ -195,17 +173,11 @@ fn sessions_are_read_only_even_when_enforcement_is_off() {
             literal(write).replace('\'', "\"")
         )),
     );
-    let error = agent.wait_json(
-        "/api/v1/overview",
-        WAIT,
-        "the canary's write to fail",
-        |_, body| body["errors"]["canary"].as_str().map(String::from),
-    );
+    let error = agent.wait_json("/api/v1/overview", WAIT, "the canary's write to fail", |_, body| {
+        body["errors"]["canary"].as_str().map(String::from)
+    });
     assert!(error.contains("read-only transaction"), "{error}");
-    assert_eq!(
-        pg.psql("postgres", "SELECT count(*) FROM canary_target"),
-        "0"
-    );
+    assert_eq!(pg.psql("postgres", "SELECT count(*) FROM canary_target"), "0");
     let app = pg.psql(
         "postgres",
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgmon'",

@@ -91,10 +91,7 @@ async fn wait_for_loop(
         last = view.loops.first().cloned();
         if let Some(h) = view.loops.iter().find(|h| h.name == LoopName::Workload) {
             if check(h) {
-                return (
-                    h.clone(),
-                    String::from_utf8_lossy(&view.metrics_text).into_owned(),
-                );
+                return (h.clone(), String::from_utf8_lossy(&view.metrics_text).into_owned());
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -122,9 +119,7 @@ async fn panicking_loop_is_restarted_by_its_supervisor_with_backoff() {
         "three failures before each restart: {}",
         health.errors_total
     );
-    let restarts =
-        support::agent::metric_value(&metrics, "pgmon_loop_restarts_total", "loop=\"workload\"")
-            .unwrap();
+    let restarts = support::agent::metric_value(&metrics, "pgmon_loop_restarts_total", "loop=\"workload\"").unwrap();
     assert!(restarts >= 2.0, "{restarts}");
     assert_eq!(
         support::agent::metric_value(&metrics, "pgmon_last_scrape_success", "loop=\"workload\""),
@@ -149,12 +144,8 @@ async fn slow_run_skips_ticks_instead_of_queueing_them() {
     );
     assert_eq!(health.last_run_ok, Some(true));
     assert_eq!(health.restarts, 0);
-    let skipped = support::agent::metric_value(
-        &metrics,
-        "pgmon_loop_skipped_ticks_total",
-        "loop=\"workload\"",
-    )
-    .unwrap();
+    let skipped =
+        support::agent::metric_value(&metrics, "pgmon_loop_skipped_ticks_total", "loop=\"workload\"").unwrap();
     assert!(skipped >= 4.0, "{skipped}");
 }
 
@@ -174,8 +165,5 @@ async fn run_that_ignores_its_budget_is_aborted() {
         .as_deref()
         .unwrap()
         .starts_with("run aborted: no result within its budget of 200ms"));
-    assert!(
-        health.last_duration_seconds.unwrap() < 2.0,
-        "aborted at budget + grace"
-    );
+    assert!(health.last_duration_seconds.unwrap() < 2.0, "aborted at budget + grace");
 }

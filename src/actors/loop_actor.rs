@@ -12,8 +12,7 @@
 //! tick after a restart waits an exponential backoff.
 
 use super::messages::{
-    CapabilitiesDetected, FailureKind, LoopName, LoopStarted, RunFinished, RunOutcome, TickSkipped,
-    WriteAccessDetected,
+    CapabilitiesDetected, FailureKind, LoopName, LoopStarted, RunFinished, RunOutcome, TickSkipped, WriteAccessDetected,
 };
 use super::state::StateActor;
 use crate::collectors::LoopJob;
@@ -29,6 +28,9 @@ use tokio::task::AbortHandle;
 pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
 /// How long past its budget a run may take before it is aborted.
 pub const RUN_GRACE: Duration = Duration::from_secs(1);
+/// After a failed run, a slow loop (storage 10 min, hourly 1 h) tries again this soon rather
+/// than staying degraded for a whole interval after a short outage.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(15);
 
 /// Capabilities shared by all loops; cleared when the database goes away so they are detected
 /// again (the server may come back upgraded or reconfigured). No lock is held across an await.
@@ -129,13 +131,7 @@ impl LoopActor {
         }));
     }
 
-    fn finish(
-        &mut self,
-        outcome: RunOutcome,
-        started_at: SystemTime,
-        duration: Duration,
-        ctx: &mut Context<Self>,
-    ) {
+    fn finish(&mut self, outcome: RunOutcome, started_at: SystemTime, duration: Duration, ctx: &mut Context<Self>) {
         match &outcome {
             RunOutcome::Completed { .. } => {
                 self.consecutive_failures = 0;
@@ -161,6 +157,8 @@ impl LoopActor {
                 "loop failed repeatedly; stopping it so the supervisor restarts it with backoff"
             );
             ctx.stop();
+        } else if self.consecutive_failures > 0 && self.spec.interval > RETRY_AFTER_FAILURE {
+            ctx.run_later(RETRY_AFTER_FAILURE, |act, ctx| act.tick(ctx));
         }
     }
 }
@@ -209,9 +207,7 @@ pub fn restart_backoff(restarts_since_success: u32, interval: Duration) -> Durat
     if restarts_since_success == 0 {
         return Duration::ZERO;
     }
-    let cap = interval
-        .min(Duration::from_secs(60))
-        .max(Duration::from_secs(1));
+    let cap = interval.min(Duration::from_secs(60)).max(Duration::from_secs(1));
     let exp = Duration::from_secs(1u64 << (restarts_since_success - 1).min(16));
     exp.min(cap)
 }
@@ -233,7 +229,14 @@ async fn run_once(mut job: Box<dyn LoopJob>, spec: LoopSpec) -> (Box<dyn LoopJob
     let deadline = tokio::time::Instant::now() + spec.budget;
     let conn = match spec.pool.get(deadline).await {
         Ok(conn) => conn,
-        Err(e) => return (job, failed(FailureKind::Unreachable, e.to_string())),
+        Err(e) => {
+            let kind = match e {
+                DbError::PoolBusy(_) => FailureKind::PoolBusy,
+                DbError::Unreachable(_) => FailureKind::Unreachable,
+                DbError::Query(_) => FailureKind::Query,
+            };
+            return (job, failed(kind, e.to_string()));
+        }
     };
     let caps = match spec.capabilities.get() {
         Some(caps) => caps,
@@ -242,10 +245,7 @@ async fn run_once(mut job: Box<dyn LoopJob>, spec: LoopSpec) -> (Box<dyn LoopJob
             Ok(Err(e)) => {
                 return (
                     job,
-                    failed(
-                        FailureKind::Query,
-                        format!("capability detection failed: {e}"),
-                    ),
+                    failed(FailureKind::Query, format!("capability detection failed: {e}")),
                 )
             }
             Err(_) => {
@@ -281,10 +281,7 @@ fn failed(kind: FailureKind, error: String) -> RunOutcome {
     RunOutcome::Failed { kind, error }
 }
 
-async fn detect(
-    client: &tokio_postgres::Client,
-    spec: &LoopSpec,
-) -> Result<Arc<Capabilities>, DbError> {
+async fn detect(client: &tokio_postgres::Client, spec: &LoopSpec) -> Result<Arc<Capabilities>, DbError> {
     let caps = Arc::new(Capabilities::detect(client).await?);
     if spec.read_only_enforce {
         let found = write_privileges(client).await?;
@@ -308,17 +305,9 @@ mod tests {
     #[test]
     fn backoff_doubles_and_is_capped_by_interval() {
         let interval = Duration::from_secs(15);
-        let delays: Vec<u64> = (0..7)
-            .map(|n| restart_backoff(n, interval).as_secs())
-            .collect();
+        let delays: Vec<u64> = (0..7).map(|n| restart_backoff(n, interval).as_secs()).collect();
         assert_eq!(delays, [0, 1, 2, 4, 8, 15, 15]);
-        assert_eq!(
-            restart_backoff(20, Duration::from_secs(3600)),
-            Duration::from_secs(60)
-        );
-        assert_eq!(
-            restart_backoff(1, Duration::from_millis(200)),
-            Duration::from_secs(1)
-        );
+        assert_eq!(restart_backoff(20, Duration::from_secs(3600)), Duration::from_secs(60));
+        assert_eq!(restart_backoff(1, Duration::from_millis(200)), Duration::from_secs(1));
     }
 }

@@ -71,6 +71,8 @@ pub enum FailureKind {
     Unreachable,
     /// The run did not come back within its budget (plus grace) and was aborted.
     Timeout,
+    /// Other loops held every pooled connection for this run's whole budget.
+    PoolBusy,
     /// A collector panicked; the task's JoinError was caught.
     Panic,
     /// Capability detection failed on a live connection.

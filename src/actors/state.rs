@@ -89,18 +89,11 @@ impl LoopHealth {
         match self.last_run_ok {
             None => LoopStatus::Starting,
             Some(false) => {
-                let error = self
-                    .last_error
-                    .clone()
-                    .unwrap_or_else(|| "unknown error".into());
+                let error = self.last_error.clone().unwrap_or_else(|| "unknown error".into());
                 if self.section_errors.is_empty() {
                     LoopStatus::Degraded(error)
                 } else {
-                    let sections: Vec<String> = self
-                        .section_errors
-                        .iter()
-                        .map(|(s, e)| format!("{s}: {e}"))
-                        .collect();
+                    let sections: Vec<String> = self.section_errors.iter().map(|(s, e)| format!("{s}: {e}")).collect();
                     LoopStatus::Degraded(format!("sections failed: {}", sections.join("; ")))
                 }
             }
@@ -170,11 +163,7 @@ impl StateView {
     }
 
     pub fn hot_path_sql(&self) -> Vec<SqlUsed> {
-        hot_path::sql_used(
-            self.capabilities
-                .as_ref()
-                .map_or(140000, |c| c.server_version_num),
-        )
+        hot_path::sql_used(self.capabilities.as_ref().map_or(140000, |c| c.server_version_num))
     }
 }
 
@@ -237,9 +226,9 @@ impl StateActor {
     }
 
     fn health_mut(&mut self, name: LoopName) -> &mut LoopHealth {
-        self.loops.entry(name).or_insert_with(|| {
-            LoopHealth::new(name, Duration::from_secs(0), Duration::from_secs(0))
-        })
+        self.loops
+            .entry(name)
+            .or_insert_with(|| LoopHealth::new(name, Duration::from_secs(0), Duration::from_secs(0)))
     }
 }
 
@@ -293,10 +282,7 @@ impl Handler<RunFinished> for StateActor {
         let (errors, success) = match &msg.outcome {
             RunOutcome::Completed { snapshot } => {
                 let section_errors = snapshot.section_errors();
-                health.section_errors = section_errors
-                    .iter()
-                    .map(|(s, e)| (s.to_string(), e.clone()))
-                    .collect();
+                health.section_errors = section_errors.iter().map(|(s, e)| (s.to_string(), e.clone())).collect();
                 health.last_failure_kind = None;
                 if section_errors.is_empty() {
                     health.last_run_ok = Some(true);
@@ -406,11 +392,7 @@ mod tests {
     use super::*;
 
     fn health() -> LoopHealth {
-        LoopHealth::new(
-            LoopName::HotPath,
-            Duration::from_secs(15),
-            Duration::from_secs(1),
-        )
+        LoopHealth::new(LoopName::HotPath, Duration::from_secs(15), Duration::from_secs(1))
     }
 
     fn at(secs: u64) -> SystemTime {
@@ -470,8 +452,7 @@ mod tests {
         let mut h = health();
         h.last_run_ok = Some(false);
         h.last_error = Some("1 section(s) failed".into());
-        h.section_errors
-            .insert("temp".into(), "permission denied".into());
+        h.section_errors.insert("temp".into(), "permission denied".into());
         h.next_run_due = Some(at(15));
         assert_eq!(
             h.status(at(1)),

@@ -17,9 +17,7 @@ use std::sync::Arc;
 /// until then they only prove the database answers on their schedule.
 fn job_factory(name: LoopName, settings: CollectSettings) -> JobFactory {
     match name {
-        LoopName::HotPath => {
-            Arc::new(move || Box::new(HotPathJob::new(settings.clone())) as Box<dyn LoopJob>)
-        }
+        LoopName::HotPath => Arc::new(move || Box::new(HotPathJob::new(settings.clone())) as Box<dyn LoopJob>),
         LoopName::Workload | LoopName::Storage | LoopName::Hourly => {
             Arc::new(|| Box::new(EmptyJob) as Box<dyn LoopJob>)
         }

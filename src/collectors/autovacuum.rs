@@ -9,9 +9,9 @@ pub const VACUUM_PROGRESS_SQL: &str = "\
 SELECT p.pid,
        p.datname::text AS database,
        CASE WHEN p.datname = current_database() THEN p.relid::regclass::text ELSE p.relid::text END AS relation,
-       p.phase,
-       p.heap_blks_total,
-       p.heap_blks_scanned,
+       COALESCE(p.phase, 'unknown (needs pg_monitor)') AS phase,
+       COALESCE(p.heap_blks_total, 0) AS heap_blks_total,
+       COALESCE(p.heap_blks_scanned, 0) AS heap_blks_scanned,
        COALESCE(a.backend_type = 'autovacuum worker', false) AS is_autovacuum,
        EXTRACT(EPOCH FROM (now() - a.xact_start))::float8 AS running_seconds
   FROM pg_stat_progress_vacuum p
@@ -50,15 +50,11 @@ pub struct AutovacuumSummary {
 }
 
 pub fn summarize(jobs: Vec<VacuumJob>) -> AutovacuumSummary {
-    let mut workers_by_phase: BTreeMap<String, i64> =
-        KNOWN_PHASES.iter().map(|p| (p.to_string(), 0)).collect();
+    let mut workers_by_phase: BTreeMap<String, i64> = KNOWN_PHASES.iter().map(|p| (p.to_string(), 0)).collect();
     for job in jobs.iter().filter(|j| j.is_autovacuum) {
         *workers_by_phase.entry(job.phase.clone()).or_insert(0) += 1;
     }
-    AutovacuumSummary {
-        workers_by_phase,
-        jobs,
-    }
+    AutovacuumSummary { workers_by_phase, jobs }
 }
 
 pub async fn collect(client: &Client) -> Result<AutovacuumSummary, tokio_postgres::Error> {

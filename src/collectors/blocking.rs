@@ -6,11 +6,12 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::Client;
 
-/// PG14+: the lock wait started at `pg_locks.waitstart`.
+/// PG14+: the lock wait started at `pg_locks.waitstart`. An episode is identified by the
+/// statement start, which (unlike `waitstart`, set a moment after the wait begins) is stable.
 pub const BLOCKED_SESSIONS_SQL_14: &str = "\
 SELECT a.pid,
        EXTRACT(EPOCH FROM (now() - COALESCE(l.waitstart, a.query_start)))::float8 AS wait_seconds,
-       (EXTRACT(EPOCH FROM COALESCE(l.waitstart, a.query_start)) * 1000000)::int8 AS wait_started_us
+       (EXTRACT(EPOCH FROM a.query_start) * 1000000)::int8 AS wait_started_us
   FROM pg_stat_activity a
   LEFT JOIN (SELECT pid, min(waitstart) AS waitstart FROM pg_locks WHERE NOT granted GROUP BY pid) l
          ON l.pid = a.pid
@@ -98,8 +99,7 @@ pub struct EpisodeTracker {
 impl EpisodeTracker {
     /// Counts the episodes in `blocked` not seen last tick; returns the running total.
     pub fn observe(&mut self, blocked: &[BlockedSession]) -> u64 {
-        let current: HashSet<(i32, i64)> =
-            blocked.iter().map(|b| (b.pid, b.wait_started_us)).collect();
+        let current: HashSet<(i32, i64)> = blocked.iter().map(|b| (b.pid, b.wait_started_us)).collect();
         self.total += current.difference(&self.seen).count() as u64;
         self.seen = current;
         self.total
@@ -108,17 +108,10 @@ impl EpisodeTracker {
 
 /// Joins the complete blocked list with the (capped) pairs: wait times come from the blocked
 /// list so both agree, and the pairs are ordered longest wait first.
-pub fn summarize(
-    blocked: &[BlockedSession],
-    mut events: Vec<BlockingEvent>,
-    episodes_total: u64,
-) -> BlockingSummary {
+pub fn summarize(blocked: &[BlockedSession], mut events: Vec<BlockingEvent>, episodes_total: u64) -> BlockingSummary {
     let waits: HashMap<i32, f64> = blocked.iter().map(|b| (b.pid, b.wait_seconds)).collect();
     for e in &mut events {
-        e.blocked_wait_seconds = waits
-            .get(&e.blocked_pid)
-            .copied()
-            .unwrap_or(e.blocked_wait_seconds);
+        e.blocked_wait_seconds = waits.get(&e.blocked_pid).copied().unwrap_or(e.blocked_wait_seconds);
     }
     events.sort_by(|a, b| {
         b.blocked_wait_seconds
@@ -137,9 +130,7 @@ pub async fn collect_blocked(
     client: &Client,
     server_version_num: i32,
 ) -> Result<Vec<BlockedSession>, tokio_postgres::Error> {
-    let rows = client
-        .query(blocked_sessions_sql(server_version_num), &[])
-        .await?;
+    let rows = client.query(blocked_sessions_sql(server_version_num), &[]).await?;
     rows.iter()
         .map(|r| {
             Ok(BlockedSession {
@@ -230,11 +221,7 @@ mod tests {
     fn nobody_waiting_reads_zero() {
         let s = summarize(&[], vec![], 0);
         assert_eq!(
-            (
-                s.blocked_sessions,
-                s.longest_blocked_seconds,
-                s.events.len()
-            ),
+            (s.blocked_sessions, s.longest_blocked_seconds, s.events.len()),
             (0, 0.0, 0)
         );
     }
@@ -243,11 +230,7 @@ mod tests {
     fn each_wait_episode_counts_once() {
         let mut t = EpisodeTracker::default();
         assert_eq!(t.observe(&[blocked(10, 1.0, 100)]), 1);
-        assert_eq!(
-            t.observe(&[blocked(10, 16.0, 100)]),
-            1,
-            "same wait seen again"
-        );
+        assert_eq!(t.observe(&[blocked(10, 16.0, 100)]), 1, "same wait seen again");
         assert_eq!(
             t.observe(&[blocked(10, 1.0, 900), blocked(11, 1.0, 901)]),
             3,

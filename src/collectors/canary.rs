@@ -18,17 +18,10 @@ pub struct CanaryResult {
 /// Reads "Execution Time" (milliseconds) from EXPLAIN's JSON output.
 pub fn execution_seconds(explain_json: &str) -> Option<f64> {
     let plans: serde_json::Value = serde_json::from_str(explain_json).ok()?;
-    plans
-        .get(0)?
-        .get("Execution Time")?
-        .as_f64()
-        .map(|ms| ms / 1000.0)
+    plans.get(0)?.get("Execution Time")?.as_f64().map(|ms| ms / 1000.0)
 }
 
-pub async fn collect(
-    client: &Client,
-    explain_query: Option<&str>,
-) -> Result<CanaryResult, tokio_postgres::Error> {
+pub async fn collect(client: &Client, explain_query: Option<&str>) -> Result<CanaryResult, tokio_postgres::Error> {
     let start = Instant::now();
     client.simple_query(CANARY_SQL).await?;
     let round_trip_seconds = start.elapsed().as_secs_f64();
@@ -54,8 +47,7 @@ mod tests {
 
     #[test]
     fn execution_time_is_read_from_explain_json() {
-        let json =
-            r#"[{"Plan": {"Node Type": "Result"}, "Planning Time": 0.02, "Execution Time": 1.5}]"#;
+        let json = r#"[{"Plan": {"Node Type": "Result"}, "Planning Time": 0.02, "Execution Time": 1.5}]"#;
         assert_eq!(execution_seconds(json), Some(0.0015));
         assert_eq!(execution_seconds("[]"), None);
     }

@@ -11,7 +11,9 @@ SELECT count(*)::int8 AS connections,
        current_setting('max_connections')::int8 AS max_connections,
        current_setting('superuser_reserved_connections')::int8 AS superuser_reserved_connections
   FROM pg_stat_activity
- WHERE backend_type = 'client backend'";
+ WHERE backend_type = 'client backend'
+    -- Without pg_monitor, other roles' sessions show NULL backend_type; usesysid stays visible.
+    OR (backend_type IS NULL AND usesysid IS NOT NULL)";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConnectionStats {

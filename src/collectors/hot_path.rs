@@ -4,8 +4,8 @@
 //! own result: one failing query never blanks the others.
 
 use super::{
-    autovacuum, blocking, canary, connections, temp, transactions, within, CollectSettings,
-    LoopJob, LoopSnapshot, Section, SqlUsed,
+    autovacuum, blocking, canary, connections, temp, transactions, within, CollectSettings, LoopJob, LoopSnapshot,
+    Section, SqlUsed,
 };
 use crate::db::capabilities::Capabilities;
 use futures::future::BoxFuture;
@@ -80,14 +80,8 @@ impl HotPathJob {
         .await;
         let (connections, transactions, blocked, autovacuum, temp_counters) = tokio::join!(
             within(deadline, connections::collect(client)),
-            within(
-                deadline,
-                transactions::collect(client, with_text, limits.top_sessions)
-            ),
-            within(
-                deadline,
-                blocking::collect_blocked(client, caps.server_version_num)
-            ),
+            within(deadline, transactions::collect(client, with_text, limits.top_sessions)),
+            within(deadline, blocking::collect_blocked(client, caps.server_version_num)),
             within(deadline, autovacuum::collect(client)),
             within(deadline, temp::collect(client)),
         );
@@ -111,14 +105,9 @@ impl HotPathJob {
 
         let now = Instant::now();
         let temp = temp_counters.map(|current| {
-            let elapsed = self
-                .previous_temp_at
-                .map(|at| now.duration_since(at).as_secs_f64());
+            let elapsed = self.previous_temp_at.map(|at| now.duration_since(at).as_secs_f64());
             let spills = temp::with_rates(&current, &self.previous_temp, elapsed);
-            self.previous_temp = current
-                .into_iter()
-                .map(|c| (c.database.clone(), c))
-                .collect();
+            self.previous_temp = current.into_iter().map(|c| (c.database.clone(), c)).collect();
             self.previous_temp_at = Some(now);
             spills
         });
@@ -142,9 +131,7 @@ impl LoopJob for HotPathJob {
         caps: &'a Capabilities,
         deadline: tokio::time::Instant,
     ) -> BoxFuture<'a, LoopSnapshot> {
-        Box::pin(async move {
-            LoopSnapshot::HotPath(Box::new(self.collect(client, caps, deadline).await))
-        })
+        Box::pin(async move { LoopSnapshot::HotPath(Box::new(self.collect(client, caps, deadline).await)) })
     }
 }
 

@@ -12,7 +12,10 @@ SELECT pid,
        EXTRACT(EPOCH FROM (now() - xact_start))::float8 AS xact_age_seconds,
        EXTRACT(EPOCH FROM (now() - state_change))::float8 AS state_age_seconds,
        wait_event_type,
-       CASE WHEN $1 THEN left(query, 256) END AS query
+       CASE WHEN $1 THEN left(query, 256) END AS query,
+       -- Over every session, not just the listed ones (a window is computed before LIMIT).
+       max(EXTRACT(EPOCH FROM (now() - state_change))) FILTER (WHERE state LIKE 'idle in transaction%') OVER ()::float8
+         AS longest_idle_in_transaction_seconds
   FROM pg_stat_activity
  WHERE xact_start IS NOT NULL
    AND backend_type = 'client backend'
@@ -48,15 +51,15 @@ pub struct LongTransactions {
     pub sessions: Vec<OpenTransaction>,
 }
 
-pub fn summarize(sessions: Vec<OpenTransaction>) -> LongTransactions {
-    let longest_transaction_seconds = sessions
-        .iter()
-        .map(|s| s.xact_age_seconds)
-        .fold(0.0, f64::max);
+/// `longest_idle` is measured over every session by the query; the listed sessions (oldest
+/// transactions first) give the longest transaction and a floor for the idle time.
+pub fn summarize(sessions: Vec<OpenTransaction>, longest_idle: Option<f64>) -> LongTransactions {
+    let longest_transaction_seconds = sessions.iter().map(|s| s.xact_age_seconds).fold(0.0, f64::max);
     let longest_idle_in_transaction_seconds = sessions
         .iter()
         .filter(|s| s.is_idle_in_transaction())
         .filter_map(|s| s.state_age_seconds)
+        .chain(longest_idle)
         .fold(0.0, f64::max);
     LongTransactions {
         longest_transaction_seconds,
@@ -71,11 +74,12 @@ pub async fn collect(
     limit: u32,
 ) -> Result<LongTransactions, tokio_postgres::Error> {
     let rows = client
-        .query(
-            LONG_TRANSACTIONS_SQL,
-            &[&with_query_text, &i64::from(limit)],
-        )
+        .query(LONG_TRANSACTIONS_SQL, &[&with_query_text, &i64::from(limit)])
         .await?;
+    let longest_idle = match rows.first() {
+        Some(r) => r.try_get("longest_idle_in_transaction_seconds")?,
+        None => None,
+    };
     let sessions = rows
         .iter()
         .map(|r| {
@@ -84,16 +88,14 @@ pub async fn collect(
                 state: r.try_get("state")?,
                 database: r.try_get("database")?,
                 username: r.try_get("username")?,
-                xact_age_seconds: r
-                    .try_get::<_, Option<f64>>("xact_age_seconds")?
-                    .unwrap_or(0.0),
+                xact_age_seconds: r.try_get::<_, Option<f64>>("xact_age_seconds")?.unwrap_or(0.0),
                 state_age_seconds: r.try_get("state_age_seconds")?,
                 wait_event_type: r.try_get("wait_event_type")?,
                 query: r.try_get("query")?,
             })
         })
         .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
-    Ok(summarize(sessions))
+    Ok(summarize(sessions, longest_idle))
 }
 
 #[cfg(test)]
@@ -115,23 +117,29 @@ mod tests {
 
     #[test]
     fn longest_ages_come_from_oldest_and_idle_sessions() {
-        let s = summarize(vec![
-            txn("active", 900.0, 1.0),
-            txn("idle in transaction", 400.0, 350.0),
-            txn("idle in transaction (aborted)", 30.0, 20.0),
-        ]);
+        let s = summarize(
+            vec![
+                txn("active", 900.0, 1.0),
+                txn("idle in transaction", 400.0, 350.0),
+                txn("idle in transaction (aborted)", 30.0, 20.0),
+            ],
+            Some(350.0),
+        );
         assert_eq!(s.longest_transaction_seconds, 900.0);
         assert_eq!(s.longest_idle_in_transaction_seconds, 350.0);
     }
 
     #[test]
+    fn idle_session_beyond_the_list_still_counts() {
+        let s = summarize(vec![txn("active", 900.0, 1.0)], Some(1200.0));
+        assert_eq!(s.longest_idle_in_transaction_seconds, 1200.0);
+    }
+
+    #[test]
     fn no_open_transaction_reads_zero() {
-        let s = summarize(vec![]);
+        let s = summarize(vec![], None);
         assert_eq!(
-            (
-                s.longest_transaction_seconds,
-                s.longest_idle_in_transaction_seconds
-            ),
+            (s.longest_transaction_seconds, s.longest_idle_in_transaction_seconds),
             (0.0, 0.0)
         );
     }

@@ -67,9 +67,7 @@ mod tests {
     fn percent_encode(s: &str) -> String {
         s.bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
                 _ => format!("%{b:02X}"),
             })
             .collect()
@@ -88,10 +86,8 @@ mod tests {
 
     #[test]
     fn key_value_dsn_with_quoted_special_password() {
-        let cfg = parse_dsn(
-            r#"host=localhost port=5433 user=monitor password='p@ss:w/rd?#%&=\' "x' dbname=app"#,
-        )
-        .unwrap();
+        let cfg =
+            parse_dsn(r#"host=localhost port=5433 user=monitor password='p@ss:w/rd?#%&=\' "x' dbname=app"#).unwrap();
         assert_eq!(cfg.get_password(), Some(SPECIAL.as_bytes()));
         assert_eq!(describe_dsn(&cfg), "monitor@localhost:5433/app");
     }

@@ -14,16 +14,19 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Environment variables read by pgmon itself rather than mapped onto config keys.
-const ENV_NOT_CONFIG_KEYS: &[&str] = &["PGMON_CONFIG"];
+/// Top-level keys settable from the environment as `PGMON_<KEY>`; every other key needs the
+/// `PGMON_<SECTION>__<KEY>` form. Other `PGMON_*` variables (PGMON_CONFIG, Kubernetes service
+/// links such as PGMON_PORT, test settings) are not config keys and are ignored.
+const ENV_TOP_LEVEL_KEYS: &[&str] = &["PGMON_DSN", "PGMON_CLUSTER"];
+
+fn is_config_env(name: &str) -> bool {
+    ENV_TOP_LEVEL_KEYS.contains(&name) || name.strip_prefix("PGMON_").is_some_and(|rest| rest.contains("__"))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("invalid config: {0}")]
     Parse(String),
     #[error("invalid config: key `{key}` = {value}: {reason}")]
@@ -32,7 +35,9 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
-    #[error("missing DSN: set PGMON_DSN (e.g. PGMON_DSN='postgres://monitor@db:5432/app') or `dsn` in the config file")]
+    #[error(
+        "missing DSN: set PGMON_DSN (e.g. PGMON_DSN='postgres://monitor@db:5432/app') or `dsn` in the config file"
+    )]
     MissingDsn,
 }
 
@@ -355,7 +360,7 @@ impl Config {
         }
         let overrides: config::Map<String, String> = env
             .iter()
-            .filter(|(k, _)| k.starts_with("PGMON_") && !ENV_NOT_CONFIG_KEYS.contains(&k.as_str()))
+            .filter(|(k, _)| is_config_env(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         builder = builder.add_source(
@@ -365,12 +370,13 @@ impl Config {
                 .try_parsing(true)
                 .source(Some(overrides)),
         );
+        let dsn = env.get("PGMON_DSN").map(String::as_str);
         let raw = builder
             .build()
-            .map_err(|e| ConfigError::Parse(describe_config_error(&e)))?;
+            .map_err(|e| ConfigError::Parse(describe_config_error(&e, dsn)))?;
         let cfg: Config = raw
             .try_deserialize()
-            .map_err(|e| ConfigError::Parse(describe_config_error(&e)))?;
+            .map_err(|e| ConfigError::Parse(describe_config_error(&e, dsn)))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -378,21 +384,9 @@ impl Config {
     /// Checks ranges and cross-key rules that serde cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let loops = [
-            (
-                "hot_path",
-                self.sample_intervals.hot_path,
-                self.budgets.hot_path,
-            ),
-            (
-                "workload",
-                self.sample_intervals.workload,
-                self.budgets.workload,
-            ),
-            (
-                "storage",
-                self.sample_intervals.storage,
-                self.budgets.storage,
-            ),
+            ("hot_path", self.sample_intervals.hot_path, self.budgets.hot_path),
+            ("workload", self.sample_intervals.workload, self.budgets.workload),
+            ("storage", self.sample_intervals.storage, self.budgets.storage),
             ("hourly", self.sample_intervals.hourly, self.budgets.hourly),
         ];
         for (name, interval, budget) in loops {
@@ -437,11 +431,7 @@ impl Config {
             }
         }
         if self.timeouts.statement_timeout_ms == 0 {
-            return Err(invalid(
-                "timeouts.statement_timeout_ms",
-                0,
-                "must be above zero",
-            ));
+            return Err(invalid("timeouts.statement_timeout_ms", 0, "must be above zero"));
         }
         if self.timeouts.lock_timeout_ms == 0 {
             return Err(invalid("timeouts.lock_timeout_ms", 0, "must be above zero"));
@@ -461,8 +451,7 @@ impl Config {
             ));
         }
         let a = &self.alerts;
-        if !(0.0..=1.0).contains(&a.connections_warn) || !(0.0..=1.0).contains(&a.connections_crit)
-        {
+        if !(0.0..=1.0).contains(&a.connections_warn) || !(0.0..=1.0).contains(&a.connections_crit) {
             return Err(invalid(
                 "alerts.connections_warn",
                 a.connections_warn,
@@ -519,11 +508,7 @@ impl Config {
     }
 }
 
-fn invalid(
-    key: &'static str,
-    value: impl std::fmt::Display,
-    reason: impl Into<String>,
-) -> ConfigError {
+fn invalid(key: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key,
         value: value.to_string(),
@@ -547,12 +532,12 @@ fn leak_key(section: &str, name: &str) -> &'static str {
 
 /// The `config` crate's messages are close to what an operator needs; this keeps them on one
 /// line and never echoes the DSN.
-fn describe_config_error(error: &config::ConfigError) -> String {
+fn describe_config_error(error: &config::ConfigError, dsn: Option<&str>) -> String {
     let text = error.to_string().replace('\n', " ");
-    if text.contains("dsn") {
-        return "key `dsn`: not a valid connection string".into();
+    match dsn.filter(|d| !d.is_empty()) {
+        Some(dsn) => text.replace(dsn, "<redacted>"),
+        None => text,
     }
-    text
 }
 
 #[cfg(test)]
@@ -563,10 +548,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pgmon.yaml");
         std::fs::write(&path, yaml).unwrap();
-        let env = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::load(Some(&path), &env)
     }
 
@@ -600,10 +582,22 @@ mod tests {
     }
 
     #[test]
+    fn unrelated_pgmon_variables_are_ignored() {
+        let cfg = load_yaml(
+            "cluster: a\n",
+            &[
+                ("PGMON_PORT", "tcp://10.0.0.1:8181"),
+                ("PGMON_SERVICE_HOST", "10.0.0.1"),
+                ("PGMON_TEST_PG_BINDIR", "/x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.cluster, "a");
+    }
+
+    #[test]
     fn unknown_key_is_named() {
-        let err = load_yaml("limits:\n  top_relatons: 5\n", &[])
-            .unwrap_err()
-            .to_string();
+        let err = load_yaml("limits:\n  top_relatons: 5\n", &[]).unwrap_err().to_string();
         assert!(err.contains("top_relatons"), "{err}");
     }
 
@@ -612,24 +606,15 @@ mod tests {
         let err = load_yaml("sample_intervals:\n  hot_path: 15 parsecs\n", &[])
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("hot_path") && err.contains("15 parsecs"),
-            "{err}"
-        );
+        assert!(err.contains("hot_path") && err.contains("15 parsecs"), "{err}");
     }
 
     #[test]
     fn budget_above_interval_is_rejected() {
-        let err = load_yaml(
-            "sample_intervals:\n  hot_path: 1s\nbudgets:\n  hot_path: 2s\n",
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("budgets.hot_path") && err.contains("2s"),
-            "{err}"
-        );
+        let err = load_yaml("sample_intervals:\n  hot_path: 1s\nbudgets:\n  hot_path: 2s\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("budgets.hot_path") && err.contains("2s"), "{err}");
     }
 
     #[test]
@@ -648,12 +633,9 @@ mod tests {
 
     #[test]
     fn bad_dsn_error_never_shows_password() {
-        let err = load_yaml(
-            "cluster: x\n",
-            &[("PGMON_DSN", "postgres://u:s3cr3t@h:notaport/db")],
-        )
-        .unwrap_err()
-        .to_string();
+        let err = load_yaml("cluster: x\n", &[("PGMON_DSN", "postgres://u:s3cr3t@h:notaport/db")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("dsn"), "{err}");
         assert!(!err.contains("s3cr3t"), "{err}");
     }

@@ -16,7 +16,8 @@ SELECT current_setting('server_version_num')::int AS server_version_num,
        (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS shared_preload_libraries,
        (SELECT setting FROM pg_settings WHERE name = 'track_io_timing') AS track_io_timing,
        (SELECT setting FROM pg_settings WHERE name = 'pg_stat_statements.track') AS pgss_track,
-       ARRAY(SELECT extname::text FROM pg_extension ORDER BY extname) AS extensions";
+       ARRAY(SELECT extname::text FROM pg_extension ORDER BY extname) AS extensions,
+       (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS pg_stat_statements_version";
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Capabilities {
@@ -32,6 +33,8 @@ pub struct Capabilities {
     pub track_io_timing: Option<String>,
     pub pg_stat_statements_track: Option<String>,
     pub extensions: Vec<String>,
+    /// The installed pg_stat_statements version (its columns changed in 1.8 and 1.9).
+    pub pg_stat_statements_version: Option<String>,
 }
 
 /// Something missing that limits what pgmon can show, with the exact fix.
@@ -57,6 +60,7 @@ impl Capabilities {
             track_io_timing: row.try_get("track_io_timing")?,
             pg_stat_statements_track: row.try_get("pgss_track")?,
             extensions: row.try_get("extensions")?,
+            pg_stat_statements_version: row.try_get("pg_stat_statements_version")?,
         })
     }
 
@@ -68,11 +72,32 @@ impl Capabilities {
         self.server_version_num / 10000
     }
 
+    /// pg_stat_statements' version as (major, minor), e.g. "1.10" -> (1, 10).
+    pub fn pg_stat_statements_version(&self) -> Option<(u32, u32)> {
+        let v = self.pg_stat_statements_version.as_deref()?;
+        let (major, minor) = v.split_once('.')?;
+        Some((major.parse().ok()?, minor.parse().ok()?))
+    }
+
+    /// Whether pg_stat_statements can be read: installed here and (as far as we can see)
+    /// preloaded. `Err` carries the reason and the fix.
+    pub fn pg_stat_statements_usable(&self) -> Result<(), String> {
+        if !self.has_extension("pg_stat_statements") {
+            return Err(format!(
+                "pg_stat_statements is not installed in database {}: CREATE EXTENSION pg_stat_statements;",
+                quote_ident(&self.database)
+            ));
+        }
+        if self.preloads("pg_stat_statements") == Some(false) {
+            return Err("pg_stat_statements is installed but not preloaded: ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; then restart PostgreSQL".into());
+        }
+        Ok(())
+    }
+
     fn preloads(&self, library: &str) -> Option<bool> {
-        self.shared_preload_libraries.as_deref().map(|libs| {
-            libs.split(',')
-                .any(|l| l.trim().trim_matches('"') == library)
-        })
+        self.shared_preload_libraries
+            .as_deref()
+            .map(|libs| libs.split(',').any(|l| l.trim().trim_matches('"') == library))
     }
 
     /// What is missing, each with the command that fixes it.
@@ -130,7 +155,8 @@ impl Capabilities {
         if !self.has_extension("pgstattuple") {
             out.push(Advisory {
                 code: "pgstattuple_not_installed",
-                message: "extension pgstattuple is not installed: bloat is estimated from statistics only, not sampled".into(),
+                message: "extension pgstattuple is not installed: bloat is estimated from statistics only, not sampled"
+                    .into(),
                 fix: "CREATE EXTENSION pgstattuple; GRANT pg_stat_scan_tables TO ".to_string() + &role + ";",
             });
         }
@@ -141,10 +167,7 @@ impl Capabilities {
 /// Quotes an identifier the way PostgreSQL's quote_ident does, for fix commands.
 pub fn quote_ident(name: &str) -> String {
     let plain = !name.is_empty()
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
@@ -171,11 +194,8 @@ mod tests {
             shared_preload_libraries: Some("auto_explain, pg_stat_statements".into()),
             track_io_timing: Some("on".into()),
             pg_stat_statements_track: Some("all".into()),
-            extensions: vec![
-                "pg_stat_statements".into(),
-                "pgstattuple".into(),
-                "plpgsql".into(),
-            ],
+            extensions: vec!["pg_stat_statements".into(), "pgstattuple".into(), "plpgsql".into()],
+            pg_stat_statements_version: Some("1.10".into()),
         }
     }
 
@@ -208,6 +228,28 @@ mod tests {
             ]
         );
         assert_eq!(c.advisories()[0].fix, "GRANT pg_monitor TO \"Mon Role\";");
+    }
+
+    #[test]
+    fn pg_stat_statements_version_and_usability() {
+        assert_eq!(caps().pg_stat_statements_version(), Some((1, 10)));
+        assert_eq!(caps().pg_stat_statements_usable(), Ok(()));
+        let not_loaded = Capabilities {
+            shared_preload_libraries: Some("auto_explain".into()),
+            ..caps()
+        };
+        assert!(not_loaded
+            .pg_stat_statements_usable()
+            .unwrap_err()
+            .contains("not preloaded"));
+        let missing = Capabilities {
+            extensions: vec![],
+            ..caps()
+        };
+        assert!(missing
+            .pg_stat_statements_usable()
+            .unwrap_err()
+            .contains("CREATE EXTENSION pg_stat_statements;"));
     }
 
     #[test]

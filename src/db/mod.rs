@@ -48,21 +48,17 @@ impl PgPool {
         let asked = Instant::now();
         let reason = match tokio::time::timeout_at(deadline, self.pool.get()).await {
             Ok(Ok(conn)) => return Ok(conn),
-            Ok(Err(bb8::RunError::User(e))) => {
-                return Err(DbError::Unreachable(describe_pg_error(&e)))
-            }
+            Ok(Err(bb8::RunError::User(e))) => return Err(DbError::Unreachable(describe_pg_error(&e))),
             Ok(Err(bb8::RunError::TimedOut)) | Err(_) => self.error_since(asked),
         };
-        Err(DbError::Unreachable(reason.unwrap_or_else(|| {
-            "no connection within the loop budget".into()
-        })))
+        Err(DbError::Unreachable(
+            reason.unwrap_or_else(|| "no connection within the loop budget".into()),
+        ))
     }
 
     fn error_since(&self, since: Instant) -> Option<String> {
         let last = self.last_error.0.lock().ok()?;
-        last.as_ref()
-            .filter(|(at, _)| *at >= since)
-            .map(|(_, e)| e.clone())
+        last.as_ref().filter(|(at, _)| *at >= since).map(|(_, e)| e.clone())
     }
 }
 
@@ -70,6 +66,9 @@ impl PgPool {
 pub enum DbError {
     #[error("database unreachable: {0}")]
     Unreachable(String),
+    /// Every pooled connection is in use by other loops (the database itself answers).
+    #[error("no free connection: {0}")]
+    PoolBusy(String),
     #[error("query failed: {0}")]
     Query(String),
 }
@@ -78,9 +77,7 @@ impl From<bb8::RunError<tokio_postgres::Error>> for DbError {
     fn from(e: bb8::RunError<tokio_postgres::Error>) -> Self {
         match e {
             bb8::RunError::User(e) => DbError::Unreachable(describe_pg_error(&e)),
-            bb8::RunError::TimedOut => {
-                DbError::Unreachable("timed out waiting for a connection".into())
-            }
+            bb8::RunError::TimedOut => DbError::Unreachable("timed out waiting for a connection".into()),
         }
     }
 }
@@ -167,13 +164,15 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
         PgPool { pool, last_error }
     };
     Ok(Pools {
-        hot_path: make(
-            config.database.hot_path_connections,
-            config.budgets.hot_path,
-        ),
+        hot_path: make(config.database.hot_path_connections, config.budgets.hot_path),
+        // Each loop bounds its own wait by its budget; the pool must not cut the hourly's short.
         background: make(
             config.database.background_connections,
-            config.budgets.workload,
+            config
+                .budgets
+                .workload
+                .max(config.budgets.storage)
+                .max(config.budgets.hourly),
         ),
     })
 }

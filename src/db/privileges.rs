@@ -10,6 +10,17 @@ pub const WRITE_PRIVILEGES_SQL: &str = r"
 SELECT 'SUPERUSER'::text AS privilege, 'role ' || quote_ident(current_user) AS object
  WHERE current_setting('is_superuser') = 'on'
 UNION ALL
+SELECT attr, 'role ' || quote_ident(current_user)
+  FROM pg_roles r
+ CROSS JOIN LATERAL (VALUES ('CREATEDB', r.rolcreatedb), ('CREATEROLE', r.rolcreaterole), ('REPLICATION', r.rolreplication)) AS a(attr, held)
+ WHERE r.rolname = current_user AND held AND NOT r.rolsuper
+UNION ALL
+SELECT 'MEMBER OF', 'role ' || quote_ident(rolname)
+  FROM pg_roles
+ WHERE rolname IN ('pg_write_server_files', 'pg_execute_server_program', 'pg_write_all_data')
+   AND pg_has_role(current_user, oid, 'USAGE')
+   AND current_setting('is_superuser') = 'off'
+UNION ALL
 SELECT 'CREATE', 'database ' || quote_ident(current_database())
  WHERE has_database_privilege(current_database(), 'CREATE')
 UNION ALL
@@ -27,7 +38,16 @@ UNION ALL
     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
     AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
     AND has_table_privilege(c.oid, p.privilege)
-  ORDER BY 2, 1 LIMIT 20)";
+  ORDER BY 2, 1 LIMIT 20)
+UNION ALL
+(SELECT p.privilege, 'sequence ' || c.oid::regclass::text
+   FROM pg_class c
+   JOIN pg_namespace n ON n.oid = c.relnamespace
+  CROSS JOIN (VALUES ('UPDATE'), ('USAGE')) AS p(privilege)
+  WHERE c.relkind = 'S'
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND has_sequence_privilege(c.oid, p.privilege)
+  ORDER BY 2, 1 LIMIT 10)";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WritePrivilege {
@@ -35,9 +55,7 @@ pub struct WritePrivilege {
     pub object: String,
 }
 
-pub async fn write_privileges(
-    client: &Client,
-) -> Result<Vec<WritePrivilege>, tokio_postgres::Error> {
+pub async fn write_privileges(client: &Client) -> Result<Vec<WritePrivilege>, tokio_postgres::Error> {
     let rows = client.query(WRITE_PRIVILEGES_SQL, &[]).await?;
     rows.iter()
         .map(|r| {
@@ -60,6 +78,9 @@ pub fn refusal_message(role: &str, found: &[WritePrivilege]) -> String {
     for p in found {
         let fix = match (p.privilege.as_str(), p.object.split_once(' ')) {
             ("SUPERUSER", _) => format!("connect as a dedicated role instead: CREATE ROLE pgmon_monitor LOGIN; GRANT pg_monitor TO pgmon_monitor; (or ALTER ROLE {role_q} NOSUPERUSER)"),
+            ("CREATEDB" | "CREATEROLE" | "REPLICATION", _) => format!("ALTER ROLE {role_q} NO{};", p.privilege),
+            ("MEMBER OF", Some(("role", granted))) => format!("REVOKE {granted} FROM {role_q};"),
+            (privilege, Some(("sequence", seq))) => format!("REVOKE {privilege} ON SEQUENCE {seq} FROM {role_q}, PUBLIC;"),
             ("CREATE", Some(("database", db))) => format!("REVOKE CREATE ON DATABASE {db} FROM {role_q}, PUBLIC;"),
             ("CREATE", Some(("schema", schema))) => format!("REVOKE CREATE ON SCHEMA {schema} FROM {role_q}, PUBLIC;"),
             (privilege, Some(("table", table))) => format!("REVOKE {privilege} ON {table} FROM {role_q}, PUBLIC;"),
@@ -100,7 +121,10 @@ mod tests {
                 p("UPDATE", "table public.orders"),
             ],
         );
-        assert!(msg.contains("CREATE on schema public, INSERT on table public.orders, UPDATE on table public.orders"), "{msg}");
+        assert!(
+            msg.contains("CREATE on schema public, INSERT on table public.orders, UPDATE on table public.orders"),
+            "{msg}"
+        );
         assert!(
             msg.contains("REVOKE CREATE ON SCHEMA public FROM monitor, PUBLIC;"),
             "{msg}"
@@ -112,15 +136,30 @@ mod tests {
     }
 
     #[test]
+    fn role_attributes_memberships_and_sequences_get_their_fixes() {
+        let msg = refusal_message(
+            "monitor",
+            &[
+                p("CREATEROLE", "role monitor"),
+                p("MEMBER OF", "role pg_write_all_data"),
+                p("USAGE", "sequence orders_id_seq"),
+            ],
+        );
+        assert!(msg.contains("ALTER ROLE monitor NOCREATEROLE;"), "{msg}");
+        assert!(msg.contains("REVOKE pg_write_all_data FROM monitor;"), "{msg}");
+        assert!(
+            msg.contains("REVOKE USAGE ON SEQUENCE orders_id_seq FROM monitor, PUBLIC;"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn superuser_refusal_suggests_a_pg_monitor_role() {
         let msg = refusal_message(
             "postgres",
             &[p("SUPERUSER", "role postgres"), p("CREATE", "database app")],
         );
-        assert!(
-            msg.starts_with("refusing to start: role postgres could write"),
-            "{msg}"
-        );
+        assert!(msg.starts_with("refusing to start: role postgres could write"), "{msg}");
         assert!(msg.contains("SUPERUSER on role postgres"), "{msg}");
         assert!(msg.contains("GRANT pg_monitor"), "{msg}");
         assert!(

@@ -7,11 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-fn section<T: Serialize>(
-    name: &str,
-    section: &Section<T>,
-    errors: &mut Map<String, Value>,
-) -> Value {
+fn section<T: Serialize>(name: &str, section: &Section<T>, errors: &mut Map<String, Value>) -> Value {
     match section {
         Ok(data) => serde_json::to_value(data).unwrap_or(Value::Null),
         Err(e) => {
@@ -62,17 +58,11 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
             let blocking = section("blocking", &hp.blocking, &mut errors);
             obj.insert(
                 "blocked_sessions".into(),
-                blocking
-                    .get("blocked_sessions")
-                    .cloned()
-                    .unwrap_or(Value::Null),
+                blocking.get("blocked_sessions").cloned().unwrap_or(Value::Null),
             );
             obj.insert(
                 "longest_blocked_seconds".into(),
-                blocking
-                    .get("longest_blocked_seconds")
-                    .cloned()
-                    .unwrap_or(Value::Null),
+                blocking.get("longest_blocked_seconds").cloned().unwrap_or(Value::Null),
             );
             obj.insert(
                 "blocking_events".into(),
@@ -97,10 +87,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
                 "long_transactions".into(),
                 transactions.get("sessions").cloned().unwrap_or(Value::Null),
             );
-            obj.insert(
-                "autovacuum".into(),
-                section("autovacuum", &hp.autovacuum, &mut errors),
-            );
+            obj.insert("autovacuum".into(), section("autovacuum", &hp.autovacuum, &mut errors));
             obj.insert("temp_spill".into(), section("temp", &hp.temp, &mut errors));
             obj.insert("canary".into(), section("canary", &hp.canary, &mut errors));
         }

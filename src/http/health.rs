@@ -44,7 +44,13 @@ pub fn health_report(view: &StateView, now: SystemTime) -> (bool, Value) {
         }
         loops.insert(health.name.as_str().to_string(), entry);
     }
-    let unreachable = view.loops.iter().find_map(|h| h.database_unreachable());
+    // The most recent run of any loop says whether the database answers now.
+    let unreachable = view
+        .loops
+        .iter()
+        .filter(|h| h.last_run_at.is_some())
+        .max_by_key(|h| h.last_run_at)
+        .and_then(|h| h.database_unreachable());
     let status = if !degraded.is_empty() {
         "degraded"
     } else if starting || view.loops.is_empty() {

@@ -21,8 +21,7 @@ pub struct AppState {
 impl AppState {
     async fn view(&self) -> Result<Arc<StateView>, HttpResponse> {
         self.state.send(GetView).await.map_err(|e| {
-            HttpResponse::ServiceUnavailable()
-                .json(serde_json::json!({ "error": format!("state unavailable: {e}") }))
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "error": format!("state unavailable: {e}") }))
         })
     }
 }

@@ -11,8 +11,7 @@ use rust_embed::RustEmbed;
 struct Bundle;
 
 pub async fn serve(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
-    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD
-    {
+    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD {
         return HttpResponse::MethodNotAllowed().finish();
     }
     let path = req.path().trim_start_matches('/');
@@ -20,19 +19,11 @@ pub async fn serve(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
         return HttpResponse::BadRequest().finish();
     }
     if path.starts_with("api/") {
-        return HttpResponse::NotFound()
-            .json(serde_json::json!({ "error": format!("no such endpoint: /{path}") }));
+        return HttpResponse::NotFound().json(serde_json::json!({ "error": format!("no such endpoint: /{path}") }));
     }
     let wanted = if path.is_empty() { "index.html" } else { path };
-    let is_asset = wanted
-        .rsplit('/')
-        .next()
-        .is_some_and(|last| last.contains('.'));
-    let candidates: &[&str] = if is_asset {
-        &[wanted]
-    } else {
-        &[wanted, "index.html"]
-    };
+    let is_asset = wanted.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    let candidates: &[&str] = if is_asset { &[wanted] } else { &[wanted, "index.html"] };
     for candidate in candidates {
         if let Some(body) = load(&app, candidate) {
             let mime = mime_guess::from_path(candidate).first_or_octet_stream();

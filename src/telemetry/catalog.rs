@@ -101,7 +101,7 @@ pub const CATALOG: &[MetricDef] = &[
         "How long the longest idle-in-transaction session has been idle (0 when none).",
     ),
     def(
-        "pg_blocked_sessions",
+        "pg_lock_waiting_sessions",
         Gauge,
         Some(Unit::Count),
         &["db"],

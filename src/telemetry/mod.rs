@@ -51,10 +51,7 @@ impl SeriesNaming {
 fn recorder(naming: &SeriesNaming) -> PrometheusRecorder {
     let builder = PrometheusBuilder::new()
         .add_global_label("cluster", naming.cluster.clone())
-        .set_buckets_for_metric(
-            Matcher::Full("pgmon_scrape_duration_seconds".into()),
-            DURATION_BUCKETS,
-        )
+        .set_buckets_for_metric(Matcher::Full("pgmon_scrape_duration_seconds".into()), DURATION_BUCKETS)
         .expect("static, non-empty bucket list");
     let recorder = builder.build_recorder();
     describe(&recorder, &naming.prefix);
@@ -122,23 +119,14 @@ impl Telemetry {
             .unwrap_or_default()
             .as_secs_f64();
         metrics::with_local_recorder(&self.agent, || {
-            metrics::histogram!("pgmon_scrape_duration_seconds", labels.clone())
-                .record(duration.as_secs_f64());
-            metrics::gauge!("pgmon_last_scrape_success", labels.clone()).set(if success {
-                1.0
-            } else {
-                0.0
-            });
+            metrics::histogram!("pgmon_scrape_duration_seconds", labels.clone()).record(duration.as_secs_f64());
+            metrics::gauge!("pgmon_last_scrape_success", labels.clone()).set(if success { 1.0 } else { 0.0 });
             metrics::gauge!("pgmon_loop_last_run_timestamp_seconds", labels.clone()).set(finished);
             metrics::counter!("pgmon_errors_total", labels.clone()).increment(errors);
             if over_budget {
                 metrics::counter!("pgmon_loop_budget_overruns_total", labels).increment(1);
             }
-            metrics::gauge!("pgmon_database_up", self.naming.labels(&[])).set(if reachable {
-                1.0
-            } else {
-                0.0
-            });
+            metrics::gauge!("pgmon_database_up", self.naming.labels(&[])).set(if reachable { 1.0 } else { 0.0 });
         });
     }
 
@@ -212,9 +200,7 @@ pub fn metrics_reference_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::{
-        autovacuum, blocking, canary, connections, hot_path::HotPathSnapshot, temp, transactions,
-    };
+    use crate::collectors::{autovacuum, blocking, canary, connections, hot_path::HotPathSnapshot, temp, transactions};
 
     fn naming(prefix: &str) -> SeriesNaming {
         SeriesNaming {
@@ -236,7 +222,7 @@ mod tests {
                 superuser_reserved_connections: 3,
                 usage_ratio: 0.12,
             }),
-            transactions: Ok(transactions::summarize(vec![])),
+            transactions: Ok(transactions::summarize(vec![], None)),
             blocking: Ok(blocking::summarize(&[], vec![], 4)),
             autovacuum: Ok(autovacuum::summarize(vec![])),
             temp: Ok(vec![temp::TempSpill {
@@ -261,18 +247,8 @@ mod tests {
     fn every_exported_family_is_in_the_catalog() {
         for prefix in ["", "pgmon_"] {
             let mut t = Telemetry::new(naming(prefix));
-            t.render_snapshot(
-                LoopName::HotPath,
-                &LoopSnapshot::HotPath(Box::new(snapshot())),
-            );
-            t.record_run(
-                LoopName::HotPath,
-                Duration::from_millis(5),
-                true,
-                0,
-                false,
-                true,
-            );
+            t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
+            t.record_run(LoopName::HotPath, Duration::from_millis(5), true, 0, false, true);
             let text = t.render();
             for family in families(&text) {
                 let base = family.trim_end_matches("_bucket");
@@ -282,15 +258,11 @@ mod tests {
                 );
             }
             assert!(
-                text.contains(&format!(
-                    "{prefix}pg_connections{{cluster=\"prod\",db=\"app\"}} 12"
-                )),
+                text.contains(&format!("{prefix}pg_connections{{cluster=\"prod\",db=\"app\"}} 12")),
                 "{text}"
             );
             assert!(
-                text.contains(
-                    "pgmon_errors_total{cluster=\"prod\",db=\"app\",loop=\"hot_path\"} 0"
-                ),
+                text.contains("pgmon_errors_total{cluster=\"prod\",db=\"app\",loop=\"hot_path\"} 0"),
                 "{text}"
             );
         }
@@ -299,10 +271,7 @@ mod tests {
     #[test]
     fn failed_section_exports_nothing_and_series_follow_the_snapshot() {
         let mut t = Telemetry::new(naming(""));
-        t.render_snapshot(
-            LoopName::HotPath,
-            &LoopSnapshot::HotPath(Box::new(snapshot())),
-        );
+        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
         let text = t.render();
         assert!(
             !text.contains("pgmon_canary_latency_seconds"),
@@ -312,10 +281,7 @@ mod tests {
 
         let mut without_temp = snapshot();
         without_temp.temp = Ok(vec![]);
-        t.render_snapshot(
-            LoopName::HotPath,
-            &LoopSnapshot::HotPath(Box::new(without_temp)),
-        );
+        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(without_temp)));
         assert!(
             !t.render().contains("pg_temp_bytes_total"),
             "a database that left the snapshot leaves /metrics"
@@ -332,7 +298,10 @@ mod tests {
             std::fs::write(path, &generated).unwrap();
         }
         let on_disk = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(on_disk == generated, "docs/metrics.md is out of date: PGMON_UPDATE_DOCS=1 cargo test --lib metrics_reference");
+        assert!(
+            on_disk == generated,
+            "docs/metrics.md is out of date: PGMON_UPDATE_DOCS=1 cargo test --lib metrics_reference"
+        );
     }
 
     #[test]

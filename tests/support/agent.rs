@@ -37,11 +37,7 @@ pub fn command(dsn: &str, yaml: &str) -> (Command, TempDir) {
 /// Runs the agent expecting it to exit by itself (a refusal or bad input) within `timeout`.
 pub fn run_to_exit(dsn: &str, yaml: &str, timeout: Duration) -> (i32, String) {
     let (mut cmd, _dir) = command(dsn, yaml);
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let start = std::time::Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -68,11 +64,7 @@ pub fn run_to_exit(dsn: &str, yaml: &str, timeout: Duration) -> (i32, String) {
 impl Agent {
     pub fn start(dsn: &str, yaml: &str) -> Agent {
         let (mut cmd, dir) = command(dsn, yaml);
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let logs = Arc::new(Mutex::new(Vec::new()));
         for stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
@@ -91,19 +83,15 @@ impl Agent {
             logs,
             _dir: dir,
         };
-        let addr = super::eventually(
-            Duration::from_secs(30),
-            "the agent's listening log line",
-            || {
-                if let Some(status) = agent.child.try_wait().unwrap() {
-                    panic!("agent exited early ({status}): {}", agent.logs());
-                }
-                agent.logs.lock().unwrap().iter().find_map(|line| {
-                    let v: serde_json::Value = serde_json::from_str(line).ok()?;
-                    (v["message"] == "listening").then(|| v["addr"].as_str().unwrap().to_string())
-                })
-            },
-        );
+        let addr = super::eventually(Duration::from_secs(30), "the agent's listening log line", || {
+            if let Some(status) = agent.child.try_wait().unwrap() {
+                panic!("agent exited early ({status}): {}", agent.logs());
+            }
+            agent.logs.lock().unwrap().iter().find_map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).ok()?;
+                (v["message"] == "listening").then(|| v["addr"].as_str().unwrap().to_string())
+            })
+        });
         agent.addr = addr;
         agent
     }
@@ -130,8 +118,7 @@ impl Agent {
         let (status, body) = self.get(path);
         (
             status,
-            serde_json::from_str(&body)
-                .unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}")),
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}")),
         )
     }
 

@@ -59,11 +59,7 @@ fn running_as_root() -> bool {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl TestPostgres {
@@ -74,12 +70,9 @@ impl TestPostgres {
 
     pub fn start_with(extra_conf: &[&str]) -> Self {
         let bin_dir = find_bin_dir();
-        let run_as = running_as_root()
-            .then(|| std::env::var("PGMON_TEST_PG_USER").unwrap_or_else(|_| "postgres".into()));
-        let dir = tempfile::Builder::new()
-            .prefix("pgmon-pg-")
-            .tempdir()
-            .unwrap();
+        let run_as =
+            running_as_root().then(|| std::env::var("PGMON_TEST_PG_USER").unwrap_or_else(|_| "postgres".into()));
+        let dir = tempfile::Builder::new().prefix("pgmon-pg-").tempdir().unwrap();
         let pg = TestPostgres {
             port: free_port(),
             bin_dir,
@@ -93,10 +86,7 @@ impl TestPostgres {
                 .arg(pg.dir.path())
                 .status()
                 .unwrap();
-            assert!(
-                status.success(),
-                "chown of the test cluster dir to {user} failed"
-            );
+            assert!(status.success(), "chown of the test cluster dir to {user} failed");
         }
         let data = pg.data_dir();
         pg.run_ok(
@@ -131,10 +121,7 @@ impl TestPostgres {
         existing.push_str(&conf);
         std::fs::write(&conf_path, existing).unwrap();
         pg.start_server();
-        pg.psql(
-            "postgres",
-            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;",
-        );
+        pg.psql("postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;");
         pg
     }
 
@@ -192,14 +179,7 @@ impl TestPostgres {
     pub fn stop_server(&self) {
         self.run_ok(
             "pg_ctl",
-            &[
-                "-D",
-                self.data_dir().to_str().unwrap(),
-                "-m",
-                "fast",
-                "-w",
-                "stop",
-            ],
+            &["-D", self.data_dir().to_str().unwrap(), "-m", "fast", "-w", "stop"],
         );
     }
 
@@ -260,12 +240,10 @@ impl TestPostgres {
 
     /// A tokio-postgres client as the superuser (connection driven by a spawned task).
     pub async fn client(&self, db: &str) -> tokio_postgres::Client {
-        let (client, conn) = tokio_postgres::connect(
-            &self.url(SUPERUSER, SUPERUSER_PASSWORD, db),
-            tokio_postgres::NoTls,
-        )
-        .await
-        .expect("connect to test cluster");
+        let (client, conn) =
+            tokio_postgres::connect(&self.url(SUPERUSER, SUPERUSER_PASSWORD, db), tokio_postgres::NoTls)
+                .await
+                .expect("connect to test cluster");
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -286,14 +264,7 @@ impl Drop for TestPostgres {
         let _ = self
             .command(
                 "pg_ctl",
-                &[
-                    "-D",
-                    self.data_dir().to_str().unwrap(),
-                    "-m",
-                    "immediate",
-                    "-w",
-                    "stop",
-                ],
+                &["-D", self.data_dir().to_str().unwrap(), "-m", "immediate", "-w", "stop"],
             )
             .output();
     }
@@ -302,9 +273,7 @@ impl Drop for TestPostgres {
 pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
