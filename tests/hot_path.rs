@@ -84,7 +84,7 @@ async fn blocked_session_behind_idle_in_transaction_holder_shows_in_blocking_eve
     assert!(metric_value(&metrics, "pg_idle_in_transaction_sessions", "db=\"app\"").unwrap() >= 1.0);
     assert!(!metrics.contains(&format!("\"{holder_pid}\"")), "no PIDs in labels");
     assert!(!metrics.contains("monitor\""), "no user names in labels");
-    promtool_check(&metrics);
+    support::promtool_check(&metrics);
 
     let snippet = with_text.wait_json("/api/v1/overview", WAIT, "blocking event with query text", |_, body| {
         body["blocking_events"].as_array()?.first()?["blocked_query"]
@@ -164,24 +164,4 @@ async fn temp_spill_shows_in_temp_counters_and_rate() {
     assert!(agent.metric("pgmon_canary_explain_seconds", "db=\"app\"").unwrap() > 0.0);
     // Every vacuum phase is exported, idle ones as 0.
     assert_eq!(agent.metric("pg_autovacuum_jobs", "phase=\"scanning heap\""), Some(0.0));
-}
-
-/// `promtool check metrics` (Debian package prometheus) lints the exposition format.
-pub fn promtool_check(metrics: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool not found: apt-get install prometheus");
-    child.stdin.take().unwrap().write_all(metrics.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{}{}\n--- metrics ---\n{metrics}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }

@@ -8,7 +8,7 @@
 //! holds no lock across an await; if it stopped, the System would stop with it.
 
 use super::messages::*;
-use crate::collectors::{hot_path, LoopSnapshot, SqlUsed};
+use crate::collectors::{hot_path, workload, LoopSnapshot, SqlUsed};
 use crate::db::capabilities::{Advisory, Capabilities};
 use crate::telemetry::Telemetry;
 use actix::prelude::*;
@@ -139,6 +139,13 @@ impl Published {
             _ => None,
         }
     }
+
+    pub fn workload(&self) -> Option<&workload::WorkloadSnapshot> {
+        match &*self.snapshot {
+            LoopSnapshot::Workload(s) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 /// What HTTP handlers read: immutable, shared, rebuilt by the StateActor after each change.
@@ -160,6 +167,16 @@ impl StateView {
         self.snapshots
             .get(&LoopName::HotPath)
             .and_then(|p| p.hot_path().map(|s| (p, s)))
+    }
+
+    pub fn workload(&self) -> Option<(&Published, &workload::WorkloadSnapshot)> {
+        self.snapshots
+            .get(&LoopName::Workload)
+            .and_then(|p| p.workload().map(|s| (p, s)))
+    }
+
+    pub fn workload_sql(&self) -> Vec<SqlUsed> {
+        workload::sql_used(self.capabilities.as_deref())
     }
 
     pub fn hot_path_sql(&self) -> Vec<SqlUsed> {

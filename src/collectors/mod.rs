@@ -5,12 +5,20 @@
 pub mod autovacuum;
 pub mod blocking;
 pub mod canary;
+pub mod checkpoints;
 pub mod connections;
+pub mod database_stats;
+pub mod freshness;
 pub mod hot_path;
+pub mod replication;
+pub mod stat_monitor;
+pub mod statements;
 pub mod temp;
 pub mod transactions;
+pub mod wal;
+pub mod workload;
 
-use crate::config::{Config, Limits};
+use crate::config::{AlertThresholds, Config, Limits};
 use serde::Serialize;
 
 /// What collectors need from the configuration, copied once per loop.
@@ -19,6 +27,8 @@ pub struct CollectSettings {
     pub limits: Limits,
     pub redact_sql_text: bool,
     pub canary_explain_query: Option<String>,
+    pub alerts: AlertThresholds,
+    pub workload_interval: std::time::Duration,
 }
 
 impl CollectSettings {
@@ -28,6 +38,8 @@ impl CollectSettings {
             limits: config.limits.clone(),
             redact_sql_text: config.security.redact_sql_text,
             canary_explain_query: (!query.is_empty()).then(|| query.to_string()),
+            alerts: config.alerts.clone(),
+            workload_interval: config.sample_intervals.workload,
         }
     }
 }
@@ -73,6 +85,7 @@ mod tests {
 #[serde(rename_all = "snake_case")]
 pub enum LoopSnapshot {
     HotPath(Box<hot_path::HotPathSnapshot>),
+    Workload(Box<workload::WorkloadSnapshot>),
     /// A loop whose collectors have not been written yet (workload, storage and hourly until
     /// their issues land): its round trip still proves the database answers on its schedule.
     Empty {
@@ -85,6 +98,7 @@ impl LoopSnapshot {
     pub fn section_errors(&self) -> Vec<(&'static str, String)> {
         match self {
             LoopSnapshot::HotPath(s) => s.section_errors(),
+            LoopSnapshot::Workload(s) => s.section_errors(),
             LoopSnapshot::Empty { round_trip } => round_trip
                 .as_ref()
                 .err()

@@ -35,14 +35,9 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
         })),
         "advisories": view.advisories,
         "loops": view.loops,
-        // Filled by the workload loop and the alert evaluator (later issues).
-        "tps": null,
-        "qps": null,
-        "latency": null,
-        "wal": null,
-        "checkpoints": null,
+        // Filled by the alert evaluator (a later issue).
         "open_alerts": [],
-        "sql": view.hot_path_sql(),
+        "sql": view.hot_path_sql().into_iter().chain(view.workload_sql()).collect::<Vec<_>>(),
     });
     let obj = body.as_object_mut().expect("json! object");
     match view.hot_path() {
@@ -109,6 +104,195 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
             }
         }
     }
+    match view.workload() {
+        Some((published, w)) => {
+            obj.insert("workload_collected_at".into(), json!(rfc3339(published.at)));
+            let throughput = section("throughput", &w.throughput, &mut errors);
+            obj.insert("tps".into(), throughput.get("tps").cloned().unwrap_or(Value::Null));
+            obj.insert("qps".into(), throughput.get("qps").cloned().unwrap_or(Value::Null));
+            obj.insert(
+                "latency".into(),
+                match &w.throughput {
+                    Ok(t) => json!({
+                        "mean_seconds": t.latency_mean_seconds,
+                        "p95_seconds": t.latency_p95_seconds,
+                        "p99_seconds": t.latency_p99_seconds,
+                        "percentiles_error": t.percentiles_error,
+                    }),
+                    Err(_) => Value::Null,
+                },
+            );
+            let mut wal = section("wal", &w.wal, &mut errors);
+            let mb = wal
+                .get("bytes_per_second")
+                .and_then(Value::as_f64)
+                .map(|b| b / 1_048_576.0);
+            if let Value::Object(map) = &mut wal {
+                map.insert("mb_per_second".into(), json!(mb));
+            }
+            obj.insert("wal".into(), wal);
+            obj.insert(
+                "checkpoints".into(),
+                section("checkpoints", &w.checkpoints, &mut errors),
+            );
+            obj.insert("surges".into(), json!(w.surges));
+            if let Ok(statements) = &w.statements {
+                obj.insert("statements_available".into(), json!(statements.available));
+                obj.insert(
+                    "statements_unavailable_reason".into(),
+                    json!(statements.unavailable_reason),
+                );
+            }
+        }
+        None => {
+            for key in [
+                "workload_collected_at",
+                "tps",
+                "qps",
+                "latency",
+                "wal",
+                "checkpoints",
+                "surges",
+            ] {
+                obj.insert(key.into(), Value::Null);
+            }
+        }
+    }
     obj.insert("errors".into(), Value::Object(errors));
     HttpResponse::Ok().json(body)
+}
+
+fn rfc3339(at: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// The workload snapshot's header fields, or the body to return when there is none yet.
+fn workload_header(
+    view: &crate::actors::state::StateView,
+) -> Result<(Map<String, Value>, &crate::collectors::workload::WorkloadSnapshot), Box<HttpResponse>> {
+    match view.workload() {
+        Some((published, w)) => {
+            let mut obj = Map::new();
+            obj.insert("cluster".into(), json!(view.cluster));
+            obj.insert("db".into(), json!(view.db));
+            obj.insert("collected_at".into(), json!(rfc3339(published.at)));
+            Ok((obj, w))
+        }
+        None => Err(Box::new(HttpResponse::ServiceUnavailable().json(json!({
+            "error": "no workload snapshot yet: the workload loop has not completed a run",
+            "loops": view.loops,
+        })))),
+    }
+}
+
+fn sql_for(view: &crate::actors::state::StateView, collectors: &[&str]) -> Value {
+    json!(view
+        .workload_sql()
+        .into_iter()
+        .filter(|s| collectors.contains(&s.collector))
+        .collect::<Vec<_>>())
+}
+
+/// `GET /api/v1/top-queries`: the Top-N statements by total time, by calls and by blocks read.
+pub async fn top_queries(app: web::Data<AppState>) -> HttpResponse {
+    let view = match app.view().await {
+        Ok(view) => view,
+        Err(resp) => return resp,
+    };
+    let (mut obj, w) = match workload_header(&view) {
+        Ok(v) => v,
+        Err(resp) => return *resp,
+    };
+    match &w.statements {
+        Ok(st) => {
+            let ranked = |rank: fn(&crate::collectors::statements::TopStatement) -> i64| {
+                let mut list: Vec<_> = st.top.iter().filter(|s| rank(s) <= i64::from(st.top_n)).collect();
+                list.sort_by_key(|s| rank(s));
+                json!(list)
+            };
+            obj.insert("available".into(), json!(st.available));
+            obj.insert("unavailable_reason".into(), json!(st.unavailable_reason));
+            obj.insert("statements_tracked".into(), json!(st.statements_tracked));
+            obj.insert("by_total_time".into(), ranked(|s| s.rank_by_time));
+            obj.insert("by_calls".into(), ranked(|s| s.rank_by_calls));
+            obj.insert(
+                "by_shared_blks_read".into(),
+                ranked(|s| {
+                    if s.shared_blks_read > 0 {
+                        s.rank_by_read
+                    } else {
+                        i64::MAX
+                    }
+                }),
+            );
+            obj.insert("error".into(), Value::Null);
+        }
+        Err(e) => {
+            obj.insert("available".into(), json!(false));
+            obj.insert("error".into(), json!(e));
+        }
+    }
+    obj.insert(
+        "sql".into(),
+        sql_for(
+            &view,
+            &[
+                "statements",
+                "statement_text",
+                "latency_histogram_settings",
+                "latency_histogram",
+            ],
+        ),
+    );
+    HttpResponse::Ok().json(Value::Object(obj))
+}
+
+/// `GET /api/v1/autovacuum`: per-table freshness (Top-N by dead tuples) with hints, and the
+/// vacuums running now (from the hot path).
+pub async fn autovacuum(app: web::Data<AppState>) -> HttpResponse {
+    let view = match app.view().await {
+        Ok(view) => view,
+        Err(resp) => return resp,
+    };
+    let (mut obj, w) = match workload_header(&view) {
+        Ok(v) => v,
+        Err(resp) => return *resp,
+    };
+    let mut errors = Map::new();
+    obj.insert("tables".into(), section("freshness", &w.freshness, &mut errors));
+    let in_progress = view
+        .hot_path()
+        .map(|(_, hp)| section("autovacuum", &hp.autovacuum, &mut errors))
+        .unwrap_or(Value::Null);
+    obj.insert("in_progress".into(), in_progress);
+    obj.insert("errors".into(), Value::Object(errors));
+    let mut sql = vec![json!({ "collector": "freshness", "sql": crate::collectors::freshness::FRESHNESS_SQL })];
+    sql.push(json!({ "collector": "autovacuum", "sql": crate::collectors::autovacuum::VACUUM_PROGRESS_SQL }));
+    obj.insert("sql".into(), json!(sql));
+    HttpResponse::Ok().json(Value::Object(obj))
+}
+
+/// `GET /api/v1/replication`: per-replica lag on a primary, own lag on a standby.
+pub async fn replication(app: web::Data<AppState>) -> HttpResponse {
+    let view = match app.view().await {
+        Ok(view) => view,
+        Err(resp) => return resp,
+    };
+    let (mut obj, w) = match workload_header(&view) {
+        Ok(v) => v,
+        Err(resp) => return *resp,
+    };
+    match &w.replication {
+        Ok(r) => {
+            obj.insert("role".into(), json!(r.role));
+            obj.insert("replicas".into(), json!(r.replicas));
+            obj.insert("standby".into(), json!(r.standby));
+            obj.insert("error".into(), Value::Null);
+        }
+        Err(e) => {
+            obj.insert("error".into(), json!(e));
+        }
+    }
+    obj.insert("sql".into(), sql_for(&view, &["replicas", "standby"]));
+    HttpResponse::Ok().json(Value::Object(obj))
 }

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 mod hot_path;
+mod workload;
 
 use crate::actors::messages::LoopName;
 use crate::collectors::LoopSnapshot;
@@ -67,6 +68,53 @@ fn describe(recorder: &PrometheusRecorder, prefix: &str) {
             Kind::Gauge => recorder.describe_gauge(name, def.unit, help),
             Kind::Histogram => recorder.describe_histogram(name, def.unit, help),
         }
+    }
+}
+
+/// A counter with a fractional value (seconds), which the `metrics` crate's integer counters
+/// cannot hold; rendered in the same exposition format beside the recorder's output.
+pub struct FloatCounter {
+    name: String,
+    help: &'static str,
+    series: Vec<(Vec<Label>, f64)>,
+}
+
+impl FloatCounter {
+    pub fn new(name: String, base: &'static str) -> Self {
+        let help = CATALOG.iter().find(|d| d.name == base).map_or("", |d| d.help);
+        Self {
+            name,
+            help,
+            series: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, labels: Vec<Label>, value: f64) {
+        self.series.push((labels, value));
+    }
+
+    fn render(&self, cluster: &str, out: &mut String) {
+        use metrics_exporter_prometheus::formatting::{sanitize_description, sanitize_label_value};
+        if self.series.is_empty() {
+            return;
+        }
+        out.push_str(&format!(
+            "# HELP {} {}\n# TYPE {} counter\n",
+            self.name,
+            sanitize_description(self.help),
+            self.name
+        ));
+        for (labels, value) in &self.series {
+            let rendered: Vec<String> = std::iter::once(format!("cluster=\"{}\"", sanitize_label_value(cluster)))
+                .chain(
+                    labels
+                        .iter()
+                        .map(|l| format!("{}=\"{}\"", l.key(), sanitize_label_value(l.value()))),
+                )
+                .collect();
+            out.push_str(&format!("{}{{{}}} {}\n", self.name, rendered.join(","), value));
+        }
+        out.push('\n');
     }
 }
 
@@ -147,11 +195,19 @@ impl Telemetry {
     /// Replaces the loop's series with those of `snapshot`.
     pub fn render_snapshot(&mut self, name: LoopName, snapshot: &LoopSnapshot) {
         let fresh = recorder(&self.naming);
-        metrics::with_local_recorder(&fresh, || match snapshot {
-            LoopSnapshot::HotPath(s) => hot_path::record(&self.naming, s),
-            LoopSnapshot::Empty { .. } => {}
+        let float_counters = metrics::with_local_recorder(&fresh, || match snapshot {
+            LoopSnapshot::HotPath(s) => {
+                hot_path::record(&self.naming, s);
+                Vec::new()
+            }
+            LoopSnapshot::Workload(s) => workload::record(&self.naming, s),
+            LoopSnapshot::Empty { .. } => Vec::new(),
         });
-        self.loop_text.insert(name, fresh.handle().render());
+        let mut text = fresh.handle().render();
+        for counter in float_counters {
+            counter.render(&self.naming.cluster, &mut text);
+        }
+        self.loop_text.insert(name, text);
     }
 
     pub fn clear_snapshot(&mut self, name: LoopName) {

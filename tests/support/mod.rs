@@ -125,6 +125,64 @@ impl TestPostgres {
         pg
     }
 
+    /// A streaming standby of this cluster: pg_basebackup -R over the Unix socket, its own
+    /// port, started and waiting for connections.
+    pub fn start_standby(&self) -> TestPostgres {
+        let dir = tempfile::Builder::new().prefix("pgmon-standby-").tempdir().unwrap();
+        let standby = TestPostgres {
+            port: free_port(),
+            bin_dir: self.bin_dir.clone(),
+            dir,
+            run_as: self.run_as.clone(),
+        };
+        if let Some(user) = &standby.run_as {
+            let status = Command::new("chown")
+                .args(["-R", user])
+                .arg(standby.dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let data = standby.data_dir();
+        let port = self.port.to_string();
+        self.run_ok(
+            "pg_basebackup",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-R",
+                "-X",
+                "stream",
+                "-h",
+                self.dir.path().to_str().unwrap(),
+                "-p",
+                &port,
+                "-U",
+                SUPERUSER,
+            ],
+        );
+        let conf_path = data.join("postgresql.conf");
+        let mut conf = std::fs::read_to_string(&conf_path).unwrap();
+        conf.push_str(&format!(
+            "\nport = {}\nunix_socket_directories = '{}'\nhot_standby = on\n",
+            standby.port,
+            standby.dir.path().display()
+        ));
+        std::fs::write(&conf_path, conf).unwrap();
+        standby.start_server();
+        standby
+    }
+
+    /// Runs pgbench against `db` as the superuser over the Unix socket, waiting for it.
+    pub fn pgbench(&self, db: &str, args: &[&str]) -> Output {
+        let host = self.dir.path().to_str().unwrap().to_string();
+        let port = self.port.to_string();
+        let mut all: Vec<&str> = vec!["-h", &host, "-p", &port, "-U", SUPERUSER];
+        all.extend_from_slice(args);
+        all.push(db);
+        self.run_ok("pgbench", &all)
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -296,4 +354,24 @@ pub fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> O
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// `promtool check metrics` (Debian package prometheus) lints the exposition format.
+pub fn promtool_check(metrics: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool not found: apt-get install prometheus");
+    child.stdin.take().unwrap().write_all(metrics.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}\n--- metrics ---\n{metrics}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -1,0 +1,230 @@
+//! Vacuum / analyze freshness per table, Top-N by dead tuples (`pg_stat_user_tables`), and the
+//! autovacuum starvation heuristic: a table whose dead tuples exceed its autovacuum trigger,
+//! are still rising, and that no (auto)vacuum has touched for `autovac_starvation_*_hours`.
+
+use serde::Serialize;
+use std::collections::HashMap;
+use tokio_postgres::Client;
+
+pub const FRESHNESS_SQL: &str = "\
+SELECT s.schemaname::text AS schema,
+       s.relname::text AS table_name,
+       s.n_live_tup,
+       s.n_dead_tup,
+       s.n_mod_since_analyze,
+       EXTRACT(EPOCH FROM (now() - s.last_vacuum))::float8 AS last_vacuum_age,
+       EXTRACT(EPOCH FROM (now() - s.last_autovacuum))::float8 AS last_autovacuum_age,
+       EXTRACT(EPOCH FROM (now() - s.last_analyze))::float8 AS last_analyze_age,
+       EXTRACT(EPOCH FROM (now() - s.last_autoanalyze))::float8 AS last_autoanalyze_age,
+       GREATEST(c.reltuples, 0)::float8 AS reltuples,
+       current_setting('autovacuum_vacuum_threshold')::float8 AS av_threshold,
+       current_setting('autovacuum_vacuum_scale_factor')::float8 AS av_scale_factor
+  FROM pg_stat_user_tables s
+  JOIN pg_class c ON c.oid = s.relid
+ ORDER BY s.n_dead_tup DESC, s.relid
+ LIMIT $1";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FreshnessRow {
+    pub schema: String,
+    pub table_name: String,
+    pub n_live_tup: i64,
+    pub n_dead_tup: i64,
+    pub n_mod_since_analyze: i64,
+    pub last_vacuum_age: Option<f64>,
+    pub last_autovacuum_age: Option<f64>,
+    pub last_analyze_age: Option<f64>,
+    pub last_autoanalyze_age: Option<f64>,
+    pub reltuples: f64,
+    pub av_threshold: f64,
+    pub av_scale_factor: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warn,
+    Crit,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableFreshness {
+    /// `schema.table`, sanitized: the `relation` label.
+    pub relation: String,
+    pub live_tuples: i64,
+    pub dead_tuples: i64,
+    pub pct_dead: f64,
+    pub modified_since_analyze: i64,
+    pub last_vacuum_seconds: Option<f64>,
+    pub last_autovacuum_seconds: Option<f64>,
+    pub last_analyze_seconds: Option<f64>,
+    pub last_autoanalyze_seconds: Option<f64>,
+    /// Dead tuples at which autovacuum should have started (global settings; per-table
+    /// reloptions are not applied).
+    pub autovacuum_trigger: f64,
+    /// Set when the starvation heuristic holds.
+    pub starvation: Option<Severity>,
+    pub hours_since_vacuum: Option<f64>,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct StarvationHours {
+    pub warn: f64,
+    pub crit: f64,
+}
+
+pub fn pct_dead(dead: i64, live: i64) -> f64 {
+    let total = dead + live;
+    if total > 0 {
+        dead as f64 * 100.0 / total as f64
+    } else {
+        0.0
+    }
+}
+
+/// Maps rows to per-table freshness; `previous_dead` (relation → dead tuples last sample)
+/// tells whether dead tuples are rising.
+pub fn assess(
+    rows: &[FreshnessRow],
+    previous_dead: &HashMap<String, i64>,
+    hours: StarvationHours,
+) -> Vec<TableFreshness> {
+    rows.iter()
+        .map(|r| {
+            let relation = super::sanitize_label(&format!("{}.{}", r.schema, r.table_name));
+            let trigger = r.av_threshold + r.av_scale_factor * r.reltuples;
+            let since_vacuum = match (r.last_vacuum_age, r.last_autovacuum_age) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let hours_since_vacuum = since_vacuum.map(|s| s / 3600.0);
+            let rising = previous_dead.get(&relation).is_some_and(|prev| r.n_dead_tup > *prev);
+            let idle_hours = hours_since_vacuum.unwrap_or(f64::INFINITY);
+            let starvation = if r.n_dead_tup as f64 > trigger && rising && idle_hours >= hours.warn {
+                Some(if idle_hours >= hours.crit { Severity::Crit } else { Severity::Warn })
+            } else {
+                None
+            };
+            let pct = pct_dead(r.n_dead_tup, r.n_live_tup);
+            let qualified = format!("{}.{}", quote(&r.schema), quote(&r.table_name));
+            let hint = if starvation.is_some() {
+                Some(format!(
+                    "autovacuum has not vacuumed this table for {} although its {} dead tuples exceed the trigger ({:.0}): look for long transactions holding back the xmin horizon and busy autovacuum workers, or run VACUUM (VERBOSE) {qualified};",
+                    hours_since_vacuum.map_or("ever".to_string(), |h| format!("{h:.1}h")),
+                    r.n_dead_tup,
+                    trigger
+                ))
+            } else if pct > 20.0 && r.n_dead_tup > 100_000 {
+                Some(format!("{pct:.1}% dead: VACUUM (VERBOSE) {qualified}; and consider a lower autovacuum_vacuum_scale_factor for it"))
+            } else if r.reltuples > 0.0 && r.n_mod_since_analyze as f64 > 0.2 * r.reltuples.max(1000.0) {
+                Some(format!("{} rows changed since the last analyze: ANALYZE {qualified};", r.n_mod_since_analyze))
+            } else {
+                None
+            };
+            TableFreshness {
+                relation,
+                live_tuples: r.n_live_tup,
+                dead_tuples: r.n_dead_tup,
+                pct_dead: pct,
+                modified_since_analyze: r.n_mod_since_analyze,
+                last_vacuum_seconds: r.last_vacuum_age,
+                last_autovacuum_seconds: r.last_autovacuum_age,
+                last_analyze_seconds: r.last_analyze_age,
+                last_autoanalyze_seconds: r.last_autoanalyze_age,
+                autovacuum_trigger: trigger,
+                starvation,
+                hours_since_vacuum,
+                hint,
+            }
+        })
+        .collect()
+}
+
+fn quote(ident: &str) -> String {
+    crate::db::capabilities::quote_ident(ident)
+}
+
+pub async fn collect(client: &Client, limit: u32) -> Result<Vec<FreshnessRow>, tokio_postgres::Error> {
+    let rows = client.query(FRESHNESS_SQL, &[&i64::from(limit)]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(FreshnessRow {
+                schema: r.try_get("schema")?,
+                table_name: r.try_get("table_name")?,
+                n_live_tup: r.try_get("n_live_tup")?,
+                n_dead_tup: r.try_get("n_dead_tup")?,
+                n_mod_since_analyze: r.try_get("n_mod_since_analyze")?,
+                last_vacuum_age: r.try_get("last_vacuum_age")?,
+                last_autovacuum_age: r.try_get("last_autovacuum_age")?,
+                last_analyze_age: r.try_get("last_analyze_age")?,
+                last_autoanalyze_age: r.try_get("last_autoanalyze_age")?,
+                reltuples: r.try_get("reltuples")?,
+                av_threshold: r.try_get("av_threshold")?,
+                av_scale_factor: r.try_get("av_scale_factor")?,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOURS: StarvationHours = StarvationHours { warn: 6.0, crit: 12.0 };
+
+    fn row(dead: i64, live: i64, vacuumed_hours_ago: Option<f64>) -> FreshnessRow {
+        FreshnessRow {
+            schema: "public".into(),
+            table_name: "Orders".into(),
+            n_live_tup: live,
+            n_dead_tup: dead,
+            n_mod_since_analyze: 0,
+            last_vacuum_age: None,
+            last_autovacuum_age: vacuumed_hours_ago.map(|h| h * 3600.0),
+            last_analyze_age: None,
+            last_autoanalyze_age: None,
+            reltuples: live as f64,
+            av_threshold: 50.0,
+            av_scale_factor: 0.2,
+        }
+    }
+
+    #[test]
+    fn pct_dead_is_dead_over_all_tuples() {
+        assert_eq!(pct_dead(25, 75), 25.0);
+        assert_eq!(pct_dead(0, 0), 0.0);
+    }
+
+    #[test]
+    fn starving_when_over_trigger_rising_and_not_vacuumed_for_hours() {
+        let prev = HashMap::from([("public.Orders".to_string(), 300_000)]);
+        let t = &assess(&[row(400_000, 1_000_000, Some(7.0))], &prev, HOURS)[0];
+        assert_eq!(t.starvation, Some(Severity::Warn));
+        assert!(t
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("VACUUM (VERBOSE) public.\"Orders\";"));
+        let t = &assess(&[row(400_000, 1_000_000, None)], &prev, HOURS)[0];
+        assert_eq!(t.starvation, Some(Severity::Crit), "never vacuumed");
+    }
+
+    #[test]
+    fn not_starving_when_recently_vacuumed_falling_or_under_trigger() {
+        let prev = HashMap::from([("public.Orders".to_string(), 300_000)]);
+        assert_eq!(
+            assess(&[row(400_000, 1_000_000, Some(1.0))], &prev, HOURS)[0].starvation,
+            None
+        );
+        assert_eq!(
+            assess(&[row(200_000, 1_000_000, Some(9.0))], &prev, HOURS)[0].starvation,
+            None,
+            "falling"
+        );
+        assert_eq!(
+            assess(&[row(100, 1_000_000, Some(9.0))], &HashMap::new(), HOURS)[0].starvation,
+            None
+        );
+    }
+}

@@ -1,0 +1,345 @@
+//! The workload loop's collectors (spec §4, every 60 s, budget 3 s): throughput and latency,
+//! top statements, WAL, checkpoints, replication lag and vacuum freshness, all pipelined on one
+//! connection. Rates come from the previous sample this job carries; surges compare the WAL and
+//! temp rates with the `*_surge_*` thresholds for the alert evaluator.
+
+use super::checkpoints::{self, CheckpointStats, CheckpointWindow};
+use super::database_stats::{self, DatabaseTotals};
+use super::freshness::{self, Severity, StarvationHours, TableFreshness};
+use super::replication::{self, ReplicationStatus};
+use super::statements::{self, StatementTotals, TopStatements};
+use super::wal::{self, WalCounters, WalStats};
+use super::{stat_monitor, within, CollectSettings, LoopJob, LoopSnapshot, Section, SqlUsed};
+use crate::db::capabilities::Capabilities;
+use futures::future::BoxFuture;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::time::Instant;
+use tokio_postgres::Client;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Throughput {
+    pub tps: Option<f64>,
+    pub qps: Option<f64>,
+    pub latency_mean_seconds: Option<f64>,
+    /// From pg_stat_monitor's histogram when that extension is installed, else absent.
+    pub latency_p95_seconds: Option<f64>,
+    pub latency_p99_seconds: Option<f64>,
+    pub percentiles_error: Option<String>,
+    pub temp_bytes_per_second: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Surge {
+    /// "wal" or "temp".
+    pub kind: &'static str,
+    pub bytes_per_second: f64,
+    pub warn_bytes_per_second: f64,
+    pub crit_bytes_per_second: f64,
+    /// Set when the rate is at or above a threshold.
+    pub severity: Option<Severity>,
+}
+
+pub fn surge(kind: &'static str, rate: Option<f64>, warn: u64, crit: u64) -> Option<Surge> {
+    let rate = rate?;
+    let (warn, crit) = (warn as f64, crit as f64);
+    let severity = if rate >= crit {
+        Some(Severity::Crit)
+    } else if rate >= warn {
+        Some(Severity::Warn)
+    } else {
+        None
+    };
+    Some(Surge {
+        kind,
+        bytes_per_second: rate,
+        warn_bytes_per_second: warn,
+        crit_bytes_per_second: crit,
+        severity,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadSnapshot {
+    pub database: String,
+    pub throughput: Section<Throughput>,
+    pub statements: Section<TopStatements>,
+    pub wal: Section<WalStats>,
+    pub checkpoints: Section<CheckpointStats>,
+    pub replication: Section<ReplicationStatus>,
+    pub freshness: Section<Vec<TableFreshness>>,
+    pub surges: Vec<Surge>,
+}
+
+impl WorkloadSnapshot {
+    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+        [
+            ("throughput", self.throughput.as_ref().err()),
+            ("statements", self.statements.as_ref().err()),
+            ("wal", self.wal.as_ref().err()),
+            ("checkpoints", self.checkpoints.as_ref().err()),
+            ("replication", self.replication.as_ref().err()),
+            ("freshness", self.freshness.as_ref().err()),
+        ]
+        .into_iter()
+        .filter_map(|(name, err)| err.map(|e| (name, e.clone())))
+        .collect()
+    }
+}
+
+/// What the workload loop carries between ticks.
+pub struct WorkloadJob {
+    settings: CollectSettings,
+    previous_database: Option<(DatabaseTotals, Instant)>,
+    previous_statements: Option<(StatementTotals, Instant)>,
+    previous_wal: Option<(WalCounters, Instant)>,
+    checkpoint_window: CheckpointWindow,
+    previous_dead: HashMap<String, i64>,
+    query_texts: HashMap<i64, String>,
+}
+
+impl WorkloadJob {
+    pub fn new(settings: CollectSettings) -> Self {
+        Self {
+            settings,
+            previous_database: None,
+            previous_statements: None,
+            previous_wal: None,
+            checkpoint_window: CheckpointWindow::default(),
+            previous_dead: HashMap::new(),
+            query_texts: HashMap::new(),
+        }
+    }
+
+    async fn collect(
+        &mut self,
+        client: &Client,
+        caps: &Capabilities,
+        deadline: tokio::time::Instant,
+    ) -> WorkloadSnapshot {
+        let settings = self.settings.clone();
+        let version = caps.server_version_num;
+        let statements_usable = caps.pg_stat_statements_usable();
+        let pgss_version = caps.pg_stat_statements_version();
+        let statements_query = async {
+            match &statements_usable {
+                Ok(()) => statements::collect(client, pgss_version, settings.limits.top_queries).await,
+                Err(_) => Ok(None),
+            }
+        };
+        let percentiles_query = async {
+            if caps.has_extension("pg_stat_monitor") {
+                Some(
+                    within(
+                        deadline,
+                        stat_monitor::collect(client, settings.workload_interval.as_secs_f64()),
+                    )
+                    .await,
+                )
+            } else {
+                None
+            }
+        };
+        let (database, statements_sample, wal_counters, checkpoint_counters, replication, freshness_rows, percentiles) = tokio::join!(
+            within(deadline, database_stats::collect(client)),
+            within(deadline, statements_query),
+            within(deadline, wal::collect(client, version)),
+            within(deadline, checkpoints::collect(client, version)),
+            within(deadline, replication::collect(client)),
+            within(deadline, freshness::collect(client, settings.limits.top_relations)),
+            percentiles_query,
+        );
+        let now = Instant::now();
+        let since = |at: Instant| now.duration_since(at).as_secs_f64();
+
+        // Statements: numbers, then text for new Top-N ids only, only when allowed.
+        let mut qps_latency = (None, None);
+        let statements = match statements_sample {
+            Ok(Some(sample)) => {
+                if let Some((prev, at)) = &self.previous_statements {
+                    qps_latency = statements::qps_and_mean_latency(Some(prev), &sample.totals, since(*at));
+                }
+                self.previous_statements = Some((sample.totals, now));
+                if !settings.redact_sql_text {
+                    let missing: Vec<i64> = sample
+                        .top
+                        .iter()
+                        .map(|r| r.queryid)
+                        .filter(|id| !self.query_texts.contains_key(id))
+                        .collect();
+                    if let Ok(texts) = within(deadline, statements::collect_texts(client, &missing)).await {
+                        self.query_texts.extend(texts);
+                    }
+                    self.query_texts
+                        .retain(|id, _| sample.top.iter().any(|r| r.queryid == *id));
+                }
+                Ok(statements::top_statements(
+                    &sample,
+                    &self.query_texts,
+                    settings.limits.top_queries,
+                ))
+            }
+            Ok(None) => {
+                self.previous_statements = None;
+                Ok(TopStatements::unavailable(statements_usable.clone().err().unwrap_or_else(|| {
+                    "pg_stat_statements is installed but not preloaded: ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; then restart PostgreSQL".into()
+                })))
+            }
+            Err(e) => Err(e),
+        };
+
+        let throughput = database.map(|totals| {
+            let rates = database_stats::rates(
+                self.previous_database.as_ref().map(|(t, _)| t),
+                &totals,
+                self.previous_database.as_ref().map_or(0.0, |(_, at)| since(*at)),
+            );
+            self.previous_database = Some((totals, now));
+            let (p95, p99, percentiles_error) = match percentiles {
+                Some(Ok((p95, p99))) => (p95, p99, None),
+                Some(Err(e)) => (None, None, Some(e)),
+                None => (None, None, None),
+            };
+            Throughput {
+                tps: rates.tps,
+                qps: qps_latency.0,
+                latency_mean_seconds: qps_latency.1,
+                latency_p95_seconds: p95,
+                latency_p99_seconds: p99,
+                percentiles_error,
+                temp_bytes_per_second: rates.temp_bytes_per_second,
+            }
+        });
+
+        let wal = wal_counters.map(|current| {
+            let stats = wal::stats(
+                self.previous_wal.as_ref().map(|(w, _)| w),
+                &current,
+                self.previous_wal.as_ref().map_or(0.0, |(_, at)| since(*at)),
+            );
+            self.previous_wal = Some((current, now));
+            stats
+        });
+        let checkpoints = checkpoint_counters.map(|c| self.checkpoint_window.observe(c));
+        let freshness = freshness_rows.map(|rows| {
+            let hours = StarvationHours {
+                warn: settings.alerts.autovac_starvation_warn_hours as f64,
+                crit: settings.alerts.autovac_starvation_crit_hours as f64,
+            };
+            let tables = freshness::assess(&rows, &self.previous_dead, hours);
+            self.previous_dead = tables.iter().map(|t| (t.relation.clone(), t.dead_tuples)).collect();
+            tables
+        });
+
+        let a = &settings.alerts;
+        let surges = [
+            surge(
+                "wal",
+                wal.as_ref().ok().and_then(|w| w.bytes_per_second),
+                a.wal_surge_warn_bytes_per_sec,
+                a.wal_surge_crit_bytes_per_sec,
+            ),
+            surge(
+                "temp",
+                throughput.as_ref().ok().and_then(|t| t.temp_bytes_per_second),
+                a.temp_surge_warn_bytes_per_sec,
+                a.temp_surge_crit_bytes_per_sec,
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+
+        WorkloadSnapshot {
+            database: caps.database.clone(),
+            throughput,
+            statements,
+            wal,
+            checkpoints,
+            replication,
+            freshness,
+            surges,
+        }
+    }
+}
+
+impl LoopJob for WorkloadJob {
+    fn run<'a>(
+        &'a mut self,
+        client: &'a Client,
+        caps: &'a Capabilities,
+        deadline: tokio::time::Instant,
+    ) -> BoxFuture<'a, LoopSnapshot> {
+        Box::pin(async move { LoopSnapshot::Workload(Box::new(self.collect(client, caps, deadline).await)) })
+    }
+}
+
+/// The SQL behind each workload section, as run against this server.
+pub fn sql_used(caps: Option<&Capabilities>) -> Vec<SqlUsed> {
+    let version = caps.map_or(170000, |c| c.server_version_num);
+    let pgss = caps.and_then(|c| c.pg_stat_statements_version()).or(Some((1, 10)));
+    let mut sql = vec![
+        SqlUsed {
+            collector: "database_totals",
+            sql: database_stats::DATABASE_TOTALS_SQL,
+        },
+        SqlUsed {
+            collector: "statements",
+            sql: statements::statements_sql(pgss),
+        },
+        SqlUsed {
+            collector: "statement_text",
+            sql: statements::STATEMENT_TEXT_SQL,
+        },
+        SqlUsed {
+            collector: "wal",
+            sql: wal::wal_sql(version),
+        },
+        SqlUsed {
+            collector: "checkpoints",
+            sql: checkpoints::checkpoints_sql(version),
+        },
+        SqlUsed {
+            collector: "replicas",
+            sql: replication::REPLICAS_SQL,
+        },
+        SqlUsed {
+            collector: "standby",
+            sql: replication::STANDBY_SQL,
+        },
+        SqlUsed {
+            collector: "freshness",
+            sql: freshness::FRESHNESS_SQL,
+        },
+    ];
+    if caps.is_some_and(|c| c.has_extension("pg_stat_monitor")) {
+        sql.push(SqlUsed {
+            collector: "latency_histogram_settings",
+            sql: stat_monitor::HISTOGRAM_SETTINGS_SQL,
+        });
+        sql.push(SqlUsed {
+            collector: "latency_histogram",
+            sql: stat_monitor::HISTOGRAM_COUNTS_SQL,
+        });
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surge_severity_follows_thresholds() {
+        assert_eq!(surge("wal", Some(50.0), 100, 200).unwrap().severity, None);
+        assert_eq!(
+            surge("wal", Some(100.0), 100, 200).unwrap().severity,
+            Some(Severity::Warn)
+        );
+        assert_eq!(
+            surge("temp", Some(250.0), 100, 200).unwrap().severity,
+            Some(Severity::Crit)
+        );
+        assert!(surge("wal", None, 100, 200).is_none(), "no rate yet, no surge verdict");
+    }
+}
