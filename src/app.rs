@@ -74,7 +74,11 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     if let Some(dir) = &static_dir {
         tracing::info!(static_dir = %dir.display(), "serving the UI from disk");
     }
-    let app_state = AppState { state, static_dir };
+    let app_state = AppState {
+        state,
+        static_dir,
+        hide_postgres_defaults: config.ui.hide_postgres_defaults,
+    };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(app_state.clone()))

@@ -8,7 +8,7 @@
 //! holds no lock across an await; if it stopped, the System would stop with it.
 
 use super::messages::*;
-use crate::collectors::{hot_path, workload, LoopSnapshot, SqlUsed};
+use crate::collectors::{hot_path, hourly, storage, workload, LoopSnapshot, SqlUsed};
 use crate::db::capabilities::{Advisory, Capabilities};
 use crate::telemetry::Telemetry;
 use actix::prelude::*;
@@ -146,6 +146,20 @@ impl Published {
             _ => None,
         }
     }
+
+    pub fn storage(&self) -> Option<&storage::StorageSnapshot> {
+        match &*self.snapshot {
+            LoopSnapshot::Storage(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn hourly(&self) -> Option<&hourly::HourlySnapshot> {
+        match &*self.snapshot {
+            LoopSnapshot::Hourly(s) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 /// What HTTP handlers read: immutable, shared, rebuilt by the StateActor after each change.
@@ -173,6 +187,18 @@ impl StateView {
         self.snapshots
             .get(&LoopName::Workload)
             .and_then(|p| p.workload().map(|s| (p, s)))
+    }
+
+    pub fn storage(&self) -> Option<(&Published, &storage::StorageSnapshot)> {
+        self.snapshots
+            .get(&LoopName::Storage)
+            .and_then(|p| p.storage().map(|s| (p, s)))
+    }
+
+    pub fn hourly(&self) -> Option<(&Published, &hourly::HourlySnapshot)> {
+        self.snapshots
+            .get(&LoopName::Hourly)
+            .and_then(|p| p.hourly().map(|s| (p, s)))
     }
 
     pub fn workload_sql(&self) -> Vec<SqlUsed> {

@@ -7,19 +7,21 @@
 use super::loop_actor::{CapabilitiesCache, JobFactory, LoopActor, LoopSpec};
 use super::messages::LoopName;
 use super::state::StateActor;
-use crate::collectors::{hot_path::HotPathJob, workload::WorkloadJob, CollectSettings, EmptyJob, LoopJob};
+use crate::collectors::{
+    hot_path::HotPathJob, hourly::HourlyJob, storage::StorageJob, workload::WorkloadJob, CollectSettings, LoopJob,
+};
 use crate::config::Config;
 use crate::db::Pools;
 use actix::prelude::*;
 use std::sync::Arc;
 
-/// The collectors each loop runs. Storage and hourly gain theirs in a later issue; until then
-/// they only prove the database answers on their schedule.
+/// The collectors each loop runs, in one place.
 fn job_factory(name: LoopName, settings: CollectSettings) -> JobFactory {
     match name {
         LoopName::HotPath => Arc::new(move || Box::new(HotPathJob::new(settings.clone())) as Box<dyn LoopJob>),
         LoopName::Workload => Arc::new(move || Box::new(WorkloadJob::new(settings.clone())) as Box<dyn LoopJob>),
-        LoopName::Storage | LoopName::Hourly => Arc::new(|| Box::new(EmptyJob) as Box<dyn LoopJob>),
+        LoopName::Storage => Arc::new(move || Box::new(StorageJob::new(settings.clone())) as Box<dyn LoopJob>),
+        LoopName::Hourly => Arc::new(move || Box::new(HourlyJob::new(settings.clone())) as Box<dyn LoopJob>),
     }
 }
 

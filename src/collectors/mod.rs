@@ -3,6 +3,7 @@
 //! HTTP or Prometheus. The loop files (`hot_path.rs`, …) list which collectors a loop runs.
 
 pub mod autovacuum;
+pub mod bloat;
 pub mod blocking;
 pub mod canary;
 pub mod checkpoints;
@@ -10,13 +11,19 @@ pub mod connections;
 pub mod database_stats;
 pub mod freshness;
 pub mod hot_path;
+pub mod hourly;
+pub mod partitions;
 pub mod replication;
+pub mod sizes;
+pub mod stale_stats;
 pub mod stat_monitor;
 pub mod statements;
+pub mod storage;
 pub mod temp;
 pub mod transactions;
 pub mod wal;
 pub mod workload;
+pub mod wraparound;
 
 use crate::config::{AlertThresholds, Config, Limits};
 use serde::Serialize;
@@ -86,8 +93,9 @@ mod tests {
 pub enum LoopSnapshot {
     HotPath(Box<hot_path::HotPathSnapshot>),
     Workload(Box<workload::WorkloadSnapshot>),
-    /// A loop whose collectors have not been written yet (workload, storage and hourly until
-    /// their issues land): its round trip still proves the database answers on its schedule.
+    Storage(Box<storage::StorageSnapshot>),
+    Hourly(Box<hourly::HourlySnapshot>),
+    /// A run with no sections but a round trip (loops under test use it).
     Empty {
         round_trip: Section<()>,
     },
@@ -99,6 +107,8 @@ impl LoopSnapshot {
         match self {
             LoopSnapshot::HotPath(s) => s.section_errors(),
             LoopSnapshot::Workload(s) => s.section_errors(),
+            LoopSnapshot::Storage(s) => s.section_errors(),
+            LoopSnapshot::Hourly(s) => s.section_errors(),
             LoopSnapshot::Empty { round_trip } => round_trip
                 .as_ref()
                 .err()
@@ -117,25 +127,6 @@ pub trait LoopJob: Send + 'static {
         caps: &'a crate::db::capabilities::Capabilities,
         deadline: tokio::time::Instant,
     ) -> futures::future::BoxFuture<'a, LoopSnapshot>;
-}
-
-/// The job of a loop with no collectors yet.
-pub struct EmptyJob;
-
-impl LoopJob for EmptyJob {
-    fn run<'a>(
-        &'a mut self,
-        client: &'a tokio_postgres::Client,
-        _caps: &'a crate::db::capabilities::Capabilities,
-        deadline: tokio::time::Instant,
-    ) -> futures::future::BoxFuture<'a, LoopSnapshot> {
-        Box::pin(async move {
-            let round_trip = within(deadline, client.simple_query(canary::CANARY_SQL))
-                .await
-                .map(|_| ());
-            LoopSnapshot::Empty { round_trip }
-        })
-    }
 }
 
 /// Runs one collector within the loop's deadline, turning its failure into the section's error.

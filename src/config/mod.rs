@@ -147,6 +147,8 @@ pub struct Limits {
     pub top_sessions: u32,
     /// Blocked↔blocker pairs listed in `blocking_events`.
     pub blocking_events: u32,
+    /// Indexes never scanned and at least this big are reported as unused (100 MiB).
+    pub unused_index_min_bytes: u64,
 }
 
 impl Default for Limits {
@@ -158,6 +160,7 @@ impl Default for Limits {
             partition_horizon_days: 7,
             top_sessions: 50,
             blocking_events: 50,
+            unused_index_min_bytes: 100 * 1024 * 1024,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! `null` with its error under `errors`; fields of loops not built yet are `null`.
 
 use super::AppState;
-use crate::collectors::Section;
+use crate::actors::state::StateView;
+use crate::collectors::{Section, SqlUsed};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -295,4 +296,185 @@ pub async fn replication(app: web::Data<AppState>) -> HttpResponse {
     }
     obj.insert("sql".into(), sql_for(&view, &["replicas", "standby"]));
     HttpResponse::Ok().json(Value::Object(obj))
+}
+
+/// Header fields of a storage/hourly endpoint, or 503 while that loop has no snapshot yet.
+fn header(
+    view: &StateView,
+    loop_name: &str,
+    at: Option<std::time::SystemTime>,
+) -> Result<Map<String, Value>, Box<HttpResponse>> {
+    match at {
+        Some(at) => {
+            let mut obj = Map::new();
+            obj.insert("cluster".into(), json!(view.cluster));
+            obj.insert("db".into(), json!(view.db));
+            obj.insert("collected_at".into(), json!(rfc3339(at)));
+            Ok(obj)
+        }
+        None => Err(Box::new(HttpResponse::ServiceUnavailable().json(json!({
+            "error": format!("no {loop_name} snapshot yet: the {loop_name} loop has not completed a run"),
+            "loops": view.loops,
+        })))),
+    }
+}
+
+/// Inserts a section under `key` (null + `error` when it failed).
+fn put_section<T: Serialize>(obj: &mut Map<String, Value>, key: &str, data: &Section<T>) {
+    match data {
+        Ok(v) => {
+            obj.insert(key.into(), serde_json::to_value(v).unwrap_or(Value::Null));
+            obj.insert("error".into(), Value::Null);
+        }
+        Err(e) => {
+            obj.insert(key.into(), Value::Null);
+            obj.insert("error".into(), json!(e));
+        }
+    }
+}
+
+fn sql_named(all: Vec<SqlUsed>, names: &[&str]) -> Vec<SqlUsed> {
+    all.into_iter().filter(|s| names.contains(&s.collector)).collect()
+}
+
+/// `GET /api/v1/storage`: Top-N tables and indexes by bytes, with growth since the previous snapshot.
+pub async fn storage(app: web::Data<AppState>) -> HttpResponse {
+    let view = match app.view().await {
+        Ok(view) => view,
+        Err(resp) => return resp,
+    };
+    let (mut obj, s) = match view.storage() {
+        Some((p, s)) => match header(&view, "storage", Some(p.at)) {
+            Ok(obj) => (obj, s),
+            Err(resp) => return *resp,
+        },
+        None => return *header(&view, "storage", None).unwrap_err(),
+    };
+    let sql = crate::collectors::storage::sql_used();
+    let mut errors = Map::new();
+    obj.insert("tables".into(), section("relations", &s.relations, &mut errors));
+    obj.insert("indexes".into(), section("indexes", &s.indexes, &mut errors));
+    obj.insert("errors".into(), Value::Object(errors));
+    obj.insert("sql".into(), json!(sql_named(sql, &["relation_sizes", "index_sizes"])));
+    HttpResponse::Ok().json(Value::Object(obj))
+}
+
+/// `GET /api/v1/unused-indexes`: never-scanned indexes over the size threshold.
+pub async fn unused_indexes(app: web::Data<AppState>) -> HttpResponse {
+    storage_section(
+        app,
+        |s| serde_json::to_value(s.unused_indexes.as_ref().ok()).unwrap_or(Value::Null),
+        |s| s.unused_indexes.as_ref().err().cloned(),
+        "unused_indexes",
+        &["unused_indexes"],
+    )
+    .await
+}
+
+/// `GET /api/v1/partitions`: inventory and horizon per partitioned parent.
+pub async fn partitions(app: web::Data<AppState>) -> HttpResponse {
+    storage_section(
+        app,
+        |s| serde_json::to_value(s.partitions.as_ref().ok()).unwrap_or(Value::Null),
+        |s| s.partitions.as_ref().err().cloned(),
+        "parents",
+        &["partitions", "inheritance"],
+    )
+    .await
+}
+
+async fn storage_section(
+    app: web::Data<AppState>,
+    data: fn(&crate::collectors::storage::StorageSnapshot) -> Value,
+    error: fn(&crate::collectors::storage::StorageSnapshot) -> Option<String>,
+    key: &str,
+    sql: &[&str],
+) -> HttpResponse {
+    let view = match app.view().await {
+        Ok(view) => view,
+        Err(resp) => return resp,
+    };
+    let Some((published, s)) = view.storage() else {
+        return *header(&view, "storage", None).unwrap_err();
+    };
+    let mut obj = match header(&view, "storage", Some(published.at)) {
+        Ok(obj) => obj,
+        Err(resp) => return *resp,
+    };
+    obj.insert(key.into(), data(s));
+    obj.insert("error".into(), json!(error(s)));
+    obj.insert(
+        "sql".into(),
+        json!(sql_named(crate::collectors::storage::sql_used(), sql)),
+    );
+    HttpResponse::Ok().json(Value::Object(obj))
+}
+
+async fn hourly_section(
+    app: web::Data<AppState>,
+    fill: impl FnOnce(&crate::collectors::hourly::HourlySnapshot, &mut Map<String, Value>, bool),
+    sql: &[&str],
+) -> HttpResponse {
+    let view = match app.view().await {
+        Ok(view) => view,
+        Err(resp) => return resp,
+    };
+    let Some((published, s)) = view.hourly() else {
+        return *header(&view, "hourly", None).unwrap_err();
+    };
+    let mut obj = match header(&view, "hourly", Some(published.at)) {
+        Ok(obj) => obj,
+        Err(resp) => return *resp,
+    };
+    fill(s, &mut obj, app.hide_postgres_defaults);
+    put_sql(&mut obj, sql_named(crate::collectors::hourly::sql_used(), sql));
+    HttpResponse::Ok().json(Value::Object(obj))
+}
+
+fn put_sql(obj: &mut Map<String, Value>, sql: Vec<SqlUsed>) {
+    obj.insert("sql".into(), json!(sql));
+}
+
+/// `GET /api/v1/bloat`: pgstattuple_approx samples of the Top-N tables (or why there are none).
+pub async fn bloat(app: web::Data<AppState>) -> HttpResponse {
+    hourly_section(
+        app,
+        |s, obj, _| put_section(obj, "bloat", &s.bloat),
+        &["bloat_candidates", "bloat_sample"],
+    )
+    .await
+}
+
+/// `GET /api/v1/stale-stats`: tables modified since an analyze older than the threshold.
+pub async fn stale_stats(app: web::Data<AppState>) -> HttpResponse {
+    hourly_section(
+        app,
+        |s, obj, _| put_section(obj, "tables", &s.stale_stats),
+        &["stale_stats"],
+    )
+    .await
+}
+
+/// `GET /api/v1/wraparound`: worst database and relation XID ages.
+pub async fn wraparound(app: web::Data<AppState>) -> HttpResponse {
+    hourly_section(
+        app,
+        |s, obj, hide| match &s.wraparound {
+            Ok(w) => {
+                obj.insert(
+                    "databases".into(),
+                    json!(crate::collectors::wraparound::visible(&w.databases, hide)),
+                );
+                obj.insert("relations".into(), json!(w.relations));
+                obj.insert("xid_limit".into(), json!(crate::collectors::wraparound::XID_LIMIT));
+                obj.insert("hide_postgres_defaults".into(), json!(hide));
+                obj.insert("error".into(), Value::Null);
+            }
+            Err(e) => {
+                obj.insert("error".into(), json!(e));
+            }
+        },
+        &["wraparound_databases", "wraparound_relations"],
+    )
+    .await
 }

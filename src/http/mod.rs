@@ -16,6 +16,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub state: Addr<StateActor>,
     pub static_dir: Option<PathBuf>,
+    /// `ui.hide_postgres_defaults`: leave postgres/template* out of wraparound listings.
+    pub hide_postgres_defaults: bool,
 }
 
 impl AppState {
@@ -33,6 +35,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/top-queries", web::get().to(api::top_queries))
         .route("/api/v1/autovacuum", web::get().to(api::autovacuum))
         .route("/api/v1/replication", web::get().to(api::replication))
+        .route("/api/v1/storage", web::get().to(api::storage))
+        .route("/api/v1/unused-indexes", web::get().to(api::unused_indexes))
+        .route("/api/v1/partitions", web::get().to(api::partitions))
+        .route("/api/v1/bloat", web::get().to(api::bloat))
+        .route("/api/v1/wraparound", web::get().to(api::wraparound))
+        .route("/api/v1/stale-stats", web::get().to(api::stale_stats))
         .default_service(web::to(ui::serve));
 }
 

@@ -333,6 +333,22 @@ pub const CATALOG: &[MetricDef] = &[
         "pg_stat_user_tables",
         "Seconds since the table was last autoanalyzed (absent if never).",
     ),
+    // Storage (10 min).
+    def("pg_relation_size_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "relkind"], "pg_total_relation_size()", "Total bytes of a Top-N relation (heap, indexes, TOAST)."),
+    def("pg_relation_table_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "relkind"], "pg_table_size()", "Heap bytes (with free space and visibility maps) of a Top-N relation."),
+    def("pg_relation_index_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "relkind"], "pg_indexes_size()", "Bytes of all indexes of a Top-N relation."),
+    def("pg_relation_toast_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "relkind"], "pg_total_relation_size(reltoastrelid)", "TOAST bytes of a Top-N relation."),
+    def("pg_relation_bloat_estimated_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "relkind"], "pg_stat_user_tables", "Statistics-only bloat estimate: heap bytes x dead / (live + dead)."),
+    def("pg_index_scans_total", Counter, Some(Unit::Count), &["db", "relation", "index"], "pg_stat_user_indexes", "Index scans of a Top-N index by size."),
+    def("pg_unused_index_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "index"], "pg_stat_user_indexes", "Bytes of an index never scanned since stats reset (not backing a constraint, at least limits.unused_index_min_bytes)."),
+    def("pg_partition_missing_future", Gauge, None, &["db", "parent"], "pg_partitioned_table", "1 when the newest partition ends within limits.partition_horizon_days, else 0."),
+    def("pg_partition_future_gap_seconds", Gauge, Some(Unit::Seconds), &["db", "parent"], "pg_partitioned_table", "Newest partition upper bound minus now (negative when already past)."),
+    // Hourly.
+    def("pg_wraparound_database_tx_age", Gauge, Some(Unit::Count), &["db", "database"], "pg_database", "age(datfrozenxid): transactions since the database was last fully frozen (limit 2^31)."),
+    def("pg_wraparound_relation_tx_age", Gauge, Some(Unit::Count), &["db", "relation"], "pg_class", "age(relfrozenxid) of the worst relations."),
+    def("pg_table_stats_stale_seconds", Gauge, Some(Unit::Seconds), &["db", "relation"], "pg_stat_user_tables", "Seconds since the last (auto)analyze of a table modified since (lower bound when never analyzed)."),
+    def("pg_relation_bloat_sample_free_bytes", Gauge, Some(Unit::Bytes), &["db", "relation"], "pgstattuple_approx()", "Free bytes found by pgstattuple_approx in a Top-N table."),
+    def("pg_relation_bloat_sample_free_percent", Gauge, None, &["db", "relation"], "pgstattuple_approx()", "Free space percentage found by pgstattuple_approx in a Top-N table."),
     // The agent itself.
     def(
         "pgmon_scrape_duration_seconds",

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 mod hot_path;
+mod storage;
 mod workload;
 
 use crate::actors::messages::LoopName;
@@ -201,6 +202,14 @@ impl Telemetry {
                 Vec::new()
             }
             LoopSnapshot::Workload(s) => workload::record(&self.naming, s),
+            LoopSnapshot::Storage(s) => {
+                storage::record_storage(&self.naming, s);
+                Vec::new()
+            }
+            LoopSnapshot::Hourly(s) => {
+                storage::record_hourly(&self.naming, s);
+                Vec::new()
+            }
             LoopSnapshot::Empty { .. } => Vec::new(),
         });
         let mut text = fresh.handle().render();

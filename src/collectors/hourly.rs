@@ -1,0 +1,118 @@
+//! The hourly loop's collectors (spec §4, every hour, budget 60 s): wraparound safety, stale
+//! statistics, and pgstattuple_approx bloat samples (last, since they use what budget is left).
+
+use super::bloat::{self, BloatSamples};
+use super::stale_stats::{self, StaleTable};
+use super::wraparound::{self, Wraparound};
+use super::{within, CollectSettings, LoopJob, LoopSnapshot, Section, SqlUsed};
+use crate::db::capabilities::{quote_ident, Capabilities};
+use futures::future::BoxFuture;
+use serde::Serialize;
+use tokio_postgres::Client;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HourlySnapshot {
+    pub database: String,
+    pub wraparound: Section<Wraparound>,
+    pub stale_stats: Section<Vec<StaleTable>>,
+    pub bloat: Section<BloatSamples>,
+}
+
+impl HourlySnapshot {
+    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+        [
+            ("wraparound", self.wraparound.as_ref().err()),
+            ("stale_stats", self.stale_stats.as_ref().err()),
+            ("bloat", self.bloat.as_ref().err()),
+        ]
+        .into_iter()
+        .filter_map(|(name, err)| err.map(|e| (name, e.clone())))
+        .collect()
+    }
+}
+
+pub struct HourlyJob {
+    settings: CollectSettings,
+}
+
+impl HourlyJob {
+    pub fn new(settings: CollectSettings) -> Self {
+        Self { settings }
+    }
+
+    async fn collect(
+        &mut self,
+        client: &Client,
+        caps: &Capabilities,
+        deadline: tokio::time::Instant,
+    ) -> HourlySnapshot {
+        let s = &self.settings;
+        let (wraparound, stale_stats) = tokio::join!(
+            within(deadline, wraparound::collect(client, s.limits.top_relations)),
+            within(
+                deadline,
+                stale_stats::collect(
+                    client,
+                    s.alerts.stats_stale_warn_hours,
+                    s.alerts.stats_stale_crit_hours,
+                    s.limits.top_relations
+                )
+            ),
+        );
+        let bloat = if caps.has_extension("pgstattuple") {
+            within(deadline, bloat::collect(client, s.limits.top_relations, deadline)).await
+        } else {
+            Ok(BloatSamples {
+                available: false,
+                unavailable_reason: Some(format!(
+                    "extension pgstattuple is not installed in database {}: CREATE EXTENSION pgstattuple; (the role needs pg_stat_scan_tables, part of pg_monitor)",
+                    quote_ident(&caps.database)
+                )),
+                samples: Vec::new(),
+                skipped: Vec::new(),
+            })
+        };
+        HourlySnapshot {
+            database: caps.database.clone(),
+            wraparound,
+            stale_stats,
+            bloat,
+        }
+    }
+}
+
+impl LoopJob for HourlyJob {
+    fn run<'a>(
+        &'a mut self,
+        client: &'a Client,
+        caps: &'a Capabilities,
+        deadline: tokio::time::Instant,
+    ) -> BoxFuture<'a, LoopSnapshot> {
+        Box::pin(async move { LoopSnapshot::Hourly(Box::new(self.collect(client, caps, deadline).await)) })
+    }
+}
+
+pub fn sql_used() -> Vec<SqlUsed> {
+    vec![
+        SqlUsed {
+            collector: "wraparound_databases",
+            sql: wraparound::DATABASE_AGES_SQL,
+        },
+        SqlUsed {
+            collector: "wraparound_relations",
+            sql: wraparound::RELATION_AGES_SQL,
+        },
+        SqlUsed {
+            collector: "stale_stats",
+            sql: stale_stats::STALE_STATS_SQL,
+        },
+        SqlUsed {
+            collector: "bloat_candidates",
+            sql: bloat::BLOAT_CANDIDATES_SQL,
+        },
+        SqlUsed {
+            collector: "bloat_sample",
+            sql: bloat::BLOAT_SAMPLE_SQL,
+        },
+    ]
+}

@@ -1,0 +1,655 @@
+//! Partition horizon sanity: every declaratively partitioned parent with its children's bounds
+//! (parsed from `pg_get_expr(relpartbound)`, which the agent's sessions print in UTC), the
+//! cadence they follow, holes between them, the default partition, how far ahead the newest
+//! one reaches, and the next range to create (with its DDL as text, never executed).
+//! Range partitions over date / timestamp / timestamptz are horizon-checked; integer ranges are
+//! analysed without a horizon; list, hash and inheritance children are inventoried only.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use tokio_postgres::Client;
+
+pub const PARTITIONS_SQL: &str = "\
+SELECT pn.nspname::text AS parent_schema,
+       p.relname::text AS parent_name,
+       CASE pt.partstrat WHEN 'r' THEN 'range' WHEN 'l' THEN 'list' WHEN 'h' THEN 'hash' ELSE 'other' END AS strategy,
+       pt.partnatts::int4 AS key_columns,
+       (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+         WHERE a.attrelid = p.oid AND a.attnum = pt.partattrs[0]) AS key_type,
+       cn.nspname::text AS child_schema,
+       c.relname::text AS child_name,
+       pg_get_expr(c.relpartbound, c.oid) AS bound
+  FROM pg_partitioned_table pt
+  JOIN pg_class p ON p.oid = pt.partrelid
+  JOIN pg_namespace pn ON pn.oid = p.relnamespace
+  LEFT JOIN pg_inherits i ON i.inhparent = p.oid
+  LEFT JOIN pg_class c ON c.oid = i.inhrelid
+  LEFT JOIN pg_namespace cn ON cn.oid = c.relnamespace
+ WHERE pn.nspname NOT IN ('pg_catalog', 'information_schema')
+ ORDER BY 1, 2, 6, 7";
+
+pub const INHERITANCE_SQL: &str = "\
+SELECT pn.nspname::text AS parent_schema, p.relname::text AS parent_name, count(*)::int8 AS children
+  FROM pg_inherits i
+  JOIN pg_class p ON p.oid = i.inhparent
+  JOIN pg_namespace pn ON pn.oid = p.relnamespace
+ WHERE p.relkind = 'r' AND pn.nspname NOT IN ('pg_catalog', 'information_schema')
+ GROUP BY 1, 2
+ ORDER BY 1, 2";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionRow {
+    pub parent_schema: String,
+    pub parent_name: String,
+    pub strategy: String,
+    pub key_columns: i32,
+    pub key_type: Option<String>,
+    pub child_schema: Option<String>,
+    pub child_name: Option<String>,
+    pub bound: Option<String>,
+}
+
+/// One side of a range bound.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BoundValue {
+    /// Seconds since the Unix epoch (UTC).
+    Time(i64),
+    Int(i64),
+    MinValue,
+    MaxValue,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    Range(BoundValue, BoundValue),
+    Default,
+    /// List, hash, or a multi-column range: inventoried only.
+    Other,
+}
+
+/// Parses `FOR VALUES FROM (x) TO (y)` / `DEFAULT` / anything else.
+pub fn parse_bound(text: &str) -> Bound {
+    let text = text.trim();
+    if text == "DEFAULT" {
+        return Bound::Default;
+    }
+    let Some(rest) = text.strip_prefix("FOR VALUES FROM (") else {
+        return Bound::Other;
+    };
+    let Some((from, to)) = rest.split_once(") TO (") else {
+        return Bound::Other;
+    };
+    let to = to.strip_suffix(')').unwrap_or(to);
+    if split_values(from).len() != 1 || split_values(to).len() != 1 {
+        return Bound::Other;
+    }
+    Bound::Range(parse_value(from), parse_value(to))
+}
+
+fn split_values(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in s.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(s[start..].trim());
+    out
+}
+
+fn parse_value(v: &str) -> BoundValue {
+    let v = v.trim();
+    match v {
+        "MINVALUE" => return BoundValue::MinValue,
+        "MAXVALUE" => return BoundValue::MaxValue,
+        _ => {}
+    }
+    if let Some(inner) = v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        let inner = inner.replace("''", "'");
+        return parse_time(&inner)
+            .map(BoundValue::Time)
+            .or_else(|| inner.parse().ok().map(BoundValue::Int))
+            .unwrap_or(BoundValue::Other);
+    }
+    v.parse().map(BoundValue::Int).unwrap_or(BoundValue::Other)
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// (year, month, day) for days since 1970-01-01.
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
+/// `YYYY-MM-DD[ HH:MM[:SS[.frac]]][±HH[:MM]]` → epoch seconds (UTC).
+pub fn parse_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.len() < 10 || s.as_bytes().get(4) != Some(&b'-') || s.as_bytes().get(7) != Some(&b'-') {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (s[0..4].parse().ok()?, s[5..7].parse().ok()?, s[8..10].parse().ok()?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut secs = days_from_civil(y, m, d) * 86_400;
+    let rest = s[10..].trim_start_matches(['T', ' ']);
+    if rest.is_empty() {
+        return Some(secs);
+    }
+    let tz_at = rest.find(['+', '-']).unwrap_or(rest.len());
+    let (clock, tz) = rest.split_at(tz_at);
+    let mut parts = clock.split(':');
+    let h: i64 = parts.next()?.parse().ok()?;
+    let mi: i64 = parts.next().unwrap_or("0").parse().ok()?;
+    let sec: f64 = parts.next().unwrap_or("0").parse().ok()?;
+    secs += h * 3600 + mi * 60 + sec as i64;
+    if !tz.is_empty() {
+        let sign = if tz.starts_with('-') { -1 } else { 1 };
+        let mut tzp = tz[1..].split(':');
+        let th: i64 = tzp.next()?.parse().ok()?;
+        let tm: i64 = tzp.next().unwrap_or("0").parse().ok()?;
+        secs -= sign * (th * 3600 + tm * 60);
+    }
+    Some(secs)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cadence {
+    Hourly,
+    Daily,
+    Weekly,
+    Monthly,
+    Quarterly,
+    Yearly,
+    /// A fixed width that is none of the above, in seconds (or integer units).
+    Fixed,
+}
+
+/// Classifies a typical partition width (seconds).
+pub fn cadence_of(width_seconds: i64) -> Cadence {
+    const DAY: i64 = 86_400;
+    match width_seconds {
+        3600 => Cadence::Hourly,
+        DAY => Cadence::Daily,
+        w if w == 7 * DAY => Cadence::Weekly,
+        w if (28 * DAY..=31 * DAY).contains(&w) => Cadence::Monthly,
+        w if (89 * DAY..=92 * DAY).contains(&w) => Cadence::Quarterly,
+        w if (365 * DAY..=366 * DAY).contains(&w) => Cadence::Yearly,
+        _ => Cadence::Fixed,
+    }
+}
+
+/// The end of the next range after `from`: calendar months for monthly/quarterly/yearly.
+pub fn advance(from: i64, cadence: Cadence, width_seconds: i64) -> i64 {
+    let months = match cadence {
+        Cadence::Monthly => 1,
+        Cadence::Quarterly => 3,
+        Cadence::Yearly => 12,
+        _ => return from + width_seconds,
+    };
+    let (days, secs) = (from.div_euclid(86_400), from.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let total = y * 12 + (m - 1) + months;
+    days_from_civil(total.div_euclid(12), total.rem_euclid(12) + 1, d) * 86_400 + secs
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hole {
+    pub after: String,
+    pub before: String,
+    pub from: String,
+    pub to: String,
+    pub seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NextRange {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    /// For the operator to run; pgmon never executes it.
+    pub ddl: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartitionedParent {
+    /// `schema.table`, sanitized: the `parent` label.
+    pub parent: String,
+    /// range, list, hash, or inheritance.
+    pub strategy: String,
+    pub key_type: Option<String>,
+    /// "time", "integer", or null when not horizon-checkable.
+    pub key_kind: Option<&'static str>,
+    pub children: usize,
+    pub default_partition: Option<String>,
+    pub oldest_lower: Option<String>,
+    pub newest_upper: Option<String>,
+    pub latest_partition: Option<String>,
+    pub cadence: Option<Cadence>,
+    pub cadence_seconds: Option<i64>,
+    /// newest upper bound − now (negative when already behind).
+    pub future_gap_seconds: Option<f64>,
+    /// The newest upper bound is closer than `partition_horizon_days`.
+    pub missing_future: Option<bool>,
+    pub holes: Vec<Hole>,
+    pub suggested_next: Option<NextRange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Date,
+    Timestamp,
+    TimestampTz,
+    Integer,
+}
+
+fn key_kind(key_type: Option<&str>) -> Option<KeyKind> {
+    match key_type? {
+        "date" => Some(KeyKind::Date),
+        "timestamp without time zone" => Some(KeyKind::Timestamp),
+        "timestamp with time zone" => Some(KeyKind::TimestampTz),
+        "smallint" | "integer" | "bigint" => Some(KeyKind::Integer),
+        _ => None,
+    }
+}
+
+fn format_value(v: i64, kind: KeyKind) -> String {
+    if kind == KeyKind::Integer {
+        return v.to_string();
+    }
+    let (days, secs) = (v.div_euclid(86_400), v.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let date = format!("{y:04}-{m:02}-{d:02}");
+    let clock = format!("{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60);
+    match kind {
+        KeyKind::Date => date,
+        KeyKind::Timestamp => format!("{date} {clock}"),
+        _ => format!("{date} {clock}+00"),
+    }
+}
+
+fn child_suffix(v: i64, kind: KeyKind, cadence: Cadence) -> String {
+    if kind == KeyKind::Integer {
+        return v.to_string();
+    }
+    let (days, secs) = (v.div_euclid(86_400), v.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    match cadence {
+        Cadence::Yearly => format!("{y:04}"),
+        Cadence::Monthly | Cadence::Quarterly => format!("{y:04}{m:02}"),
+        Cadence::Hourly => format!("{y:04}{m:02}{d:02}{:02}", secs / 3600),
+        _ => format!("{y:04}{m:02}{d:02}"),
+    }
+}
+
+/// Groups rows by parent and analyses each against `now` (epoch seconds).
+pub fn analyse(
+    rows: &[PartitionRow],
+    inheritance: &[(String, String, i64)],
+    now: i64,
+    horizon_days: u32,
+) -> Vec<PartitionedParent> {
+    let mut by_parent: BTreeMap<(String, String), Vec<&PartitionRow>> = BTreeMap::new();
+    for r in rows {
+        by_parent
+            .entry((r.parent_schema.clone(), r.parent_name.clone()))
+            .or_default()
+            .push(r);
+    }
+    let mut out: Vec<PartitionedParent> = by_parent
+        .into_iter()
+        .map(|((schema, name), children)| analyse_parent(&schema, &name, &children, now, horizon_days))
+        .collect();
+    out.extend(inheritance.iter().map(|(schema, name, count)| PartitionedParent {
+        parent: super::sanitize_label(&format!("{schema}.{name}")),
+        strategy: "inheritance".into(),
+        key_type: None,
+        key_kind: None,
+        children: *count as usize,
+        default_partition: None,
+        oldest_lower: None,
+        newest_upper: None,
+        latest_partition: None,
+        cadence: None,
+        cadence_seconds: None,
+        future_gap_seconds: None,
+        missing_future: None,
+        holes: Vec::new(),
+        suggested_next: None,
+    }));
+    out
+}
+
+fn analyse_parent(
+    schema: &str,
+    name: &str,
+    children: &[&PartitionRow],
+    now: i64,
+    horizon_days: u32,
+) -> PartitionedParent {
+    let first = children[0];
+    let kind = if first.strategy == "range" && first.key_columns == 1 {
+        key_kind(first.key_type.as_deref())
+    } else {
+        None
+    };
+    let mut parent = PartitionedParent {
+        parent: super::sanitize_label(&format!("{schema}.{name}")),
+        strategy: first.strategy.clone(),
+        key_type: first.key_type.clone(),
+        key_kind: kind.map(|k| if k == KeyKind::Integer { "integer" } else { "time" }),
+        children: children.iter().filter(|c| c.child_name.is_some()).count(),
+        default_partition: None,
+        oldest_lower: None,
+        newest_upper: None,
+        latest_partition: None,
+        cadence: None,
+        cadence_seconds: None,
+        future_gap_seconds: None,
+        missing_future: None,
+        holes: Vec::new(),
+        suggested_next: None,
+    };
+    let child_name = |c: &PartitionRow| {
+        format!(
+            "{}.{}",
+            c.child_schema.as_deref().unwrap_or(""),
+            c.child_name.as_deref().unwrap_or("")
+        )
+    };
+    // (lower, upper, name) of bounded ranges; unbounded ends are kept out of the cadence.
+    let mut ranges: Vec<(i64, i64, String)> = Vec::new();
+    for c in children.iter().filter(|c| c.child_name.is_some()) {
+        match parse_bound(c.bound.as_deref().unwrap_or("")) {
+            Bound::Default => parent.default_partition = Some(child_name(c)),
+            Bound::Range(lo, hi) => {
+                let value = |v: BoundValue| match v {
+                    BoundValue::Time(t) | BoundValue::Int(t) => Some(t),
+                    _ => None,
+                };
+                if let (Some(lo), Some(hi)) = (value(lo), value(hi)) {
+                    ranges.push((lo, hi, child_name(c)));
+                }
+            }
+            Bound::Other => {}
+        }
+    }
+    let Some(kind) = kind else { return parent };
+    if ranges.is_empty() {
+        return parent;
+    }
+    ranges.sort();
+    parent.oldest_lower = Some(format_value(ranges[0].0, kind));
+    let newest = ranges
+        .iter()
+        .max_by_key(|r| r.1)
+        .cloned()
+        .unwrap_or_else(|| ranges[0].clone());
+    parent.newest_upper = Some(format_value(newest.1, kind));
+    parent.latest_partition = Some(newest.2.clone());
+    for pair in ranges.windows(2) {
+        let (prev, next) = (&pair[0], &pair[1]);
+        if prev.1 < next.0 {
+            parent.holes.push(Hole {
+                after: prev.2.clone(),
+                before: next.2.clone(),
+                from: format_value(prev.1, kind),
+                to: format_value(next.0, kind),
+                seconds: (kind != KeyKind::Integer).then_some(next.0 - prev.1),
+            });
+        }
+    }
+    let mut widths: Vec<i64> = ranges.iter().map(|r| r.1 - r.0).collect();
+    widths.sort();
+    let width = widths[widths.len() / 2];
+    let cadence = if kind == KeyKind::Integer {
+        Cadence::Fixed
+    } else {
+        cadence_of(width)
+    };
+    parent.cadence = Some(cadence);
+    parent.cadence_seconds = Some(width);
+    if kind != KeyKind::Integer {
+        let gap = (newest.1 - now) as f64;
+        parent.future_gap_seconds = Some(gap);
+        parent.missing_future = Some(gap < f64::from(horizon_days) * 86_400.0);
+    }
+    let next_from = newest.1;
+    let next_to = advance(next_from, cadence, width);
+    let child = format!("{name}_p{}", child_suffix(next_from, kind, cadence));
+    let quote = crate::db::capabilities::quote_ident;
+    let (from, to) = (format_value(next_from, kind), format_value(next_to, kind));
+    let literal = |v: &str| {
+        if kind == KeyKind::Integer {
+            v.to_string()
+        } else {
+            format!("'{v}'")
+        }
+    };
+    parent.suggested_next = Some(NextRange {
+        ddl: format!(
+            "CREATE TABLE {}.{} PARTITION OF {}.{} FOR VALUES FROM ({}) TO ({});",
+            quote(schema),
+            quote(&child),
+            quote(schema),
+            quote(name),
+            literal(&from),
+            literal(&to)
+        ),
+        name: format!("{schema}.{child}"),
+        from,
+        to,
+    });
+    parent
+}
+
+pub async fn collect(
+    client: &Client,
+) -> Result<(Vec<PartitionRow>, Vec<(String, String, i64)>), tokio_postgres::Error> {
+    let (declarative, inheritance) =
+        tokio::join!(client.query(PARTITIONS_SQL, &[]), client.query(INHERITANCE_SQL, &[]));
+    let rows = declarative?
+        .iter()
+        .map(|r| {
+            Ok(PartitionRow {
+                parent_schema: r.try_get("parent_schema")?,
+                parent_name: r.try_get("parent_name")?,
+                strategy: r.try_get("strategy")?,
+                key_columns: r.try_get("key_columns")?,
+                key_type: r.try_get("key_type")?,
+                child_schema: r.try_get("child_schema")?,
+                child_name: r.try_get("child_name")?,
+                bound: r.try_get("bound")?,
+            })
+        })
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+    let inheritance = inheritance?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("parent_schema")?,
+                r.try_get("parent_name")?,
+                r.try_get("children")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+    Ok((rows, inheritance))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> i64 {
+        parse_time(s).unwrap()
+    }
+
+    fn row(child: &str, bound: &str, key_type: &str) -> PartitionRow {
+        PartitionRow {
+            parent_schema: "public".into(),
+            parent_name: "events".into(),
+            strategy: "range".into(),
+            key_columns: 1,
+            key_type: Some(key_type.into()),
+            child_schema: Some("public".into()),
+            child_name: Some(child.into()),
+            bound: Some(bound.into()),
+        }
+    }
+
+    fn daily(day: &str, next: &str) -> PartitionRow {
+        row(
+            &format!("events_{}", day.replace('-', "")),
+            &format!("FOR VALUES FROM ('{day}') TO ('{next}')"),
+            "date",
+        )
+    }
+
+    #[test]
+    fn parses_every_bound_shape() {
+        assert_eq!(
+            parse_bound("FOR VALUES FROM ('2024-01-01') TO ('2024-01-02')"),
+            Bound::Range(BoundValue::Time(t("2024-01-01")), BoundValue::Time(t("2024-01-02")))
+        );
+        assert_eq!(
+            parse_bound("FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2024-01-01 05:30:00+05:30')"),
+            Bound::Range(BoundValue::Time(1_704_067_200), BoundValue::Time(1_704_067_200))
+        );
+        assert_eq!(
+            parse_bound("FOR VALUES FROM (MINVALUE) TO (1000)"),
+            Bound::Range(BoundValue::MinValue, BoundValue::Int(1000))
+        );
+        assert_eq!(parse_bound("DEFAULT"), Bound::Default);
+        assert_eq!(parse_bound("FOR VALUES IN ('eu', 'us')"), Bound::Other);
+        assert_eq!(parse_bound("FOR VALUES WITH (modulus 4, remainder 1)"), Bound::Other);
+        assert_eq!(
+            parse_bound("FOR VALUES FROM (1, 'a') TO (2, 'b')"),
+            Bound::Other,
+            "multi-column"
+        );
+    }
+
+    #[test]
+    fn civil_round_trip_and_known_epoch() {
+        assert_eq!(t("1970-01-01"), 0);
+        assert_eq!(t("2000-03-01 12:00:00"), 951_912_000);
+        for days in [-800_000, -1, 0, 59, 11_016, 19_723, 800_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn daily_partitions_ending_within_horizon_are_flagged_with_next_range() {
+        let rows = vec![
+            daily("2024-03-01", "2024-03-02"),
+            daily("2024-03-02", "2024-03-03"),
+            daily("2024-03-03", "2024-03-04"),
+        ];
+        let now = t("2024-03-02 12:00:00");
+        let p = &analyse(&rows, &[], now, 7)[0];
+        assert_eq!(p.parent, "public.events");
+        assert_eq!(p.cadence, Some(Cadence::Daily));
+        assert_eq!(p.newest_upper.as_deref(), Some("2024-03-04"));
+        assert_eq!(p.future_gap_seconds, Some(36.0 * 3600.0));
+        assert_eq!(p.missing_future, Some(true));
+        let next = p.suggested_next.as_ref().unwrap();
+        assert_eq!((next.from.as_str(), next.to.as_str()), ("2024-03-04", "2024-03-05"));
+        assert_eq!(next.ddl, "CREATE TABLE public.events_p20240304 PARTITION OF public.events FOR VALUES FROM ('2024-03-04') TO ('2024-03-05');");
+        assert!(p.holes.is_empty());
+    }
+
+    #[test]
+    fn partitions_well_ahead_are_not_flagged_and_holes_are_found() {
+        let rows = vec![
+            daily("2024-03-01", "2024-03-02"),
+            daily("2024-03-04", "2024-03-05"),
+            daily("2024-03-05", "2024-03-30"),
+        ];
+        let p = &analyse(&rows, &[], t("2024-03-01"), 7)[0];
+        assert_eq!(p.missing_future, Some(false));
+        assert_eq!(p.holes.len(), 1);
+        assert_eq!(
+            (p.holes[0].from.as_str(), p.holes[0].to.as_str()),
+            ("2024-03-02", "2024-03-04")
+        );
+        assert_eq!(p.holes[0].seconds, Some(2 * 86_400));
+    }
+
+    #[test]
+    fn monthly_timestamptz_next_range_follows_the_calendar() {
+        let rows = vec![
+            row(
+                "m_jan",
+                "FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2024-02-01 00:00:00+00')",
+                "timestamp with time zone",
+            ),
+            row(
+                "m_feb",
+                "FOR VALUES FROM ('2024-02-01 00:00:00+00') TO ('2024-03-01 00:00:00+00')",
+                "timestamp with time zone",
+            ),
+            row("default", "DEFAULT", "timestamp with time zone"),
+        ];
+        let p = &analyse(&rows, &[], t("2024-01-15"), 7)[0];
+        assert_eq!(p.cadence, Some(Cadence::Monthly));
+        assert_eq!(p.default_partition.as_deref(), Some("public.default"));
+        let next = p.suggested_next.as_ref().unwrap();
+        assert_eq!(
+            (next.from.as_str(), next.to.as_str()),
+            ("2024-03-01 00:00:00+00", "2024-04-01 00:00:00+00")
+        );
+        assert_eq!(next.name, "public.events_p202403");
+    }
+
+    #[test]
+    fn integer_ranges_have_no_horizon_and_list_partitions_are_inventoried() {
+        let rows = vec![
+            row("ids_0", "FOR VALUES FROM (0) TO (1000)", "bigint"),
+            row("ids_1", "FOR VALUES FROM (1000) TO (2000)", "bigint"),
+        ];
+        let p = &analyse(&rows, &[], 0, 7)[0];
+        assert_eq!(p.key_kind, Some("integer"));
+        assert_eq!(p.missing_future, None);
+        assert_eq!(
+            p.suggested_next.as_ref().unwrap().ddl,
+            "CREATE TABLE public.events_p2000 PARTITION OF public.events FOR VALUES FROM (2000) TO (3000);"
+        );
+        let list = PartitionRow {
+            strategy: "list".into(),
+            bound: Some("FOR VALUES IN ('eu')".into()),
+            ..row("eu", "", "text")
+        };
+        let p = &analyse(&[list], &[("public".into(), "legacy".into(), 3)], 0, 7);
+        assert_eq!(
+            (p[0].strategy.as_str(), p[0].children, p[0].missing_future),
+            ("list", 1, None)
+        );
+        assert_eq!((p[1].strategy.as_str(), p[1].children), ("inheritance", 3));
+    }
+}

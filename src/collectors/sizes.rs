@@ -1,0 +1,267 @@
+//! Relation and index sizes, Top-N by bytes (`pg_class` + size functions), dead vs live tuples,
+//! a statistics-only bloat estimate, and index usage; plus unused indexes, selected by
+//! `idx_scan = 0` first and only then ranked by size (never cut from a by-usage Top-N).
+
+use serde::Serialize;
+use tokio_postgres::Client;
+
+pub const RELATION_SIZES_SQL: &str = r"
+SELECT n.nspname::text AS schema,
+       c.relname::text AS name,
+       c.relkind::text AS relkind,
+       pg_total_relation_size(c.oid) AS total_bytes,
+       pg_indexes_size(c.oid) AS index_bytes,
+       COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0)::int8 AS toast_bytes,
+       COALESCE(s.n_live_tup, 0)::int8 AS live_tuples,
+       COALESCE(s.n_dead_tup, 0)::int8 AS dead_tuples
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+ WHERE c.relkind IN ('r', 'm')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\_toast%'
+ ORDER BY pg_total_relation_size(c.oid) DESC, c.oid
+ LIMIT $1";
+
+pub const INDEX_SIZES_SQL: &str = r"
+SELECT n.nspname::text AS schema,
+       t.relname::text AS table_name,
+       i.relname::text AS index_name,
+       pg_relation_size(i.oid) AS bytes,
+       COALESCE(s.idx_scan, 0)::int8 AS idx_scan,
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.oid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint
+  FROM pg_index x
+  JOIN pg_class i ON i.oid = x.indexrelid
+  JOIN pg_class t ON t.oid = x.indrelid
+  JOIN pg_namespace n ON n.oid = t.relnamespace
+  LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = x.indexrelid
+ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\_toast%'
+ ORDER BY pg_relation_size(i.oid) DESC, i.oid
+ LIMIT $1";
+
+pub const UNUSED_INDEXES_SQL: &str = r"
+SELECT n.nspname::text AS schema,
+       t.relname::text AS table_name,
+       i.relname::text AS index_name,
+       pg_relation_size(s.indexrelid) AS bytes,
+       s.idx_scan,
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = s.indexrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
+       (SELECT EXTRACT(EPOCH FROM COALESCE(d.stats_reset, pg_postmaster_start_time()))::float8
+          FROM pg_stat_database d WHERE d.datname = current_database()) AS observed_since_epoch
+  FROM pg_stat_user_indexes s
+  JOIN pg_class i ON i.oid = s.indexrelid
+  JOIN pg_class t ON t.oid = s.relid
+  JOIN pg_namespace n ON n.oid = t.relnamespace
+ WHERE s.idx_scan = 0
+   AND pg_relation_size(s.indexrelid) >= $1
+ ORDER BY pg_relation_size(s.indexrelid) DESC, s.indexrelid
+ LIMIT $2";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RelationSize {
+    /// `schema.name`, sanitized: the `relation` label.
+    pub relation: String,
+    pub relkind: String,
+    pub total_bytes: i64,
+    pub table_bytes: i64,
+    pub index_bytes: i64,
+    pub toast_bytes: i64,
+    pub live_tuples: i64,
+    pub dead_tuples: i64,
+    pub pct_dead: f64,
+    /// Table bytes × dead / (live + dead): a statistics-only estimate, no extension needed.
+    pub bloat_estimated_bytes: i64,
+    /// Change in total bytes since the previous storage snapshot.
+    pub growth_bytes: Option<i64>,
+    pub growth_bytes_per_hour: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndexSize {
+    pub relation: String,
+    pub index: String,
+    pub bytes: i64,
+    pub idx_scan: i64,
+    /// Backs a primary key, unique or exclusion constraint: dropping it changes semantics.
+    pub backs_constraint: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnusedIndexes {
+    pub min_bytes: u64,
+    /// Since when `idx_scan = 0` has been observed (stats reset, or server start).
+    pub observed_since: Option<String>,
+    /// Candidates to drop: never scanned, not backing a constraint.
+    pub indexes: Vec<IndexSize>,
+    /// Never scanned but backing a constraint: flagged separately, not exported as unused.
+    pub constraint_indexes: Vec<IndexSize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelationRow {
+    pub schema: String,
+    pub name: String,
+    pub relkind: String,
+    pub total: i64,
+    pub index: i64,
+    pub toast: i64,
+    pub live: i64,
+    pub dead: i64,
+}
+
+/// Sizes with growth against the previous snapshot (`previous`: relation → total bytes).
+pub fn relation_sizes(
+    rows: Vec<RelationRow>,
+    previous: &std::collections::HashMap<String, i64>,
+    elapsed_hours: Option<f64>,
+) -> Vec<RelationSize> {
+    rows.into_iter()
+        .map(
+            |RelationRow {
+                 schema,
+                 name,
+                 relkind,
+                 total,
+                 index,
+                 toast,
+                 live,
+                 dead,
+             }| {
+                let relation = super::sanitize_label(&format!("{schema}.{name}"));
+                let table_bytes = (total - index - toast).max(0);
+                let pct_dead = super::freshness::pct_dead(dead, live);
+                let growth = previous.get(&relation).map(|prev| total - prev);
+                RelationSize {
+                    growth_bytes_per_hour: growth
+                        .zip(elapsed_hours)
+                        .filter(|(_, h)| *h > 0.0)
+                        .map(|(g, h)| g as f64 / h),
+                    growth_bytes: growth,
+                    relation,
+                    relkind,
+                    total_bytes: total,
+                    table_bytes,
+                    index_bytes: index,
+                    toast_bytes: toast,
+                    live_tuples: live,
+                    dead_tuples: dead,
+                    pct_dead,
+                    bloat_estimated_bytes: (table_bytes as f64 * pct_dead / 100.0) as i64,
+                }
+            },
+        )
+        .collect()
+}
+
+pub async fn collect_relations(client: &Client, limit: u32) -> Result<Vec<RelationRow>, tokio_postgres::Error> {
+    let rows = client.query(RELATION_SIZES_SQL, &[&i64::from(limit)]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RelationRow {
+                schema: r.try_get("schema")?,
+                name: r.try_get("name")?,
+                relkind: r.try_get("relkind")?,
+                total: r.try_get("total_bytes")?,
+                index: r.try_get("index_bytes")?,
+                toast: r.try_get("toast_bytes")?,
+                live: r.try_get("live_tuples")?,
+                dead: r.try_get("dead_tuples")?,
+            })
+        })
+        .collect()
+}
+
+fn index_from_row(r: &tokio_postgres::Row) -> Result<IndexSize, tokio_postgres::Error> {
+    let schema: String = r.try_get("schema")?;
+    Ok(IndexSize {
+        relation: super::sanitize_label(&format!("{schema}.{}", r.try_get::<_, String>("table_name")?)),
+        index: super::sanitize_label(&format!("{schema}.{}", r.try_get::<_, String>("index_name")?)),
+        bytes: r.try_get("bytes")?,
+        idx_scan: r.try_get("idx_scan")?,
+        backs_constraint: r.try_get("backs_constraint")?,
+    })
+}
+
+pub async fn collect_indexes(client: &Client, limit: u32) -> Result<Vec<IndexSize>, tokio_postgres::Error> {
+    let rows = client.query(INDEX_SIZES_SQL, &[&i64::from(limit)]).await?;
+    rows.iter().map(index_from_row).collect()
+}
+
+pub async fn collect_unused(
+    client: &Client,
+    min_bytes: u64,
+    limit: u32,
+) -> Result<UnusedIndexes, tokio_postgres::Error> {
+    let min = i64::try_from(min_bytes).unwrap_or(i64::MAX);
+    let rows = client.query(UNUSED_INDEXES_SQL, &[&min, &i64::from(limit)]).await?;
+    let mut observed_since = None;
+    let (mut indexes, mut constraint_indexes) = (Vec::new(), Vec::new());
+    for r in &rows {
+        let since: Option<f64> = r.try_get("observed_since_epoch")?;
+        observed_since = since.map(|s| {
+            humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(s.max(0.0)))
+                .to_string()
+        });
+        let index = index_from_row(r)?;
+        if index.backs_constraint {
+            constraint_indexes.push(index);
+        } else {
+            indexes.push(index);
+        }
+    }
+    Ok(UnusedIndexes {
+        min_bytes,
+        observed_since,
+        indexes,
+        constraint_indexes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        schema: &str,
+        name: &str,
+        relkind: &str,
+        total: i64,
+        index: i64,
+        toast: i64,
+        live: i64,
+        dead: i64,
+    ) -> RelationRow {
+        RelationRow {
+            schema: schema.into(),
+            name: name.into(),
+            relkind: relkind.into(),
+            total,
+            index,
+            toast,
+            live,
+            dead,
+        }
+    }
+
+    #[test]
+    fn split_estimate_and_growth() {
+        let rows = vec![row("public", "orders", "r", 1000, 200, 100, 75, 25)];
+        let prev = HashMap::from([("public.orders".to_string(), 400)]);
+        let s = &relation_sizes(rows, &prev, Some(2.0))[0];
+        assert_eq!((s.table_bytes, s.index_bytes, s.toast_bytes), (700, 200, 100));
+        assert_eq!(s.pct_dead, 25.0);
+        assert_eq!(s.bloat_estimated_bytes, 175);
+        assert_eq!(s.growth_bytes, Some(600));
+        assert_eq!(s.growth_bytes_per_hour, Some(300.0));
+    }
+
+    #[test]
+    fn first_snapshot_has_no_growth() {
+        let rows = vec![row("s", "t", "m", 10, 0, 0, 0, 0)];
+        let s = &relation_sizes(rows, &HashMap::new(), None)[0];
+        assert_eq!((s.growth_bytes, s.bloat_estimated_bytes), (None, 0));
+    }
+}

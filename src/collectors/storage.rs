@@ -1,0 +1,135 @@
+//! The storage loop's collectors (spec §4, every 10 min, budget 10 s): relation and index
+//! sizes with growth, unused indexes, partition horizon. Growth compares with the previous
+//! snapshot this job carries.
+
+use super::partitions::{self, PartitionedParent};
+use super::sizes::{self, IndexSize, RelationSize, UnusedIndexes};
+use super::{within, CollectSettings, LoopJob, LoopSnapshot, Section, SqlUsed};
+use crate::db::capabilities::Capabilities;
+use futures::future::BoxFuture;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime};
+use tokio_postgres::Client;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageSnapshot {
+    pub database: String,
+    pub relations: Section<Vec<RelationSize>>,
+    pub indexes: Section<Vec<IndexSize>>,
+    pub unused_indexes: Section<UnusedIndexes>,
+    pub partitions: Section<Vec<PartitionedParent>>,
+}
+
+impl StorageSnapshot {
+    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+        [
+            ("relations", self.relations.as_ref().err()),
+            ("indexes", self.indexes.as_ref().err()),
+            ("unused_indexes", self.unused_indexes.as_ref().err()),
+            ("partitions", self.partitions.as_ref().err()),
+        ]
+        .into_iter()
+        .filter_map(|(name, err)| err.map(|e| (name, e.clone())))
+        .collect()
+    }
+}
+
+pub struct StorageJob {
+    settings: CollectSettings,
+    previous_totals: HashMap<String, i64>,
+    previous_at: Option<Instant>,
+}
+
+impl StorageJob {
+    pub fn new(settings: CollectSettings) -> Self {
+        Self {
+            settings,
+            previous_totals: HashMap::new(),
+            previous_at: None,
+        }
+    }
+
+    async fn collect(
+        &mut self,
+        client: &Client,
+        caps: &Capabilities,
+        deadline: tokio::time::Instant,
+    ) -> StorageSnapshot {
+        let limits = &self.settings.limits;
+        let (relations, indexes, unused, partitions) = tokio::join!(
+            within(deadline, sizes::collect_relations(client, limits.top_relations)),
+            within(deadline, sizes::collect_indexes(client, limits.top_indexes)),
+            within(
+                deadline,
+                sizes::collect_unused(client, limits.unused_index_min_bytes, limits.top_indexes)
+            ),
+            within(deadline, partitions::collect(client)),
+        );
+        let now = Instant::now();
+        let hours = self.previous_at.map(|at| now.duration_since(at).as_secs_f64() / 3600.0);
+        let relations = relations.map(|rows| {
+            let sized = sizes::relation_sizes(rows, &self.previous_totals, hours);
+            self.previous_totals = sized.iter().map(|r| (r.relation.clone(), r.total_bytes)).collect();
+            self.previous_at = Some(now);
+            sized
+        });
+        let epoch = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let mut partitions = partitions
+            .map(|(rows, inheritance)| partitions::analyse(&rows, &inheritance, epoch, limits.partition_horizon_days));
+        if let Ok(parents) = &mut partitions {
+            // Most urgent first, capped like every per-relation family.
+            parents.sort_by(|a, b| {
+                a.future_gap_seconds
+                    .unwrap_or(f64::MAX)
+                    .total_cmp(&b.future_gap_seconds.unwrap_or(f64::MAX))
+            });
+            parents.truncate(limits.top_relations as usize);
+        }
+        StorageSnapshot {
+            database: caps.database.clone(),
+            relations,
+            indexes,
+            unused_indexes: unused,
+            partitions,
+        }
+    }
+}
+
+impl LoopJob for StorageJob {
+    fn run<'a>(
+        &'a mut self,
+        client: &'a Client,
+        caps: &'a Capabilities,
+        deadline: tokio::time::Instant,
+    ) -> BoxFuture<'a, LoopSnapshot> {
+        Box::pin(async move { LoopSnapshot::Storage(Box::new(self.collect(client, caps, deadline).await)) })
+    }
+}
+
+pub fn sql_used() -> Vec<SqlUsed> {
+    vec![
+        SqlUsed {
+            collector: "relation_sizes",
+            sql: sizes::RELATION_SIZES_SQL,
+        },
+        SqlUsed {
+            collector: "index_sizes",
+            sql: sizes::INDEX_SIZES_SQL,
+        },
+        SqlUsed {
+            collector: "unused_indexes",
+            sql: sizes::UNUSED_INDEXES_SQL,
+        },
+        SqlUsed {
+            collector: "partitions",
+            sql: partitions::PARTITIONS_SQL,
+        },
+        SqlUsed {
+            collector: "inheritance",
+            sql: partitions::INHERITANCE_SQL,
+        },
+    ]
+}

@@ -1,0 +1,78 @@
+//! Storage and hourly snapshots → series (spec §5 names): sizes and bloat by relation, index
+//! scans and unused bytes by relation + index, partition horizon by parent, wraparound ages,
+//! stale statistics, bloat samples.
+
+use super::SeriesNaming;
+use crate::collectors::hourly::HourlySnapshot;
+use crate::collectors::storage::StorageSnapshot;
+use metrics::{counter, gauge};
+
+pub fn record_storage(n: &SeriesNaming, s: &StorageSnapshot) {
+    if let Ok(relations) = &s.relations {
+        for r in relations {
+            let labels = n.labels(&[("relation", r.relation.clone()), ("relkind", r.relkind.clone())]);
+            gauge!(n.name("pg_relation_size_bytes"), labels.clone()).set(r.total_bytes as f64);
+            gauge!(n.name("pg_relation_table_bytes"), labels.clone()).set(r.table_bytes as f64);
+            gauge!(n.name("pg_relation_index_bytes"), labels.clone()).set(r.index_bytes as f64);
+            gauge!(n.name("pg_relation_toast_bytes"), labels.clone()).set(r.toast_bytes as f64);
+            gauge!(n.name("pg_relation_bloat_estimated_bytes"), labels).set(r.bloat_estimated_bytes as f64);
+        }
+    }
+    if let Ok(indexes) = &s.indexes {
+        for i in indexes {
+            let labels = n.labels(&[("relation", i.relation.clone()), ("index", i.index.clone())]);
+            counter!(n.name("pg_index_scans_total"), labels).absolute(i.idx_scan.max(0) as u64);
+        }
+    }
+    if let Ok(unused) = &s.unused_indexes {
+        for i in &unused.indexes {
+            let labels = n.labels(&[("relation", i.relation.clone()), ("index", i.index.clone())]);
+            gauge!(n.name("pg_unused_index_bytes"), labels).set(i.bytes as f64);
+        }
+    }
+    if let Ok(parents) = &s.partitions {
+        for p in parents {
+            let (Some(missing), Some(gap)) = (p.missing_future, p.future_gap_seconds) else {
+                continue;
+            };
+            let labels = n.labels(&[("parent", p.parent.clone())]);
+            gauge!(n.name("pg_partition_missing_future"), labels.clone()).set(if missing { 1.0 } else { 0.0 });
+            gauge!(n.name("pg_partition_future_gap_seconds"), labels).set(gap);
+        }
+    }
+}
+
+pub fn record_hourly(n: &SeriesNaming, s: &HourlySnapshot) {
+    if let Ok(w) = &s.wraparound {
+        for d in &w.databases {
+            gauge!(
+                n.name("pg_wraparound_database_tx_age"),
+                n.labels(&[("database", d.database.clone())])
+            )
+            .set(d.xid_age as f64);
+        }
+        for r in &w.relations {
+            gauge!(
+                n.name("pg_wraparound_relation_tx_age"),
+                n.labels(&[("relation", r.relation.clone())])
+            )
+            .set(r.xid_age as f64);
+        }
+    }
+    if let Ok(stale) = &s.stale_stats {
+        for t in stale {
+            gauge!(
+                n.name("pg_table_stats_stale_seconds"),
+                n.labels(&[("relation", t.relation.clone())])
+            )
+            .set(t.stale_seconds);
+        }
+    }
+    if let Ok(bloat) = &s.bloat {
+        for b in &bloat.samples {
+            let labels = n.labels(&[("relation", b.relation.clone())]);
+            gauge!(n.name("pg_relation_bloat_sample_free_bytes"), labels.clone()).set(b.free_bytes as f64);
+            gauge!(n.name("pg_relation_bloat_sample_free_percent"), labels).set(b.free_percent);
+        }
+    }
+}
