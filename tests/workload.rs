@@ -21,7 +21,7 @@ fn app_cluster() -> TestPostgres {
 fn run_pgbench_in_background(pg: &TestPostgres, seconds: u32) -> std::thread::JoinHandle<()> {
     let host = pg.path().to_str().unwrap().to_string();
     let port = pg.port.to_string();
-    let bin = pg.bin_dir.join("pgbench");
+    let bin = pg.client_program("pgbench");
     let as_root = std::process::Command::new("id")
         .arg("-u")
         .output()

@@ -44,9 +44,11 @@ pub fn with_rates(
     current
         .iter()
         .map(|c| {
+            // Before PostgreSQL 15 a database's stats_reset is NULL (0 here) until its first
+            // statistics arrive; NULL -> a time is that arrival, not a reset.
             let prev = previous
                 .get(&c.database)
-                .filter(|p| p.stats_reset_epoch == c.stats_reset_epoch);
+                .filter(|p| p.stats_reset_epoch == c.stats_reset_epoch || p.stats_reset_epoch == 0.0);
             let rate = |pick: fn(&TempCounters) -> i64| {
                 prev.zip(elapsed_seconds)
                     .and_then(|(p, elapsed)| counter_rate(pick(p), pick(c), elapsed))
@@ -101,6 +103,13 @@ mod tests {
         let out = with_rates(&[counters("app", 3, 16000, 0.0)], &prev, Some(15.0));
         assert_eq!(out[0].temp_bytes_per_second, Some(1000.0));
         assert!((out[0].temp_files_per_second.unwrap() - 2.0 / 15.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn first_statistics_arriving_is_not_a_reset() {
+        let prev = HashMap::from([("app".to_string(), counters("app", 0, 0, 0.0))]);
+        let out = with_rates(&[counters("app", 2, 30000, 1_795_984_225.0)], &prev, Some(15.0));
+        assert_eq!(out[0].temp_bytes_per_second, Some(2000.0));
     }
 
     #[test]

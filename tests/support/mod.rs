@@ -125,8 +125,9 @@ impl TestPostgres {
         pg
     }
 
-    /// A streaming standby of this cluster: pg_basebackup -R over the Unix socket, its own
-    /// port, started and waiting for connections.
+    /// A streaming standby of this cluster, made the version-independent way: stop this
+    /// cluster cleanly, copy its data directory, add `standby.signal` and `primary_conninfo`,
+    /// start both. (The npm server packages ship no pg_basebackup.)
     pub fn start_standby(&self) -> TestPostgres {
         let dir = tempfile::Builder::new().prefix("pgmon-standby-").tempdir().unwrap();
         let standby = TestPostgres {
@@ -135,6 +136,14 @@ impl TestPostgres {
             dir,
             run_as: self.run_as.clone(),
         };
+        self.stop_server();
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(self.data_dir())
+            .arg(standby.data_dir())
+            .status()
+            .unwrap();
+        assert!(status.success(), "copying the data directory failed");
         if let Some(user) = &standby.run_as {
             let status = Command::new("chown")
                 .args(["-R", user])
@@ -144,33 +153,51 @@ impl TestPostgres {
             assert!(status.success());
         }
         let data = standby.data_dir();
-        let port = self.port.to_string();
-        self.run_ok(
-            "pg_basebackup",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-R",
-                "-X",
-                "stream",
-                "-h",
-                self.dir.path().to_str().unwrap(),
-                "-p",
-                &port,
-                "-U",
-                SUPERUSER,
-            ],
-        );
+        let _ = std::fs::remove_file(data.join("postmaster.pid"));
         let conf_path = data.join("postgresql.conf");
         let mut conf = std::fs::read_to_string(&conf_path).unwrap();
         conf.push_str(&format!(
-            "\nport = {}\nunix_socket_directories = '{}'\nhot_standby = on\n",
+            "\nport = {}\nunix_socket_directories = '{}'\nhot_standby = on\nprimary_conninfo = 'host={} port={} user={SUPERUSER}'\n",
             standby.port,
-            standby.dir.path().display()
+            standby.dir.path().display(),
+            self.dir.path().display(),
+            self.port
         ));
         std::fs::write(&conf_path, conf).unwrap();
+        std::fs::write(data.join("standby.signal"), "").unwrap();
+        if let Some(user) = &standby.run_as {
+            let status = Command::new("chown").args(["-R", user]).arg(&data).status().unwrap();
+            assert!(status.success());
+        }
+        self.start_server();
         standby.start_server();
         standby
+    }
+
+    /// A client program (psql, pgbench): from the server's bin dir when it has one, else from
+    /// the newest Debian PostgreSQL install (clients work against newer and older servers).
+    pub fn client_program(&self, name: &str) -> PathBuf {
+        let own = self.bin_dir.join(name);
+        if own.exists() {
+            return own;
+        }
+        let mut candidates: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                Some((
+                    e.file_name().to_string_lossy().parse::<u32>().ok()?,
+                    e.path().join("bin").join(name),
+                ))
+            })
+            .filter(|(_, p)| p.exists())
+            .collect();
+        candidates.sort();
+        candidates
+            .pop()
+            .map(|(_, p)| p)
+            .unwrap_or_else(|| panic!("no {name} found: apt-get install postgresql-client"))
     }
 
     /// Runs pgbench against `db` as the superuser over the Unix socket, waiting for it.
@@ -188,7 +215,10 @@ impl TestPostgres {
     }
 
     fn command(&self, program: &str, args: &[&str]) -> Command {
-        let exe = self.bin_dir.join(program);
+        let exe = match program {
+            "psql" | "pgbench" => self.client_program(program),
+            _ => self.bin_dir.join(program),
+        };
         match &self.run_as {
             Some(user) => {
                 let mut c = Command::new("runuser");
