@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Measures a running pgmon (started here) and, when installed, prometheus-postgres-exporter
+against the bench database prepared by bench/run.sh. Standard library only.
+
+Figures: each loop's wall time (p50/max, from the agent's /healthz after every run), the
+database time the agent's role consumed (pg_stat_statements), /metrics latency under wrk,
+series and bytes per scrape, agent RSS and CPU, time to the first healthy /healthz.
+"""
+import argparse, json, os, shutil, statistics, subprocess, sys, time, urllib.request
+
+PGMON_PORT, EXPORTER_PORT = 18199, 19187
+# Shortened so every loop runs several times within the bench; wall time per run does not
+# depend on the interval. The default-interval DB cost is extrapolated from these runs.
+BENCH_INTERVALS = {"hot_path": "5s", "workload": "10s", "storage": "30s", "hourly": "60s"}
+DEFAULT_RUNS_PER_HOUR = {"hot_path": 240, "workload": 60, "storage": 6, "hourly": 1}
+TARGET_SECONDS = {"hot_path": 0.1, "workload": 0.3, "storage": 2.0, "hourly": 5.0}
+
+
+def http_get(url, timeout=10):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError:
+        return None, b""
+
+
+class Db:
+    def __init__(self, args):
+        self.cmd = (["runuser", "-u", "postgres", "--"] if args.as_postgres else []) + [
+            args.psql, "-X", "-q", "-A", "-t", "-h", args.socket_dir, "-p", str(args.port), "-U", "postgres", "-d", "bench"]
+
+    def scalar(self, sql):
+        out = subprocess.run(self.cmd + ["-c", sql], check=True, capture_output=True, text=True).stdout.strip()
+        return float(out) if out else 0.0
+
+    def role_ms(self, role):
+        """Total execution time (ms) of every statement the role ran, and how many calls."""
+        t = self.scalar(f"SELECT COALESCE(sum(total_exec_time + total_plan_time), 0) FROM pg_stat_statements WHERE userid = '{role}'::regrole")
+        return t
+
+
+def proc_stats(pid):
+    with open(f"/proc/{pid}/status") as f:
+        rss_kb = next(int(l.split()[1]) for l in f if l.startswith("VmRSS"))
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return rss_kb * 1024, cpu_s
+
+
+def percentile(values, q):
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def wrk(url, seconds=15):
+    if not shutil.which("wrk"):
+        return None
+    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", url], capture_output=True, text=True).stdout
+    res = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("50%", "99%"):
+            v = parts[1]
+            scale = 1e-6 if v.endswith("us") else 1e-3 if v.endswith("ms") else 1.0
+            res["p50_seconds" if parts[0] == "50%" else "p99_seconds"] = float(v.rstrip("usm")) * scale
+        if line.startswith("Requests/sec:"):
+            res["requests_per_second"] = float(parts[1])
+    return res
+
+
+def exposition(url):
+    status, body = http_get(url, timeout=60)
+    lines = [l for l in body.decode(errors="replace").splitlines() if l and not l.startswith("#")]
+    return {"series": len(lines), "bytes": len(body)}
+
+
+def run_pgmon(args, db):
+    env = dict(os.environ, PGMON_DSN=f"postgres://pgmon_bench:bench@127.0.0.1:{args.port}/bench?sslmode=disable",
+               PGMON_HTTP__BIND=f"127.0.0.1:{PGMON_PORT}", PGMON_CLUSTER="bench", RUST_LOG="warn")
+    for loop, every in BENCH_INTERVALS.items():
+        env[f"PGMON_SAMPLE_INTERVALS__{loop.upper()}"] = every
+    env.pop("PGMON_CONFIG", None)
+    db_ms_before = db.role_ms("pgmon_bench")
+    started = time.monotonic()
+    proc = subprocess.Popen(["./target/release/pgmon"], env=env, stdout=subprocess.DEVNULL)
+    first_healthy = None
+    while time.monotonic() - started < 60:
+        status, _ = http_get(f"http://127.0.0.1:{PGMON_PORT}/healthz", timeout=2)
+        if status == 200:
+            first_healthy = time.monotonic() - started
+            break
+        time.sleep(0.05)
+    runs = {loop: {} for loop in BENCH_INTERVALS}
+    rss, cpu_start = [], proc_stats(proc.pid)[1]
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < args.duration:
+        status, body = http_get(f"http://127.0.0.1:{PGMON_PORT}/healthz", timeout=5)
+        if body:
+            for name, loop in json.loads(body).get("loops", {}).items():
+                if loop.get("last_run_at") and loop.get("last_duration_seconds") is not None:
+                    runs[name][loop["last_run_at"]] = loop["last_duration_seconds"]
+        rss.append(proc_stats(proc.pid)[0])
+        time.sleep(1)
+    elapsed = time.monotonic() - t0
+    cpu = proc_stats(proc.pid)[1] - cpu_start
+    db_ms = db.role_ms("pgmon_bench") - db_ms_before
+    run_elapsed = time.monotonic() - started
+    scrape = exposition(f"http://127.0.0.1:{PGMON_PORT}/metrics")
+    latency = wrk(f"http://127.0.0.1:{PGMON_PORT}/metrics")
+    _, health = http_get(f"http://127.0.0.1:{PGMON_PORT}/healthz")
+    proc.terminate()
+    proc.wait(timeout=10)
+    loops = {}
+    for name, by_run in runs.items():
+        values = list(by_run.values())
+        loops[name] = {"runs": len(values), "p50_seconds": percentile(values, 0.5), "max_seconds": max(values) if values else None,
+                       "target_seconds": TARGET_SECONDS[name]}
+    # DB time is at most wall time (one backend per run): an upper bound at default intervals.
+    default_db_fraction = sum((loops[l]["p50_seconds"] or 0) * DEFAULT_RUNS_PER_HOUR[l] for l in loops) / 3600
+    return {
+        "first_healthy_seconds": first_healthy,
+        "loops": loops,
+        "db_time_percent_of_core_at_bench_intervals": 100 * db_ms / 1000 / run_elapsed,
+        "db_time_percent_of_core_default_intervals_upper_bound": 100 * default_db_fraction,
+        "rss_bytes_max": max(rss) if rss else None,
+        "rss_bytes_last": rss[-1] if rss else None,
+        "cpu_percent_of_core": 100 * cpu / elapsed,
+        "metrics": {**scrape, "latency": latency},
+        "healthz_status_at_end": json.loads(health).get("status") if health else None,
+    }
+
+
+def run_exporter(args, db):
+    exe = shutil.which("prometheus-postgres-exporter")
+    if not exe:
+        return None
+    env = dict(os.environ, DATA_SOURCE_NAME=f"postgresql://exporter_bench:bench@127.0.0.1:{args.port}/bench?sslmode=disable")
+    proc = subprocess.Popen([exe, f"--web.listen-address=127.0.0.1:{EXPORTER_PORT}"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if http_get(f"http://127.0.0.1:{EXPORTER_PORT}/metrics", timeout=30)[0] == 200:
+                break
+            time.sleep(0.1)
+        before = db.role_ms("exporter_bench")
+        times = []
+        for _ in range(20):
+            t = time.monotonic()
+            http_get(f"http://127.0.0.1:{EXPORTER_PORT}/metrics", timeout=60)
+            times.append(time.monotonic() - t)
+        db_ms_per_scrape = (db.role_ms("exporter_bench") - before) / 20
+        rss = proc_stats(proc.pid)[0]
+        scrape = exposition(f"http://127.0.0.1:{EXPORTER_PORT}/metrics")
+        return {
+            "scrape_seconds_p50": percentile(times, 0.5),
+            "scrape_seconds_max": max(times),
+            "db_ms_per_scrape": db_ms_per_scrape,
+            "db_time_percent_of_core_at_15s_scrapes": 100 * db_ms_per_scrape * 4 / 60000,
+            "rss_bytes": rss,
+            "metrics": scrape,
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "n/a"
+    if unit == "s":
+        return f"{v * 1000:.1f} ms" if v < 1 else f"{v:.2f} s"
+    if unit == "B":
+        return f"{v / 1048576:.1f} MiB"
+    if unit == "%":
+        return f"{v:.4f} %"
+    return str(v)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for flag in ("--scale", "--socket-dir", "--psql"):
+        p.add_argument(flag, required=True)
+    for flag in ("--duration", "--port", "--tables", "--partitions", "--statements", "--sessions"):
+        p.add_argument(flag, type=int, required=True)
+    p.add_argument("--as-postgres", action="store_true")
+    args = p.parse_args()
+    db = Db(args)
+    result = {
+        "scale": args.scale,
+        "catalog": {"tables": args.tables, "partitions": args.partitions, "statements": args.statements, "sessions": args.sessions},
+        "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release},
+        "postgres": subprocess.run(db.cmd + ["-c", "SHOW server_version"], capture_output=True, text=True).stdout.strip(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "bench_intervals": BENCH_INTERVALS,
+        "duration_seconds": args.duration,
+    }
+    result["pgmon"] = run_pgmon(args, db)
+    result["postgres_exporter"] = run_exporter(args, db)
+    os.makedirs("bench/out", exist_ok=True)
+    path = f"bench/out/{args.scale}-{result['time']}.json"
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+
+    m, e = result["pgmon"], result["postgres_exporter"]
+    print(f"\npgmon bench ({args.scale}: {args.tables} tables, {args.partitions} partitions, {args.statements} statements, "
+          f"{args.sessions} sessions; PostgreSQL {result['postgres']}; {args.duration}s)\n")
+    print("| loop | runs | p50 | max | target |\n| --- | --- | --- | --- | --- |")
+    for name, l in m["loops"].items():
+        print(f"| {name} | {l['runs']} | {fmt(l['p50_seconds'], 's')} | {fmt(l['max_seconds'], 's')} | {fmt(l['target_seconds'], 's')} |")
+    lat = m["metrics"]["latency"] or {}
+    print("\n| figure | pgmon | postgres_exporter |\n| --- | --- | --- |")
+    rows = [
+        ("time to first healthy /healthz", fmt(m["first_healthy_seconds"], "s"), "n/a"),
+        ("DB time, % of one core (bench intervals)", fmt(m["db_time_percent_of_core_at_bench_intervals"], "%"),
+         fmt(e and e["db_time_percent_of_core_at_15s_scrapes"], "%") + " (15 s scrapes)" if e else "n/a"),
+        ("DB time, % of one core (default intervals, upper bound)", fmt(m["db_time_percent_of_core_default_intervals_upper_bound"], "%"), ""),
+        ("/metrics latency p50 / p99 (wrk, 8 connections)", f"{fmt(lat.get('p50_seconds'), 's')} / {fmt(lat.get('p99_seconds'), 's')} at {lat.get('requests_per_second', 'n/a')} req/s",
+         f"{fmt(e['scrape_seconds_p50'], 's')} / max {fmt(e['scrape_seconds_max'], 's')} (sequential)" if e else "n/a"),
+        ("series / bytes per scrape", f"{m['metrics']['series']} / {m['metrics']['bytes']}", f"{e['metrics']['series']} / {e['metrics']['bytes']}" if e else "n/a"),
+        ("RSS (max)", fmt(m["rss_bytes_max"], "B"), fmt(e["rss_bytes"], "B") if e else "n/a"),
+        ("agent CPU, % of one core", f"{m['cpu_percent_of_core']:.2f} %", "n/a"),
+    ]
+    for row in rows:
+        print(f"| {' | '.join(row)} |")
+    if e:
+        print(f"\nratios pgmon/exporter: RSS {m['rss_bytes_max'] / e['rss_bytes']:.2f}, series {m['metrics']['series'] / max(1, e['metrics']['series']):.2f}")
+    print(f"\nwritten {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

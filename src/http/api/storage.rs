@@ -1,0 +1,39 @@
+//! Storage-loop endpoints: `/api/v1/storage`, `/api/v1/unused-indexes`, `/api/v1/partitions`.
+
+use super::{put, respond, section, sql_named};
+use crate::actors::messages::LoopName;
+use crate::actors::state::Published;
+use crate::collectors::storage::sql_used;
+use crate::http::AppState;
+use actix_web::{web, HttpResponse};
+use serde_json::{Map, Value};
+
+/// Top-N tables and indexes by bytes, with growth since the previous snapshot.
+pub async fn storage(app: web::Data<AppState>) -> HttpResponse {
+    respond(&app, LoopName::Storage, Published::storage, |_, s, obj| {
+        let mut errors = Map::new();
+        obj.insert("tables".into(), section("relations", &s.relations, &mut errors));
+        obj.insert("indexes".into(), section("indexes", &s.indexes, &mut errors));
+        obj.insert("errors".into(), Value::Object(errors));
+        obj.insert("sql".into(), sql_named(sql_used(), &["relation_sizes", "index_sizes"]));
+    })
+    .await
+}
+
+/// Never-scanned indexes over the size threshold; constraint-backing ones apart.
+pub async fn unused_indexes(app: web::Data<AppState>) -> HttpResponse {
+    respond(&app, LoopName::Storage, Published::storage, |_, s, obj| {
+        put(obj, "unused_indexes", &s.unused_indexes);
+        obj.insert("sql".into(), sql_named(sql_used(), &["unused_indexes"]));
+    })
+    .await
+}
+
+/// Inventory and horizon per partitioned parent.
+pub async fn partitions(app: web::Data<AppState>) -> HttpResponse {
+    respond(&app, LoopName::Storage, Published::storage, |_, s, obj| {
+        put(obj, "parents", &s.partitions);
+        obj.insert("sql".into(), sql_named(sql_used(), &["partitions", "inheritance"]));
+    })
+    .await
+}
