@@ -70,11 +70,15 @@ fn storage_loop_sizes_dead_tuples_unused_index_partitions_and_odd_names() {
         &pg.url("monitor", "pw", "app"),
         &test_config("limits:\n  unused_index_min_bytes: 8192\n"),
     );
-    let (_, storage) = agent.wait_json("/api/v1/storage", WAIT, "a storage snapshot", |s, b| {
-        (s == 200).then(|| ((), b.clone()))
+    // Before PostgreSQL 15 statistics reach the views a moment later: wait for them.
+    let (storage, churn) = agent.wait_json("/api/v1/storage", WAIT, "churn's dead tuples in storage", |s, b| {
+        let churn = b["tables"]
+            .as_array()?
+            .iter()
+            .find(|t| t["relation"] == "public.churn")?
+            .clone();
+        (s == 200 && churn["dead_tuples"].as_i64()? > 0).then(|| (b.clone(), churn))
     });
-    let tables = storage["tables"].as_array().unwrap();
-    let churn = tables.iter().find(|t| t["relation"] == "public.churn").unwrap();
     assert!(churn["pct_dead"].as_f64().unwrap() > 20.0, "{churn}");
     assert!(churn["bloat_estimated_bytes"].as_i64().unwrap() > 0);
     assert_eq!(
@@ -202,8 +206,13 @@ fn hourly_loop_reports_wraparound_stale_stats_and_bloat_samples() {
         "{churn}"
     );
 
-    let (_, stale) = agent.get_json("/api/v1/stale-stats");
-    let tables = stale["tables"].as_array().unwrap();
+    let tables = agent.wait_json("/api/v1/stale-stats", WAIT, "stale_t's modifications", |_, b| {
+        let tables = b["tables"].as_array()?;
+        tables
+            .iter()
+            .any(|t| t["relation"] == "public.stale_t" && t["modified_since_analyze"] == 500)
+            .then(|| tables.clone())
+    });
     let stale_t = tables
         .iter()
         .find(|t| t["relation"] == "public.stale_t")
