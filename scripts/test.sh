@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
+promtool check rules docs/prometheus/pgmon-rules.yaml
+(cd docs/prometheus && promtool test rules pgmon-rules.test.yaml)
 threads=${PGMON_TEST_THREADS:-4}
 cargo test --locked --all-targets -- --test-threads="$threads"
 

@@ -5,13 +5,14 @@
 
 use crate::actors::alert_evaluator::AlertEvaluator;
 use crate::actors::loop_actor::CapabilitiesCache;
+use crate::actors::notifier::Notifier;
 use crate::actors::state::StateActor;
 use crate::config::{describe_dsn, parse_dsn, Config};
 use crate::db::{self, capabilities::Capabilities, privileges};
 use crate::http::{self, AppState};
 use crate::telemetry::{SeriesNaming, Telemetry};
 use crate::{EXIT_BAD_INPUT, EXIT_WRITE_ACCESS};
-use actix::Actor;
+use actix::{Actor, AsyncContext};
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -53,19 +54,26 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     startup_check(&config, &target).await?;
 
     let pools = db::build_pools(&config).map_err(StartError::BadInput)?;
-    let telemetry = Telemetry::new(SeriesNaming {
+    let mut telemetry = Telemetry::new(SeriesNaming {
         cluster: config.cluster.clone(),
-        db: db_label,
+        db: db_label.clone(),
         prefix: config.metrics.prefix.clone(),
     });
-    let alerts = AlertEvaluator::default().start();
-    let state = StateActor::new(
-        config.cluster.clone(),
-        telemetry_db(&pg),
-        telemetry,
-        Some(alerts.recipient()),
-    )
-    .start();
+    let notifier = Notifier::start(
+        &config.notifiers.webhook_url,
+        &config.notifiers.slack_webhook,
+        &config.cluster,
+    );
+    if let Some(n) = &notifier {
+        telemetry.watch_notifier(n.stats.clone());
+    }
+    // The evaluator reports back to the state actor, which feeds it: create both together.
+    let thresholds = config.alerts.clone();
+    let cluster = config.cluster.clone();
+    let state = StateActor::create(move |ctx| {
+        let evaluator = AlertEvaluator::new(thresholds, ctx.address().recipient(), notifier).start();
+        StateActor::new(cluster, db_label, telemetry, Some(evaluator.recipient()))
+    });
     // Held until shutdown: an actix Supervisor restarts only actors that still have a live
     // address, so dropping these would turn the first loop failure into a permanent stop.
     let loops = crate::actors::start_loops(&config, &pools, state.clone(), capabilities);
@@ -94,10 +102,6 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     drop(loops);
     tracing::info!("shut down");
     Ok(())
-}
-
-fn telemetry_db(pg: &tokio_postgres::Config) -> String {
-    pg.get_dbname().or(pg.get_user()).unwrap_or("postgres").to_string()
 }
 
 /// If the database answers now, refuse a role that could write; if not, start degraded.

@@ -6,11 +6,13 @@
 //! - [`collectors`]: one file per view — SQL consts, typed rows, pure mappings; per-loop lists.
 //! - [`actors`]: supervised loop actors, the StateActor (one owner of all state), the
 //!   AlertEvaluator; every message in `actors::messages`.
+//! - [`alerts`]: the alert catalog as pure rules, and the pending/firing/resolved engine.
 //! - [`telemetry`]: every metric described once; snapshots rendered to Prometheus text.
 //! - [`http`]: actix-web handlers reading the StateActor's view; never the database.
 //! - [`app`]: start-up order, exit codes and shutdown.
 
 pub mod actors;
+pub mod alerts;
 pub mod app;
 pub mod collectors;
 pub mod config;

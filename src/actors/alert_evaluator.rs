@@ -1,38 +1,76 @@
-//! AlertEvaluator: receives every published snapshot (from the StateActor) to evaluate the
-//! alert catalog over it. The rules arrive with the alerts issue; today it records what it
-//! received per loop, so the wiring is exercised end to end. It does no I/O and cannot fail.
+//! AlertEvaluator: owns the alert engine. After every loop run the StateActor sends it the new
+//! view (`EvaluateAlerts`); it runs the catalog's pure rules over the latest snapshots and the
+//! loops' health, advances pending → firing → resolved with the time it was given, hands each
+//! transition to the Notifier (which never blocks), and sends the open alerts, the bounded
+//! history and the transitions back (`AlertsChanged`). It does no I/O and cannot fail.
 
-use super::messages::{LoopName, SnapshotPublished};
+use super::messages::{AlertsChanged, EvaluateAlerts, FailureKind};
+use super::notifier::Notifier;
+use super::state::LoopStatus;
+use crate::alerts::engine::Engine;
+use crate::alerts::{self, Inputs};
+use crate::config::AlertThresholds;
 use actix::prelude::*;
-use std::collections::BTreeMap;
-use std::time::SystemTime;
 
-#[derive(Default)]
 pub struct AlertEvaluator {
-    received: BTreeMap<LoopName, (u64, SystemTime)>,
+    thresholds: AlertThresholds,
+    engine: Engine,
+    state: Recipient<AlertsChanged>,
+    notifier: Option<Notifier>,
+}
+
+impl AlertEvaluator {
+    pub fn new(thresholds: AlertThresholds, state: Recipient<AlertsChanged>, notifier: Option<Notifier>) -> Self {
+        Self {
+            engine: Engine::new(thresholds.resolve_after),
+            thresholds,
+            state,
+            notifier,
+        }
+    }
 }
 
 impl Actor for AlertEvaluator {
     type Context = Context<Self>;
 }
 
-impl Handler<SnapshotPublished> for AlertEvaluator {
+impl Handler<EvaluateAlerts> for AlertEvaluator {
     type Result = ();
-    fn handle(&mut self, msg: SnapshotPublished, _: &mut Context<Self>) {
-        let entry = self.received.entry(msg.loop_name).or_insert((0, msg.at));
-        entry.0 += 1;
-        entry.1 = msg.at;
-    }
-}
-
-/// How many snapshots each loop has delivered, and the latest one's time.
-#[derive(Message)]
-#[rtype(result = "BTreeMap<LoopName, (u64, SystemTime)>")]
-pub struct GetReceived;
-
-impl Handler<GetReceived> for AlertEvaluator {
-    type Result = MessageResult<GetReceived>;
-    fn handle(&mut self, _: GetReceived, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.received.clone())
+    fn handle(&mut self, msg: EvaluateAlerts, _: &mut Context<Self>) {
+        let view = &msg.view;
+        let mut inputs = Inputs {
+            hot_path: view.hot_path().map(|(_, s)| s),
+            workload: view.workload().map(|(_, s)| s),
+            storage: view.storage().map(|(_, s)| s),
+            hourly: view.hourly().map(|(_, s)| s),
+            ..Inputs::default()
+        };
+        // The most recent run says whether the database answers; a loop that failed only
+        // because of that is covered by database_unreachable, not agent_degraded.
+        let latest = view
+            .loops
+            .iter()
+            .filter(|h| h.last_run_at.is_some())
+            .max_by_key(|h| h.last_run_at);
+        inputs.unreachable = latest.and_then(|h| h.database_unreachable()).map(String::from);
+        for health in &view.loops {
+            if let LoopStatus::Degraded(reason) = health.status(msg.at) {
+                if health.last_failure_kind != Some(FailureKind::Unreachable) {
+                    inputs.degraded_loops.push((health.name.to_string(), reason));
+                }
+            }
+        }
+        let conditions = alerts::evaluate(&inputs, &self.thresholds);
+        let transitions = self.engine.evaluate(conditions, msg.at);
+        if let Some(notifier) = &self.notifier {
+            for t in &transitions {
+                notifier.notify(t);
+            }
+        }
+        self.state.do_send(AlertsChanged {
+            open: self.engine.open(),
+            history: self.engine.history(),
+            transitions,
+        });
     }
 }

@@ -1,7 +1,8 @@
 //! Every message between pgmon's actors, in one place, so the whole conversation can be read
-//! here: loops report to the StateActor (and it forwards snapshots to the AlertEvaluator);
-//! HTTP handlers ask the StateActor for its current view.
+//! here: loops report to the StateActor; after each run it asks the AlertEvaluator to evaluate
+//! its new view and gets the alerts back; HTTP handlers ask the StateActor for its view.
 
+use crate::alerts::engine::{Alert, ResolvedAlert, Transition};
 use crate::collectors::LoopSnapshot;
 use crate::db::capabilities::Capabilities;
 use actix::Message;
@@ -107,13 +108,21 @@ pub struct CapabilitiesDetected {
 #[rtype(result = "Arc<StateView>")]
 pub struct GetView;
 
-/// A loop published a snapshot: forwarded by the StateActor to the AlertEvaluator.
+/// After each loop run: the StateActor's new view, for the AlertEvaluator to evaluate at `at`.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
-pub struct SnapshotPublished {
-    pub loop_name: LoopName,
+pub struct EvaluateAlerts {
+    pub view: Arc<StateView>,
     pub at: SystemTime,
-    pub snapshot: Arc<LoopSnapshot>,
+}
+
+/// The AlertEvaluator's result: open alerts, recent history, and what changed this time.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct AlertsChanged {
+    pub open: Vec<Alert>,
+    pub history: Vec<ResolvedAlert>,
+    pub transitions: Vec<Transition>,
 }
 
 /// The role turned out to be able to write: the agent must stop (read_only_enforce).

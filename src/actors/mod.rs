@@ -5,6 +5,7 @@
 pub mod alert_evaluator;
 pub mod loop_actor;
 pub mod messages;
+pub mod notifier;
 pub mod state;
 pub mod supervisor;
 

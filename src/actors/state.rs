@@ -8,6 +8,7 @@
 //! holds no lock across an await; if it stopped, the System would stop with it.
 
 use super::messages::*;
+use crate::alerts::engine::{Alert, ResolvedAlert, Transition};
 use crate::collectors::{hot_path, hourly, storage, workload, LoopSnapshot, SqlUsed};
 use crate::db::capabilities::{Advisory, Capabilities};
 use crate::telemetry::Telemetry;
@@ -172,6 +173,9 @@ pub struct StateView {
     pub advisories: Vec<Advisory>,
     pub loops: Vec<LoopHealth>,
     pub snapshots: BTreeMap<LoopName, Published>,
+    /// Pending and firing alerts, and recently resolved ones (newest first).
+    pub open_alerts: Vec<Alert>,
+    pub alert_history: Vec<ResolvedAlert>,
     /// The whole `/metrics` body; `Bytes` so each response shares it instead of copying.
     pub metrics_text: actix_web::web::Bytes,
 }
@@ -219,17 +223,14 @@ pub struct StateActor {
     advisories: Vec<Advisory>,
     snapshots: BTreeMap<LoopName, Published>,
     telemetry: Telemetry,
-    alerts: Option<Recipient<SnapshotPublished>>,
+    alerts: Option<Recipient<EvaluateAlerts>>,
+    open_alerts: Vec<Alert>,
+    alert_history: Vec<ResolvedAlert>,
     view: Arc<StateView>,
 }
 
 impl StateActor {
-    pub fn new(
-        cluster: String,
-        db: String,
-        telemetry: Telemetry,
-        alerts: Option<Recipient<SnapshotPublished>>,
-    ) -> Self {
+    pub fn new(cluster: String, db: String, telemetry: Telemetry, alerts: Option<Recipient<EvaluateAlerts>>) -> Self {
         let started_at = SystemTime::now();
         let view = Arc::new(StateView {
             cluster: cluster.clone(),
@@ -239,9 +240,11 @@ impl StateActor {
             advisories: Vec::new(),
             loops: Vec::new(),
             snapshots: BTreeMap::new(),
-            metrics_text: telemetry.render().into(),
+            open_alerts: Vec::new(),
+            alert_history: Vec::new(),
+            metrics_text: Default::default(),
         });
-        Self {
+        let mut actor = Self {
             cluster,
             db,
             started_at,
@@ -251,8 +254,12 @@ impl StateActor {
             snapshots: BTreeMap::new(),
             telemetry,
             alerts,
+            open_alerts: Vec::new(),
+            alert_history: Vec::new(),
             view,
-        }
+        };
+        actor.refresh_view();
+        actor
     }
 
     fn refresh_view(&mut self) {
@@ -264,6 +271,8 @@ impl StateActor {
             advisories: self.advisories.clone(),
             loops: self.loops.values().cloned().collect(),
             snapshots: self.snapshots.clone(),
+            open_alerts: self.open_alerts.clone(),
+            alert_history: self.alert_history.clone(),
             metrics_text: self.telemetry.render().into(),
         });
     }
@@ -372,19 +381,39 @@ impl Handler<RunFinished> for StateActor {
                 snapshot: snapshot.clone(),
             };
             self.snapshots.insert(name, published);
-            if let Some(alerts) = &self.alerts {
-                alerts.do_send(SnapshotPublished {
-                    loop_name: name,
-                    at: msg.started_at,
-                    snapshot,
-                });
-            }
         } else {
             // Series follow the data: a loop that cannot read the database exports nothing
             // from it rather than stale values.
             self.telemetry.clear_snapshot(name);
             self.snapshots.remove(&name);
         }
+        self.refresh_view();
+        if let Some(alerts) = &self.alerts {
+            alerts.do_send(EvaluateAlerts {
+                view: self.view.clone(),
+                at: SystemTime::now(),
+            });
+        }
+    }
+}
+
+impl Handler<AlertsChanged> for StateActor {
+    type Result = ();
+    fn handle(&mut self, msg: AlertsChanged, _: &mut Context<Self>) {
+        for t in &msg.transitions {
+            match t {
+                Transition::Firing(a) | Transition::Escalated(a) => {
+                    tracing::warn!(kind = a.kind, severity = a.severity.as_str(), dedupe_key = %a.dedupe_key, "alert firing: {}", a.message);
+                    self.telemetry.record_alert(a.kind, a.severity.as_str());
+                }
+                Transition::Resolved(r) => {
+                    tracing::info!(kind = r.kind, dedupe_key = %r.dedupe_key, "alert resolved: {}", r.message);
+                }
+            }
+        }
+        self.telemetry.render_alerts(&msg.open);
+        self.open_alerts = msg.open;
+        self.alert_history = msg.history;
         self.refresh_view();
     }
 }

@@ -40,11 +40,21 @@ pub struct FreshnessRow {
     pub av_scale_factor: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Ordered: `Crit` outranks `Warn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Warn,
     Crit,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warn => "warn",
+            Severity::Crit => "crit",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -190,6 +190,25 @@ pub struct AlertThresholds {
     pub checkpoint_ratio_crit: f64,
     pub checkpoint_interval_warn_seconds: u64,
     pub checkpoint_interval_crit_seconds: u64,
+    /// Dead-tuple backlog: %dead above these (with at least `dead_tuples_min` dead rows).
+    pub dead_tuples_warn_pct: f64,
+    pub dead_tuples_crit_pct: f64,
+    pub dead_tuples_min: u64,
+    /// Replication lag in bytes (either this or the seconds threshold alerts).
+    pub repl_warn_bytes: u64,
+    pub repl_crit_bytes: u64,
+    /// How long a condition must hold before its alert fires (the catalog's `for`).
+    #[serde(with = "humantime_serde")]
+    pub connections_for: Duration,
+    #[serde(with = "humantime_serde")]
+    pub dead_tuples_for: Duration,
+    #[serde(with = "humantime_serde")]
+    pub wal_surge_for: Duration,
+    #[serde(with = "humantime_serde")]
+    pub temp_surge_for: Duration,
+    /// How long a condition must stay clear before its alert resolves (hysteresis).
+    #[serde(with = "humantime_serde")]
+    pub resolve_after: Duration,
 }
 
 impl Default for AlertThresholds {
@@ -217,6 +236,16 @@ impl Default for AlertThresholds {
             checkpoint_ratio_crit: 0.5,
             checkpoint_interval_warn_seconds: 300,
             checkpoint_interval_crit_seconds: 180,
+            dead_tuples_warn_pct: 20.0,
+            dead_tuples_crit_pct: 40.0,
+            dead_tuples_min: 100_000,
+            repl_warn_bytes: 1024 * 1024 * 1024,
+            repl_crit_bytes: 10 * 1024 * 1024 * 1024,
+            connections_for: Duration::from_secs(120),
+            dead_tuples_for: Duration::from_secs(600),
+            wal_surge_for: Duration::from_secs(900),
+            temp_surge_for: Duration::from_secs(300),
+            resolve_after: Duration::from_secs(30),
         }
     }
 }
@@ -224,7 +253,11 @@ impl Default for AlertThresholds {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Notifiers {
+    /// Generic JSON POST on every firing and resolved transition (empty: off).
+    pub webhook_url: String,
+    /// Slack-compatible incoming webhook (empty: off).
     pub slack_webhook: String,
+    /// Not implemented yet; accepted so spec configs load.
     pub email_smtp: String,
 }
 

@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/metrics", web::get().to(metrics))
         .route("/api/v1/overview", web::get().to(api::overview))
+        .route("/api/v1/alerts", web::get().to(api::alerts))
         .route("/api/v1/top-queries", web::get().to(api::top_queries))
         .route("/api/v1/autovacuum", web::get().to(api::autovacuum))
         .route("/api/v1/replication", web::get().to(api::replication))

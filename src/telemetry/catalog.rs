@@ -349,6 +349,12 @@ pub const CATALOG: &[MetricDef] = &[
     def("pg_table_stats_stale_seconds", Gauge, Some(Unit::Seconds), &["db", "relation"], "pg_stat_user_tables", "Seconds since the last (auto)analyze of a table modified since (lower bound when never analyzed)."),
     def("pg_relation_bloat_sample_free_bytes", Gauge, Some(Unit::Bytes), &["db", "relation"], "pgstattuple_approx()", "Free bytes found by pgstattuple_approx in a Top-N table."),
     def("pg_relation_bloat_sample_free_percent", Gauge, None, &["db", "relation"], "pgstattuple_approx()", "Free space percentage found by pgstattuple_approx in a Top-N table."),
+    // Alerts.
+    def("alerts_total", Counter, Some(Unit::Count), &["kind", "severity"], "agent", "Alerts that started firing (or escalated), by kind and severity."),
+    def("pg_dead_tuple_backlog_alert", Gauge, None, &["db", "relation", "severity"], "pg_stat_user_tables", "A firing dead-tuple backlog alert: 1 = warn, 2 = crit."),
+    def("pgmon_alerts_firing", Gauge, Some(Unit::Count), &["kind", "severity"], "agent", "Alerts firing now, by kind and severity."),
+    def("pgmon_notifications_sent_total", Counter, Some(Unit::Count), &[], "agent", "Alert notifications delivered to webhooks."),
+    def("pgmon_notifications_failed_total", Counter, Some(Unit::Count), &[], "agent", "Alert notifications dropped (queue full) or failed after every retry."),
     // The agent itself.
     def(
         "pgmon_scrape_duration_seconds",

@@ -123,6 +123,9 @@ pub struct Telemetry {
     naming: SeriesNaming,
     agent: PrometheusRecorder,
     loop_text: BTreeMap<LoopName, String>,
+    /// Per-alert gauges of the open alerts, replaced on every evaluation.
+    alerts_text: String,
+    notifier: Option<std::sync::Arc<crate::actors::notifier::NotifierStats>>,
 }
 
 impl Telemetry {
@@ -146,7 +149,55 @@ impl Telemetry {
             naming,
             agent,
             loop_text: BTreeMap::new(),
+            alerts_text: String::new(),
+            notifier: None,
         }
+    }
+
+    /// Exports the notifier's delivery counters.
+    pub fn watch_notifier(&mut self, stats: std::sync::Arc<crate::actors::notifier::NotifierStats>) {
+        self.notifier = Some(stats);
+    }
+
+    /// Counts a firing (or escalating) transition: `alerts_total{cluster,kind,severity}`.
+    pub fn record_alert(&self, kind: &'static str, severity: &'static str) {
+        let name = self.naming.name("alerts_total");
+        metrics::with_local_recorder(&self.agent, || {
+            metrics::counter!(name, vec![Label::new("kind", kind), Label::new("severity", severity)]).increment(1);
+        });
+    }
+
+    /// Replaces the per-alert gauges with those of the open alerts.
+    pub fn render_alerts(&mut self, open: &[crate::alerts::engine::Alert]) {
+        use crate::alerts::engine::Phase;
+        let fresh = recorder(&self.naming);
+        metrics::with_local_recorder(&fresh, || {
+            let mut firing: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+            for a in open.iter().filter(|a| a.phase == Phase::Firing) {
+                *firing.entry((a.kind, a.severity.as_str())).or_default() += 1.0;
+                if a.kind == "dead_tuples" {
+                    let relation = a
+                        .labels
+                        .iter()
+                        .find(|(k, _)| *k == "relation")
+                        .map_or(String::new(), |(_, v)| v.clone());
+                    let labels = self
+                        .naming
+                        .labels(&[("relation", relation), ("severity", a.severity.as_str().to_string())]);
+                    let level = if a.severity == crate::alerts::Severity::Crit {
+                        2.0
+                    } else {
+                        1.0
+                    };
+                    metrics::gauge!(self.naming.name("pg_dead_tuple_backlog_alert"), labels).set(level);
+                }
+            }
+            for ((kind, severity), count) in firing {
+                let labels = vec![Label::new("kind", kind), Label::new("severity", severity)];
+                metrics::gauge!("pgmon_alerts_firing", labels).set(count);
+            }
+        });
+        self.alerts_text = fresh.handle().render();
     }
 
     fn loop_labels(&self, name: LoopName) -> Vec<Label> {
@@ -227,10 +278,18 @@ impl Telemetry {
     pub fn render(&self) -> String {
         let handle = self.agent.handle();
         handle.run_upkeep();
+        if let Some(stats) = &self.notifier {
+            use std::sync::atomic::Ordering;
+            metrics::with_local_recorder(&self.agent, || {
+                metrics::counter!("pgmon_notifications_sent_total").absolute(stats.sent.load(Ordering::Relaxed));
+                metrics::counter!("pgmon_notifications_failed_total").absolute(stats.failed.load(Ordering::Relaxed));
+            });
+        }
         let mut out = handle.render();
         for text in self.loop_text.values() {
             out.push_str(text);
         }
+        out.push_str(&self.alerts_text);
         out
     }
 }

@@ -3,11 +3,13 @@
 //! that failed its run is `null`, with the reason under `error` (or `errors` by section); an
 //! endpoint whose loop has not completed a run yet answers 503 with the loops' health.
 
+mod alerts;
 mod hourly;
 mod overview;
 mod storage;
 mod workload;
 
+pub use alerts::alerts;
 pub use hourly::{bloat, stale_stats, wraparound};
 pub use overview::overview;
 pub use storage::{partitions, storage, unused_indexes};

@@ -32,8 +32,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
     );
     obj.insert("advisories".into(), json!(view.advisories));
     obj.insert("loops".into(), json!(view.loops));
-    // Filled by the alert evaluator (a later issue).
-    obj.insert("open_alerts".into(), json!([]));
+    obj.insert("open_alerts".into(), json!(view.open_alerts));
     obj.insert(
         "sql".into(),
         json!(view
