@@ -28,19 +28,14 @@ pub struct HotPathSnapshot {
 
 impl HotPathSnapshot {
     pub fn section_errors(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        let mut note = |name: &'static str, err: Option<&String>| {
-            if let Some(e) = err {
-                out.push((name, e.clone()));
-            }
-        };
-        note("connections", self.connections.as_ref().err());
-        note("transactions", self.transactions.as_ref().err());
-        note("blocking", self.blocking.as_ref().err());
-        note("autovacuum", self.autovacuum.as_ref().err());
-        note("temp", self.temp.as_ref().err());
-        note("canary", self.canary.as_ref().err());
-        out
+        super::failed_sections([
+            ("connections", self.connections.as_ref().err()),
+            ("transactions", self.transactions.as_ref().err()),
+            ("blocking", self.blocking.as_ref().err()),
+            ("autovacuum", self.autovacuum.as_ref().err()),
+            ("temp", self.temp.as_ref().err()),
+            ("canary", self.canary.as_ref().err()),
+        ])
     }
 }
 

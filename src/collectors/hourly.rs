@@ -20,14 +20,11 @@ pub struct HourlySnapshot {
 
 impl HourlySnapshot {
     pub fn section_errors(&self) -> Vec<(&'static str, String)> {
-        [
+        super::failed_sections([
             ("wraparound", self.wraparound.as_ref().err()),
             ("stale_stats", self.stale_stats.as_ref().err()),
             ("bloat", self.bloat.as_ref().err()),
-        ]
-        .into_iter()
-        .filter_map(|(name, err)| err.map(|e| (name, e.clone())))
-        .collect()
+        ])
     }
 }
 

@@ -141,6 +141,14 @@ pub async fn within<T>(
     }
 }
 
+/// The sections of a snapshot that failed this run, with their errors.
+pub fn failed_sections<const N: usize>(sections: [(&'static str, Option<&String>); N]) -> Vec<(&'static str, String)> {
+    sections
+        .into_iter()
+        .filter_map(|(name, err)| err.map(|e| (name, e.clone())))
+        .collect()
+}
+
 /// A label value from a catalog name (relation, replica): control characters become `_` and it
 /// is cut to 128 characters, so odd names cannot break the exposition or blow up its size.
 pub fn sanitize_label(value: &str) -> String {

@@ -325,24 +325,35 @@ pub fn analyse(
         .into_iter()
         .map(|((schema, name), children)| analyse_parent(&schema, &name, &children, now, horizon_days))
         .collect();
-    out.extend(inheritance.iter().map(|(schema, name, count)| PartitionedParent {
-        parent: super::sanitize_label(&format!("{schema}.{name}")),
-        strategy: "inheritance".into(),
-        key_type: None,
-        key_kind: None,
-        children: *count as usize,
-        default_partition: None,
-        oldest_lower: None,
-        newest_upper: None,
-        latest_partition: None,
-        cadence: None,
-        cadence_seconds: None,
-        future_gap_seconds: None,
-        missing_future: None,
-        holes: Vec::new(),
-        suggested_next: None,
-    }));
+    out.extend(
+        inheritance.iter().map(|(schema, name, count)| {
+            PartitionedParent::inventory(schema, name, "inheritance", None, *count as usize)
+        }),
+    );
     out
+}
+
+impl PartitionedParent {
+    /// A parent with its children counted and nothing analysed yet.
+    fn inventory(schema: &str, name: &str, strategy: &str, key_type: Option<String>, children: usize) -> Self {
+        Self {
+            parent: super::sanitize_label(&format!("{schema}.{name}")),
+            strategy: strategy.into(),
+            key_type,
+            key_kind: None,
+            children,
+            default_partition: None,
+            oldest_lower: None,
+            newest_upper: None,
+            latest_partition: None,
+            cadence: None,
+            cadence_seconds: None,
+            future_gap_seconds: None,
+            missing_future: None,
+            holes: Vec::new(),
+            suggested_next: None,
+        }
+    }
 }
 
 fn analyse_parent(
@@ -358,23 +369,9 @@ fn analyse_parent(
     } else {
         None
     };
-    let mut parent = PartitionedParent {
-        parent: super::sanitize_label(&format!("{schema}.{name}")),
-        strategy: first.strategy.clone(),
-        key_type: first.key_type.clone(),
-        key_kind: kind.map(|k| if k == KeyKind::Integer { "integer" } else { "time" }),
-        children: children.iter().filter(|c| c.child_name.is_some()).count(),
-        default_partition: None,
-        oldest_lower: None,
-        newest_upper: None,
-        latest_partition: None,
-        cadence: None,
-        cadence_seconds: None,
-        future_gap_seconds: None,
-        missing_future: None,
-        holes: Vec::new(),
-        suggested_next: None,
-    };
+    let child_count = children.iter().filter(|c| c.child_name.is_some()).count();
+    let mut parent = PartitionedParent::inventory(schema, name, &first.strategy, first.key_type.clone(), child_count);
+    parent.key_kind = kind.map(|k| if k == KeyKind::Integer { "integer" } else { "time" });
     let child_name = |c: &PartitionRow| {
         format!(
             "{}.{}",

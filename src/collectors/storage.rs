@@ -23,15 +23,12 @@ pub struct StorageSnapshot {
 
 impl StorageSnapshot {
     pub fn section_errors(&self) -> Vec<(&'static str, String)> {
-        [
+        super::failed_sections([
             ("relations", self.relations.as_ref().err()),
             ("indexes", self.indexes.as_ref().err()),
             ("unused_indexes", self.unused_indexes.as_ref().err()),
             ("partitions", self.partitions.as_ref().err()),
-        ]
-        .into_iter()
-        .filter_map(|(name, err)| err.map(|e| (name, e.clone())))
-        .collect()
+        ])
     }
 }
 

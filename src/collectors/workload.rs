@@ -73,17 +73,14 @@ pub struct WorkloadSnapshot {
 
 impl WorkloadSnapshot {
     pub fn section_errors(&self) -> Vec<(&'static str, String)> {
-        [
+        super::failed_sections([
             ("throughput", self.throughput.as_ref().err()),
             ("statements", self.statements.as_ref().err()),
             ("wal", self.wal.as_ref().err()),
             ("checkpoints", self.checkpoints.as_ref().err()),
             ("replication", self.replication.as_ref().err()),
             ("freshness", self.freshness.as_ref().err()),
-        ]
-        .into_iter()
-        .filter_map(|(name, err)| err.map(|e| (name, e.clone())))
-        .collect()
+        ])
     }
 }
 
