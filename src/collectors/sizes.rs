@@ -5,57 +5,56 @@
 use serde::Serialize;
 use tokio_postgres::Client;
 
+/// The Top-N is cut on total size alone; the other sizes and the statistics are read only for
+/// the N winners (each size function opens the relation's files: on 10k tables that is what
+/// dominates this loop).
 pub const RELATION_SIZES_SQL: &str = r"
-SELECT n.nspname::text AS schema,
-       c.relname::text AS name,
-       c.relkind::text AS relkind,
-       pg_total_relation_size(c.oid) AS total_bytes,
-       pg_indexes_size(c.oid) AS index_bytes,
-       COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0)::int8 AS toast_bytes,
+SELECT t.schema, t.name, t.relkind, t.total_bytes,
+       pg_indexes_size(t.oid) AS index_bytes,
+       COALESCE(pg_total_relation_size(NULLIF(t.reltoastrelid, 0)), 0)::int8 AS toast_bytes,
        COALESCE(s.n_live_tup, 0)::int8 AS live_tuples,
        COALESCE(s.n_dead_tup, 0)::int8 AS dead_tuples
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
- WHERE c.relkind IN ('r', 'm')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\_toast%'
- ORDER BY pg_total_relation_size(c.oid) DESC, c.oid
- LIMIT $1";
+  FROM (SELECT c.oid, c.reltoastrelid, n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS relkind,
+               pg_total_relation_size(c.oid) AS total_bytes
+          FROM pg_class c
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'm')
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+           AND n.nspname NOT LIKE 'pg\_toast%'
+         ORDER BY 6 DESC, c.oid
+         LIMIT $1) t
+  LEFT JOIN pg_stat_user_tables s ON s.relid = t.oid
+ ORDER BY t.total_bytes DESC, t.oid";
 
 pub const INDEX_SIZES_SQL: &str = r"
-SELECT n.nspname::text AS schema,
-       t.relname::text AS table_name,
-       i.relname::text AS index_name,
-       pg_relation_size(i.oid) AS bytes,
+SELECT t.schema, t.table_name, t.index_name, t.bytes,
        COALESCE(s.idx_scan, 0)::int8 AS idx_scan,
-       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.oid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint
-  FROM pg_index x
-  JOIN pg_class i ON i.oid = x.indexrelid
-  JOIN pg_class t ON t.oid = x.indrelid
-  JOIN pg_namespace n ON n.oid = t.relnamespace
-  LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = x.indexrelid
- WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\_toast%'
- ORDER BY pg_relation_size(i.oid) DESC, i.oid
- LIMIT $1";
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = t.oid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint
+  FROM (SELECT i.oid, n.nspname::text AS schema, r.relname::text AS table_name, i.relname::text AS index_name,
+               pg_relation_size(i.oid) AS bytes
+          FROM pg_index x
+          JOIN pg_class i ON i.oid = x.indexrelid
+          JOIN pg_class r ON r.oid = x.indrelid
+          JOIN pg_namespace n ON n.oid = r.relnamespace
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+           AND n.nspname NOT LIKE 'pg\_toast%'
+         ORDER BY 5 DESC, i.oid
+         LIMIT $1) t
+  LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = t.oid
+ ORDER BY t.bytes DESC, t.oid";
 
+/// `idx_scan = 0` first (never cut from a by-usage Top-N), each size computed once.
 pub const UNUSED_INDEXES_SQL: &str = r"
-SELECT n.nspname::text AS schema,
-       t.relname::text AS table_name,
-       i.relname::text AS index_name,
-       pg_relation_size(s.indexrelid) AS bytes,
-       s.idx_scan,
-       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = s.indexrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
+SELECT u.schema, u.table_name, u.index_name, u.bytes, u.idx_scan,
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = u.indexrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
        (SELECT EXTRACT(EPOCH FROM COALESCE(d.stats_reset, pg_postmaster_start_time()))::float8
           FROM pg_stat_database d WHERE d.datname = current_database()) AS observed_since_epoch
-  FROM pg_stat_user_indexes s
-  JOIN pg_class i ON i.oid = s.indexrelid
-  JOIN pg_class t ON t.oid = s.relid
-  JOIN pg_namespace n ON n.oid = t.relnamespace
- WHERE s.idx_scan = 0
-   AND pg_relation_size(s.indexrelid) >= $1
- ORDER BY pg_relation_size(s.indexrelid) DESC, s.indexrelid
+  FROM (SELECT s.indexrelid, s.schemaname::text AS schema, s.relname::text AS table_name,
+               s.indexrelname::text AS index_name, s.idx_scan, pg_relation_size(s.indexrelid) AS bytes
+          FROM pg_stat_user_indexes s
+         WHERE s.idx_scan = 0) u
+ WHERE u.bytes >= $1
+ ORDER BY u.bytes DESC, u.indexrelid
  LIMIT $2";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
