@@ -4,16 +4,20 @@
 //! transition to the Notifier (which never blocks), and sends the open alerts, the bounded
 //! history and the transitions back (`AlertsChanged`). It does no I/O and cannot fail.
 
-use super::messages::{AlertsChanged, EvaluateAlerts, FailureKind};
+use super::messages::{AlertsChanged, EvaluateAlerts, FailureKind, LoopName};
 use super::notifier::Notifier;
-use super::state::LoopStatus;
+use super::state::{LoopStatus, Published};
 use crate::alerts::engine::Engine;
 use crate::alerts::{self, Inputs};
 use crate::config::AlertThresholds;
 use actix::prelude::*;
+use std::collections::BTreeMap;
 
 pub struct AlertEvaluator {
     thresholds: AlertThresholds,
+    /// The last snapshot of every loop: a loop whose latest run failed leaves its alerts as
+    /// they were (unknown) instead of resolving them for lack of data.
+    last: BTreeMap<LoopName, Published>,
     engine: Engine,
     state: Recipient<AlertsChanged>,
     notifier: Option<Notifier>,
@@ -22,6 +26,7 @@ pub struct AlertEvaluator {
 impl AlertEvaluator {
     pub fn new(thresholds: AlertThresholds, state: Recipient<AlertsChanged>, notifier: Option<Notifier>) -> Self {
         Self {
+            last: BTreeMap::new(),
             engine: Engine::new(thresholds.resolve_after),
             thresholds,
             state,
@@ -38,11 +43,15 @@ impl Handler<EvaluateAlerts> for AlertEvaluator {
     type Result = ();
     fn handle(&mut self, msg: EvaluateAlerts, _: &mut Context<Self>) {
         let view = &msg.view;
+        for (name, published) in &view.snapshots {
+            self.last.insert(*name, published.clone());
+        }
+        let snapshot = |name| self.last.get(&name);
         let mut inputs = Inputs {
-            hot_path: view.hot_path().map(|(_, s)| s),
-            workload: view.workload().map(|(_, s)| s),
-            storage: view.storage().map(|(_, s)| s),
-            hourly: view.hourly().map(|(_, s)| s),
+            hot_path: snapshot(LoopName::HotPath).and_then(Published::hot_path),
+            workload: snapshot(LoopName::Workload).and_then(Published::workload),
+            storage: snapshot(LoopName::Storage).and_then(Published::storage),
+            hourly: snapshot(LoopName::Hourly).and_then(Published::hourly),
             ..Inputs::default()
         };
         // The most recent run says whether the database answers; a loop that failed only

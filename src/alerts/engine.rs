@@ -107,8 +107,12 @@ impl Engine {
                 }
                 Some(alert) => {
                     let previous = alert.severity;
-                    alert.severity = c.severity;
-                    alert.message = c.message;
+                    // An open alert keeps its highest severity: stepping down would flap
+                    // (crit, warn, crit…) and notify each time. It resolves when it clears.
+                    if c.severity >= alert.severity {
+                        alert.severity = c.severity;
+                        alert.message = c.message;
+                    }
                     alert.labels = c.labels;
                     alert.last_seen = now;
                     match alert.phase {
@@ -251,6 +255,16 @@ mod tests {
             matches!(&t[..], [Transition::Escalated(a)] if a.severity == Severity::Crit && a.firing_since == Some(at(0)))
         );
         assert_eq!(e.open().len(), 1);
+    }
+
+    #[test]
+    fn stepping_down_keeps_the_higher_severity_silently() {
+        let mut e = Engine::default();
+        e.evaluate(vec![(cond("t", Severity::Crit), Duration::ZERO)], at(0));
+        assert!(e
+            .evaluate(vec![(cond("t", Severity::Warn), Duration::ZERO)], at(15))
+            .is_empty());
+        assert_eq!(e.open()[0].severity, Severity::Crit);
     }
 
     #[test]

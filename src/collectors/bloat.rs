@@ -12,7 +12,9 @@ SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name
  WHERE c.relkind IN ('r', 'm')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname NOT LIKE 'pg\_toast%'
- ORDER BY pg_total_relation_size(c.oid) DESC, c.oid
+   AND c.relpersistence <> 't'
+   AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation = c.oid AND l.mode = 'AccessExclusiveLock')
+ ORDER BY pg_total_relation_size(c.oid) DESC NULLS LAST, c.oid
  LIMIT $1";
 
 pub const BLOAT_SAMPLE_SQL: &str = "\

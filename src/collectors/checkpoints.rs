@@ -37,6 +37,8 @@ pub fn checkpoints_sql(server_version_num: i32) -> &'static str {
 /// The window used for the ratio and interval, and the youngest window trusted on its own.
 pub const WINDOW_SECONDS: f64 = 3600.0;
 pub const MIN_WINDOW_SECONDS: f64 = 600.0;
+/// Checkpoints needed in the window before a ratio or interval is reported.
+pub const MIN_CHECKPOINTS: i64 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CheckpointCounters {
@@ -99,7 +101,8 @@ impl CheckpointWindow {
                 current.stats_reset_epoch.map(|r| current.now_epoch - r),
             )
         };
-        let (requested_ratio, mean_interval_seconds) = if count > 0 {
+        // A ratio over one or two checkpoints (just after a reset) says nothing.
+        let (requested_ratio, mean_interval_seconds) = if count >= MIN_CHECKPOINTS {
             (Some(requested as f64 / count as f64), seconds.map(|s| s / count as f64))
         } else {
             (None, None)
@@ -148,6 +151,12 @@ mod tests {
 
     #[test]
     fn young_window_uses_totals_since_reset() {
+        let mut w = CheckpointWindow::default();
+        assert_eq!(
+            w.observe(at(36_000.0, 1, 1)).requested_ratio,
+            None,
+            "two checkpoints are not a ratio"
+        );
         let mut w = CheckpointWindow::default();
         let s = w.observe(at(36_000.0, 100, 20));
         assert_eq!(s.requested_ratio, Some(20.0 / 120.0));

@@ -93,8 +93,8 @@ pub fn pct_dead(dead: i64, live: i64) -> f64 {
     }
 }
 
-/// Maps rows to per-table freshness; `previous_dead` (relation → dead tuples last sample)
-/// tells whether dead tuples are rising.
+/// Maps rows to per-table freshness; `previous_dead` (relation → the fewest dead tuples seen
+/// since its last vacuum) tells whether dead tuples are rising.
 pub fn assess(
     rows: &[FreshnessRow],
     previous_dead: &HashMap<String, i64>,

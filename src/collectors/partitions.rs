@@ -14,7 +14,7 @@ SELECT pn.nspname::text AS parent_schema,
        p.relname::text AS parent_name,
        CASE pt.partstrat WHEN 'r' THEN 'range' WHEN 'l' THEN 'list' WHEN 'h' THEN 'hash' ELSE 'other' END AS strategy,
        pt.partnatts::int4 AS key_columns,
-       (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+       (SELECT format_type(a.atttypid, NULL) FROM pg_attribute a
          WHERE a.attrelid = p.oid AND a.attnum = pt.partattrs[0]) AS key_type,
        cn.nspname::text AS child_schema,
        c.relname::text AS child_name,

@@ -7,7 +7,11 @@ use serde::Serialize;
 use tokio_postgres::Client;
 
 pub const REPLICAS_SQL: &str = "\
-SELECT COALESCE(NULLIF(application_name, ''), host(client_addr), 'local') AS replica,
+-- Replicas that share an application_name (the default is walreceiver) get their address
+-- appended, so their series and alerts stay apart.
+SELECT COALESCE(NULLIF(application_name, ''), host(client_addr), 'local')
+       || CASE WHEN count(*) OVER (PARTITION BY application_name) > 1
+               THEN '@' || COALESCE(host(client_addr), 'local') || COALESCE(':' || client_port, '') ELSE '' END AS replica,
        COALESCE(state, 'unknown') AS state,
        COALESCE(sync_state, 'unknown') AS sync_state,
        EXTRACT(EPOCH FROM write_lag)::float8 AS write_lag_seconds,
@@ -22,8 +26,10 @@ SELECT COALESCE(NULLIF(application_name, ''), host(client_addr), 'local') AS rep
 pub const STANDBY_SQL: &str = "\
 SELECT pg_is_in_recovery() AS in_recovery,
        pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 AS receive_replay_lag_bytes,
+       -- Caught up (0) only while streaming: a disconnected receiver keeps its last position.
        (CASE WHEN NOT pg_is_in_recovery() THEN NULL
-             WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+             WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+              AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming') THEN 0
              ELSE EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp())) END)::float8 AS replay_lag_seconds,
        (SELECT status FROM pg_stat_wal_receiver LIMIT 1) AS receiver_status";
 

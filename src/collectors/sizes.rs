@@ -9,8 +9,8 @@ use tokio_postgres::Client;
 /// the N winners (each size function opens the relation's files: on 10k tables that is what
 /// dominates this loop).
 pub const RELATION_SIZES_SQL: &str = r"
-SELECT t.schema, t.name, t.relkind, t.total_bytes,
-       pg_indexes_size(t.oid) AS index_bytes,
+SELECT t.schema, t.name, t.relkind, COALESCE(t.total_bytes, 0)::int8 AS total_bytes,
+       COALESCE(pg_indexes_size(t.oid), 0)::int8 AS index_bytes,
        COALESCE(pg_total_relation_size(NULLIF(t.reltoastrelid, 0)), 0)::int8 AS toast_bytes,
        COALESCE(s.n_live_tup, 0)::int8 AS live_tuples,
        COALESCE(s.n_dead_tup, 0)::int8 AS dead_tuples
@@ -21,16 +21,21 @@ SELECT t.schema, t.name, t.relkind, t.total_bytes,
          WHERE c.relkind IN ('r', 'm')
            AND n.nspname NOT IN ('pg_catalog', 'information_schema')
            AND n.nspname NOT LIKE 'pg\_toast%'
-         ORDER BY 6 DESC, c.oid
+           AND c.relpersistence <> 't'
+           -- A relation being rewritten (VACUUM FULL, TRUNCATE, ALTER) would make the size
+           -- functions wait for its lock: skip it this run.
+           AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation = c.oid AND l.mode = 'AccessExclusiveLock')
+         ORDER BY 6 DESC NULLS LAST, c.oid
          LIMIT $1) t
   LEFT JOIN pg_stat_user_tables s ON s.relid = t.oid
- ORDER BY t.total_bytes DESC, t.oid";
+ ORDER BY t.total_bytes DESC NULLS LAST, t.oid";
 
 pub const INDEX_SIZES_SQL: &str = r"
-SELECT t.schema, t.table_name, t.index_name, t.bytes,
+SELECT t.schema, t.table_name, t.index_name, COALESCE(t.bytes, 0)::int8 AS bytes,
        COALESCE(s.idx_scan, 0)::int8 AS idx_scan,
-       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = t.oid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint
+       t.enforces OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = t.oid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint
   FROM (SELECT i.oid, n.nspname::text AS schema, r.relname::text AS table_name, i.relname::text AS index_name,
+               (x.indisunique OR x.indisexclusion OR x.indisreplident) AS enforces,
                pg_relation_size(i.oid) AS bytes
           FROM pg_index x
           JOIN pg_class i ON i.oid = x.indexrelid
@@ -38,21 +43,27 @@ SELECT t.schema, t.table_name, t.index_name, t.bytes,
           JOIN pg_namespace n ON n.oid = r.relnamespace
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
            AND n.nspname NOT LIKE 'pg\_toast%'
-         ORDER BY 5 DESC, i.oid
+           AND i.relpersistence <> 't'
+           AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation IN (i.oid, r.oid) AND l.mode = 'AccessExclusiveLock')
+         ORDER BY 6 DESC NULLS LAST, i.oid
          LIMIT $1) t
   LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = t.oid
- ORDER BY t.bytes DESC, t.oid";
+ ORDER BY t.bytes DESC NULLS LAST, t.oid";
 
 /// `idx_scan = 0` first (never cut from a by-usage Top-N), each size computed once.
 pub const UNUSED_INDEXES_SQL: &str = r"
 SELECT u.schema, u.table_name, u.index_name, u.bytes, u.idx_scan,
-       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = u.indexrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
+       u.enforces OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = u.indexrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
        (SELECT EXTRACT(EPOCH FROM COALESCE(d.stats_reset, pg_postmaster_start_time()))::float8
           FROM pg_stat_database d WHERE d.datname = current_database()) AS observed_since_epoch
   FROM (SELECT s.indexrelid, s.schemaname::text AS schema, s.relname::text AS table_name,
-               s.indexrelname::text AS index_name, s.idx_scan, pg_relation_size(s.indexrelid) AS bytes
+               s.indexrelname::text AS index_name, s.idx_scan,
+               (x.indisunique OR x.indisexclusion OR x.indisreplident) AS enforces,
+               pg_relation_size(s.indexrelid) AS bytes
           FROM pg_stat_user_indexes s
-         WHERE s.idx_scan = 0) u
+          JOIN pg_index x ON x.indexrelid = s.indexrelid
+         WHERE s.idx_scan = 0
+           AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation IN (s.indexrelid, s.relid) AND l.mode = 'AccessExclusiveLock')) u
  WHERE u.bytes >= $1
  ORDER BY u.bytes DESC, u.indexrelid
  LIMIT $2";
@@ -82,7 +93,8 @@ pub struct IndexSize {
     pub index: String,
     pub bytes: i64,
     pub idx_scan: i64,
-    /// Backs a primary key, unique or exclusion constraint: dropping it changes semantics.
+    /// Enforces uniqueness (primary key, unique or exclusion constraint, unique index, replica
+    /// identity): dropping it changes semantics, so it is never called unused.
     pub backs_constraint: bool,
 }
 

@@ -11,8 +11,10 @@ use serde::Serialize;
 use std::collections::HashMap;
 use tokio_postgres::Client;
 
+/// `$top` marks the rows whose calls count toward QPS and mean latency: with
+/// `pg_stat_statements.track = all`, nested statements would otherwise count twice.
 macro_rules! statements_sql {
-    ($exec:literal, $plan:literal, $reset:literal) => {
+    ($exec:literal, $plan:literal, $reset:literal, $top:literal) => {
         concat!(
             "WITH s AS (
   SELECT dbid, queryid,
@@ -25,14 +27,22 @@ macro_rules! statements_sql {
             ")::float8 AS plan_ms,
          sum(rows)::int8 AS rows,
          sum(shared_blks_hit)::int8 AS shared_blks_hit,
-         sum(shared_blks_read)::int8 AS shared_blks_read
+         sum(shared_blks_read)::int8 AS shared_blks_read,
+         COALESCE(sum(calls) FILTER (WHERE ",
+            $top,
+            "), 0)::int8 AS top_calls,
+         COALESCE(sum(",
+            $exec,
+            ") FILTER (WHERE ",
+            $top,
+            "), 0)::float8 AS top_exec_ms
     FROM pg_stat_statements(false)
    WHERE queryid IS NOT NULL
    GROUP BY dbid, queryid
 ), ranked AS (
   SELECT s.*,
-         sum(calls) OVER ()::int8 AS all_calls,
-         sum(exec_ms) OVER ()::float8 AS all_exec_ms,
+         sum(top_calls) OVER ()::int8 AS all_calls,
+         sum(top_exec_ms) OVER ()::float8 AS all_exec_ms,
          count(*) OVER ()::int8 AS all_statements,
          row_number() OVER (ORDER BY exec_ms + plan_ms DESC, dbid, queryid) AS rank_by_time,
          row_number() OVER (ORDER BY calls DESC, dbid, queryid) AS rank_by_calls,
@@ -58,12 +68,13 @@ SELECT r.queryid, d.datname::text AS database, r.calls, r.exec_ms, r.plan_ms, r.
 pub const STATEMENTS_SQL_V1_9: &str = statements_sql!(
     "total_exec_time",
     "total_plan_time",
-    "(SELECT EXTRACT(EPOCH FROM stats_reset)::float8 FROM pg_stat_statements_info)"
+    "(SELECT EXTRACT(EPOCH FROM stats_reset)::float8 FROM pg_stat_statements_info)",
+    "toplevel"
 );
 /// pg_stat_statements 1.8 (PostgreSQL 13): exec and plan time, no reset time.
-pub const STATEMENTS_SQL_V1_8: &str = statements_sql!("total_exec_time", "total_plan_time", "NULL::float8");
+pub const STATEMENTS_SQL_V1_8: &str = statements_sql!("total_exec_time", "total_plan_time", "NULL::float8", "true");
 /// pg_stat_statements up to 1.7 (PostgreSQL 12): one `total_time`.
-pub const STATEMENTS_SQL_V1_7: &str = statements_sql!("total_time", "0", "NULL::float8");
+pub const STATEMENTS_SQL_V1_7: &str = statements_sql!("total_time", "0", "NULL::float8", "true");
 
 /// Normalized text for the given ids only (this does load the text file, hence the cache).
 pub const STATEMENT_TEXT_SQL: &str = "\
@@ -251,9 +262,14 @@ pub async fn collect_texts(client: &Client, queryids: &[i64]) -> Result<HashMap<
         return Ok(HashMap::new());
     }
     let rows = client.query(STATEMENT_TEXT_SQL, &[&queryids]).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("queryid")?, r.try_get("query")?)))
-        .collect()
+    // The text can be NULL (not visible to this role, or the text file was garbage-collected).
+    let mut texts = HashMap::new();
+    for r in &rows {
+        if let Some(text) = r.try_get::<_, Option<String>>("query")? {
+            texts.insert(r.try_get("queryid")?, text);
+        }
+    }
+    Ok(texts)
 }
 
 #[cfg(test)]

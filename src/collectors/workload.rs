@@ -91,7 +91,10 @@ pub struct WorkloadJob {
     previous_statements: Option<(StatementTotals, Instant)>,
     previous_wal: Option<(WalCounters, Instant)>,
     checkpoint_window: CheckpointWindow,
-    previous_dead: HashMap<String, i64>,
+    /// Per table, the fewest dead tuples seen since its last vacuum: "rising" for the
+    /// starvation heuristic means above this, not merely above the previous minute.
+    dead_baseline: HashMap<String, i64>,
+    vacuum_hours: HashMap<String, Option<f64>>,
     query_texts: HashMap<i64, String>,
 }
 
@@ -103,7 +106,8 @@ impl WorkloadJob {
             previous_statements: None,
             previous_wal: None,
             checkpoint_window: CheckpointWindow::default(),
-            previous_dead: HashMap::new(),
+            dead_baseline: HashMap::new(),
+            vacuum_hours: HashMap::new(),
             query_texts: HashMap::new(),
         }
     }
@@ -223,8 +227,26 @@ impl WorkloadJob {
                 warn: settings.alerts.autovac_starvation_warn_hours as f64,
                 crit: settings.alerts.autovac_starvation_crit_hours as f64,
             };
-            let tables = freshness::assess(&rows, &self.previous_dead, hours);
-            self.previous_dead = tables.iter().map(|t| (t.relation.clone(), t.dead_tuples)).collect();
+            let tables = freshness::assess(&rows, &self.dead_baseline, hours);
+            self.dead_baseline = tables
+                .iter()
+                .map(|t| {
+                    let vacuumed = match (self.vacuum_hours.get(&t.relation), t.hours_since_vacuum) {
+                        (Some(Some(before)), Some(now)) => now < *before,
+                        (Some(None), Some(_)) => true,
+                        _ => false,
+                    };
+                    let baseline = match self.dead_baseline.get(&t.relation) {
+                        Some(b) if !vacuumed => (*b).min(t.dead_tuples),
+                        _ => t.dead_tuples,
+                    };
+                    (t.relation.clone(), baseline)
+                })
+                .collect();
+            self.vacuum_hours = tables
+                .iter()
+                .map(|t| (t.relation.clone(), t.hours_since_vacuum))
+                .collect();
             tables
         });
 

@@ -121,7 +121,7 @@ struct SessionGuardrails {
 impl SessionGuardrails {
     fn sql(&self) -> String {
         format!(
-            "SET default_transaction_read_only = on; SET statement_timeout = {}; SET lock_timeout = {}; SET application_name = 'pgmon'; SET TimeZone = 'UTC'",
+            "SET default_transaction_read_only = on; SET statement_timeout = {}; SET lock_timeout = {}; SET application_name = 'pgmon'; SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'",
             self.statement_timeout_ms, self.lock_timeout_ms
         )
     }

@@ -24,12 +24,17 @@ pub async fn healthz(app: web::Data<AppState>) -> HttpResponse {
 pub fn health_report(view: &StateView, now: SystemTime) -> (bool, Value) {
     let mut loops = Map::new();
     let mut degraded = Vec::new();
-    let mut starting = false;
+    // Ready once the hot path has read the database and no loop is degraded: a slower loop
+    // still waiting for its first run (not late) is on schedule.
+    let mut starting = !view
+        .loops
+        .iter()
+        .any(|h| h.name == crate::actors::messages::LoopName::HotPath);
     for health in &view.loops {
         let (status, reason) = match health.status(now) {
             LoopStatus::Ok => ("ok", None),
             LoopStatus::Starting => {
-                starting = true;
+                starting |= health.name == crate::actors::messages::LoopName::HotPath;
                 ("starting", Some("waiting for the first run".to_string()))
             }
             LoopStatus::Degraded(reason) => {

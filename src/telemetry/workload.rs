@@ -26,10 +26,7 @@ pub fn record(n: &SeriesNaming, s: &WorkloadSnapshot) -> Vec<FloatCounter> {
     }
     if let Ok(statements) = &s.statements {
         for st in &statements.top {
-            let labels = n.labels_for_db(
-                st.database.as_deref().unwrap_or(&n.db),
-                &[("queryid", st.queryid.clone())],
-            );
+            let labels = n.labels_for_db(st.database.as_deref().unwrap_or(""), &[("queryid", st.queryid.clone())]);
             counter!(n.name("pg_stmt_calls_total"), labels.clone()).absolute(st.calls.max(0) as u64);
             counter!(n.name("pg_stmt_shared_blks_read_total"), labels.clone())
                 .absolute(st.shared_blks_read.max(0) as u64);
