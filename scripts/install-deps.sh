@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Installs what pgmon's demo and tests need on Debian/Ubuntu: PostgreSQL with contrib
-# (pg_stat_statements), pgbench, and promtool (package prometheus). Skips what is present.
+# (pg_stat_statements), pgbench, promtool (package prometheus), Chromium and Node.js for the
+# UI tests, and the UI's npm packages (npm ci in ui/). Skips what is present.
 set -euo pipefail
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 ls /usr/share/postgresql/*/extension/pg_stat_statements.control >/dev/null 2>&1 || missing+=(postgresql-contrib)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+install_ui_packages() {
+  # The lockfile pins every package; node_modules is rebuilt only when it is missing.
+  local ui
+  ui="$(dirname "$0")/../ui"
+  [ -d "$ui/node_modules" ] || (cd "$ui" && npm ci --no-audit --no-fund)
+}
 if [ ${#missing[@]} -eq 0 ]; then
+  install_ui_packages
   exit 0
 fi
 sudo=""
@@ -20,3 +30,4 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if command -v pg_lsclusters >/dev/null 2>&1; then
   pg_lsclusters -h 2>/dev/null | while read -r ver name _; do $sudo pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true; done
 fi
+install_ui_packages

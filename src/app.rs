@@ -70,9 +70,16 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     // The evaluator reports back to the state actor, which feeds it: create both together.
     let thresholds = config.alerts.clone();
     let cluster = config.cluster.clone();
+    let history_window = config.ui.history_window;
     let state = StateActor::create(move |ctx| {
         let evaluator = AlertEvaluator::new(thresholds, ctx.address().recipient(), notifier).start();
-        StateActor::new(cluster, db_label, telemetry, Some(evaluator.recipient()))
+        StateActor::new(
+            cluster,
+            db_label,
+            telemetry,
+            Some(evaluator.recipient()),
+            history_window,
+        )
     });
     // Held until shutdown: an actix Supervisor restarts only actors that still have a live
     // address, so dropping these would turn the first loop failure into a permanent stop.

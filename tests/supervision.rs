@@ -65,7 +65,14 @@ fn start_loop(
         db: "postgres".into(),
         prefix: String::new(),
     });
-    let state = StateActor::new("c".into(), "postgres".into(), telemetry, None).start();
+    let state = StateActor::new(
+        "c".into(),
+        "postgres".into(),
+        telemetry,
+        None,
+        Duration::from_secs(3600),
+    )
+    .start();
     let spec = LoopSpec {
         name: LoopName::Workload,
         interval,

@@ -3,6 +3,7 @@
 //! receives each snapshot. `start` wires them together.
 
 pub mod alert_evaluator;
+pub mod history;
 pub mod loop_actor;
 pub mod messages;
 pub mod notifier;

@@ -7,6 +7,7 @@
 //! immutable `Arc<StateView>` rebuilt after each change. It never touches the database and
 //! holds no lock across an await; if it stopped, the System would stop with it.
 
+use super::history::History;
 use super::messages::*;
 use crate::alerts::engine::{Alert, ResolvedAlert, Transition};
 use crate::collectors::{hot_path, hourly, storage, workload, LoopSnapshot, SqlUsed};
@@ -176,6 +177,8 @@ pub struct StateView {
     /// Pending and firing alerts, and recently resolved ones (newest first).
     pub open_alerts: Vec<Alert>,
     pub alert_history: Vec<ResolvedAlert>,
+    /// Headline figures over the last `ui.history_window`, for the UI's charts.
+    pub history: Arc<History>,
     /// The whole `/metrics` body; `Bytes` so each response shares it instead of copying.
     pub metrics_text: actix_web::web::Bytes,
 }
@@ -226,12 +229,20 @@ pub struct StateActor {
     alerts: Option<Recipient<EvaluateAlerts>>,
     open_alerts: Vec<Alert>,
     alert_history: Vec<ResolvedAlert>,
+    history: Arc<History>,
     view: Arc<StateView>,
 }
 
 impl StateActor {
-    pub fn new(cluster: String, db: String, telemetry: Telemetry, alerts: Option<Recipient<EvaluateAlerts>>) -> Self {
+    pub fn new(
+        cluster: String,
+        db: String,
+        telemetry: Telemetry,
+        alerts: Option<Recipient<EvaluateAlerts>>,
+        history_window: Duration,
+    ) -> Self {
         let started_at = SystemTime::now();
+        let history = Arc::new(History::new(history_window));
         let view = Arc::new(StateView {
             cluster: cluster.clone(),
             db: db.clone(),
@@ -242,6 +253,7 @@ impl StateActor {
             snapshots: BTreeMap::new(),
             open_alerts: Vec::new(),
             alert_history: Vec::new(),
+            history: history.clone(),
             metrics_text: Default::default(),
         });
         let mut actor = Self {
@@ -256,6 +268,7 @@ impl StateActor {
             alerts,
             open_alerts: Vec::new(),
             alert_history: Vec::new(),
+            history,
             view,
         };
         actor.refresh_view();
@@ -273,6 +286,7 @@ impl StateActor {
             snapshots: self.snapshots.clone(),
             open_alerts: self.open_alerts.clone(),
             alert_history: self.alert_history.clone(),
+            history: self.history.clone(),
             metrics_text: self.telemetry.render().into(),
         });
     }
@@ -374,6 +388,17 @@ impl Handler<RunFinished> for StateActor {
         self.telemetry
             .record_run(name, msg.duration, success, errors, over_budget, reachable);
 
+        match (&msg.outcome, name) {
+            (RunOutcome::Completed { snapshot }, _) => match &**snapshot {
+                LoopSnapshot::HotPath(hp) => Arc::make_mut(&mut self.history).record_hot_path(msg.started_at, hp),
+                LoopSnapshot::Workload(w) => Arc::make_mut(&mut self.history).record_workload(msg.started_at, w),
+                _ => {}
+            },
+            (RunOutcome::Failed { .. }, LoopName::HotPath) => {
+                Arc::make_mut(&mut self.history).record_hot_path_gap(msg.started_at)
+            }
+            _ => {}
+        }
         if let RunOutcome::Completed { snapshot } = msg.outcome {
             self.telemetry.render_snapshot(name, &snapshot);
             let published = Published {

@@ -300,12 +300,16 @@ impl Default for Security {
 #[serde(deny_unknown_fields, default)]
 pub struct Ui {
     pub hide_postgres_defaults: bool,
+    /// How far back the in-memory chart history reaches (`/api/v1/history`).
+    #[serde(with = "humantime_serde")]
+    pub history_window: Duration,
 }
 
 impl Default for Ui {
     fn default() -> Self {
         Self {
             hide_postgres_defaults: true,
+            history_window: Duration::from_secs(3600),
         }
     }
 }
@@ -443,6 +447,13 @@ impl Config {
                     ),
                 ));
             }
+        }
+        if self.ui.history_window < Duration::from_secs(60) || self.ui.history_window > Duration::from_secs(86_400) {
+            return Err(invalid(
+                "ui.history_window",
+                humantime::format_duration(self.ui.history_window),
+                "must be between 1m and 24h (the agent is not a TSDB: Prometheus keeps long history)",
+            ));
         }
         self.http.bind.parse::<SocketAddr>().map_err(|e| {
             invalid(

@@ -42,6 +42,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/bloat", web::get().to(api::bloat))
         .route("/api/v1/wraparound", web::get().to(api::wraparound))
         .route("/api/v1/stale-stats", web::get().to(api::stale_stats))
+        .route("/api/v1/history", web::get().to(api::history))
+        .route("/api/v1/sql", web::get().to(api::sql))
         .default_service(web::to(ui::serve));
 }
 

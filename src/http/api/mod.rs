@@ -4,12 +4,14 @@
 //! endpoint whose loop has not completed a run yet answers 503 with the loops' health.
 
 mod alerts;
+mod history;
 mod hourly;
 mod overview;
 mod storage;
 mod workload;
 
 pub use alerts::alerts;
+pub use history::{history, sql};
 pub use hourly::{bloat, stale_stats, wraparound};
 pub use overview::overview;
 pub use storage::{partitions, storage, unused_indexes};

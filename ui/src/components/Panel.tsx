@@ -1,0 +1,61 @@
+// The frame every panel shares: its title and deep link, when its data was collected, the
+// error of the latest request (the previous data stays visible, marked stale), per-section
+// errors, and the collapsible SQL used.
+import type { SqlUsed as Sql } from "../api";
+import { ago } from "../format";
+import { SqlUsed } from "./SqlUsed";
+
+interface PanelProps {
+  id: string;
+  title: string;
+  /** Still waiting for the first answer. */
+  loading?: boolean;
+  /** The latest request's failure. */
+  error?: string | null;
+  /** Sections of the answer that failed on the agent's side. */
+  sectionErrors?: Record<string, string> | null;
+  collectedAt?: string | null;
+  sql?: Sql[];
+  sqlNote?: string;
+  hasData: boolean;
+  children?: React.ReactNode;
+}
+
+export function Panel(props: PanelProps) {
+  const { id, title, loading, error, sectionErrors, collectedAt, sql, sqlNote, hasData, children } = props;
+  const state = loading && !hasData ? "loading" : hasData ? "ready" : "error";
+  const failed = Object.entries(sectionErrors ?? {});
+  return (
+    <section className="panel" id={id} data-panel={id} data-state={state} aria-busy={state === "loading"}>
+      <header className="panel-head">
+        <h2>
+          <a href={`#/${id}`}>{title}</a>
+        </h2>
+        {collectedAt && (
+          <span className="muted" title={collectedAt}>
+            collected {ago(collectedAt)}
+          </span>
+        )}
+      </header>
+      {error && (
+        <p className="error" role="status">
+          {hasData ? "Showing the previous answer: " : ""}
+          {error}
+        </p>
+      )}
+      {failed.map(([section, reason]) => (
+        <p className="error" key={section}>
+          Section <code>{section}</code> failed on the agent: {reason}
+        </p>
+      ))}
+      {state === "loading" && <p className="muted">Loading…</p>}
+      {hasData && children}
+      <SqlUsed sql={sql} note={sqlNote} />
+    </section>
+  );
+}
+
+/** An empty state that says why there is nothing to show, and what to do about it. */
+export function Empty({ children }: { children: React.ReactNode }) {
+  return <div className="empty">{children}</div>;
+}

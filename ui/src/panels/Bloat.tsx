@@ -1,0 +1,54 @@
+// Bloat: pgstattuple_approx samples of the Top-N tables (free space and dead tuples).
+import type { Envelope } from "../api";
+import { DataTable } from "../components/DataTable";
+import { Empty, Panel } from "../components/Panel";
+import { bytes, pct } from "../format";
+import { useApi } from "../refresh";
+
+interface BloatSample {
+  relation: string;
+  table_bytes: number;
+  scanned_percent: number;
+  free_bytes: number;
+  free_percent: number;
+  dead_tuple_bytes: number;
+  dead_tuple_percent: number;
+}
+
+interface BloatResponse extends Envelope {
+  bloat: { available: boolean; unavailable_reason: string | null; samples: BloatSample[]; skipped: string[] } | null;
+}
+
+export function BloatPanel() {
+  const r = useApi<BloatResponse>("api/v1/bloat");
+  const b = r.data?.bloat;
+  return (
+    <Panel id="bloat" title="Bloat" loading={r.loading} error={r.error ?? r.data?.error} collectedAt={r.data?.collected_at} sql={r.data?.sql} hasData={r.data !== null}>
+      {b && !b.available && (
+        <Empty>
+          <strong>pgstattuple is not installed.</strong> {b.unavailable_reason ?? ""} Run <code>CREATE EXTENSION pgstattuple;</code> in the
+          monitored database (the role needs pg_stat_scan_tables, part of pg_monitor).
+        </Empty>
+      )}
+      {b && b.available && b.samples.length === 0 && <Empty>No table sampled yet.</Empty>}
+      {b && b.available && b.samples.length > 0 && (
+        <DataTable
+          label="Bloat samples"
+          rows={b.samples}
+          rowKey={(s) => s.relation}
+          initialSort={{ key: "free", descending: true }}
+          columns={[
+            { key: "relation", label: "Table", render: (s) => <code>{s.relation}</code>, sortValue: (s) => s.relation },
+            { key: "size", label: "Table size", numeric: true, render: (s) => bytes(s.table_bytes), sortValue: (s) => s.table_bytes },
+            { key: "free", label: "Free", numeric: true, render: (s) => bytes(s.free_bytes), sortValue: (s) => s.free_bytes },
+            { key: "freep", label: "Free %", numeric: true, render: (s) => pct(s.free_percent), sortValue: (s) => s.free_percent },
+            { key: "dead", label: "Dead tuples", numeric: true, render: (s) => bytes(s.dead_tuple_bytes), sortValue: (s) => s.dead_tuple_bytes },
+            { key: "deadp", label: "Dead %", numeric: true, render: (s) => pct(s.dead_tuple_percent), sortValue: (s) => s.dead_tuple_percent },
+            { key: "scanned", label: "Scanned", numeric: true, title: "share of pages pgstattuple_approx actually read", render: (s) => pct(s.scanned_percent), sortValue: (s) => s.scanned_percent },
+          ]}
+        />
+      )}
+      {b && b.skipped.length > 0 && <p className="muted">Skipped this hour: {b.skipped.join("; ")}</p>}
+    </Panel>
+  );
+}

@@ -1,0 +1,295 @@
+// Overview: connections against max, TPS/QPS, latency, WAL, checkpoints, open alerts, blocking
+// chains with wait times, long transactions, advisories, and the last hour's charts.
+import { useState } from "react";
+import type { Advisory, Alert, Envelope, SqlUsed } from "../api";
+import { Meter, Severity, Stat } from "../components/Bits";
+import { Chart } from "../components/Chart";
+import { DataTable } from "../components/DataTable";
+import { Empty, Panel } from "../components/Panel";
+import { ago, bytes, duration, num, ratio } from "../format";
+import { useApi } from "../refresh";
+
+interface BlockingEvent {
+  blocked_pid: number;
+  blocker_pid: number;
+  database: string | null;
+  blocked_user: string | null;
+  blocker_user: string | null;
+  wait_event: string | null;
+  blocked_wait_seconds: number;
+  blocker_state: string;
+  blocker_xact_seconds: number | null;
+  blocked_query?: string | null;
+  blocker_query?: string | null;
+}
+
+interface LongTransaction {
+  pid: number;
+  database: string | null;
+  username: string | null;
+  state: string;
+  xact_age_seconds: number;
+  state_age_seconds: number | null;
+  wait_event_type: string | null;
+  query?: string | null;
+}
+
+export interface Overview extends Envelope {
+  server: { version: string; version_num: number; in_recovery: boolean; role: string; extensions: string[] } | null;
+  advisories: Advisory[];
+  open_alerts: Alert[];
+  connections: { connections: number; max_connections: number; usage_ratio: number; active: number; idle: number; idle_in_transaction: number } | null;
+  blocked_sessions: number | null;
+  longest_blocked_seconds: number | null;
+  blocking_events: BlockingEvent[] | null;
+  longest_transaction_seconds: number | null;
+  longest_idle_in_transaction_seconds: number | null;
+  long_transactions: LongTransaction[] | null;
+  tps: number | null;
+  qps: number | null;
+  latency: { mean_seconds: number | null; p95_seconds: number | null; p99_seconds: number | null; percentiles_error: string | null } | null;
+  wal: { bytes_per_second: number | null; bytes_total: number | null; mb_per_second: number | null } | null;
+  checkpoints: { timed_total: number; requested_total: number; requested_ratio: number | null; mean_interval_seconds: number | null; window_seconds: number } | null;
+  canary: { round_trip_seconds: number; explain_execution_seconds: number | null } | null;
+  temp_spill: { database: string; temp_bytes: number; temp_files: number; temp_bytes_per_second: number | null }[] | null;
+  statements_available: boolean | null;
+  statements_unavailable_reason: string | null;
+  workload_collected_at: string | null;
+}
+
+interface History {
+  window: string;
+  hot_path: { at: number; connections: number | null; max_connections: number | null; blocked_sessions: number | null }[];
+  workload: { at: number; tps: number | null; qps: number | null; wal_bytes_per_second: number | null; latency_mean_seconds: number | null }[];
+  sql: SqlUsed[];
+}
+
+export function OverviewPanel() {
+  const overview = useApi<Overview>("api/v1/overview");
+  const history = useApi<History>("api/v1/history");
+  const o = overview.data;
+  return (
+    <Panel
+      id="overview"
+      title="Overview"
+      loading={overview.loading}
+      error={overview.error}
+      sectionErrors={o?.errors}
+      collectedAt={o?.collected_at}
+      sql={o?.sql}
+      hasData={o !== null}
+    >
+      {o && <OverviewBody o={o} history={history.data} historyError={history.error} />}
+    </Panel>
+  );
+}
+
+function OverviewBody({ o, history, historyError }: { o: Overview; history: History | null; historyError: string | null }) {
+  const c = o.connections;
+  const latency = o.latency;
+  const cp = o.checkpoints;
+  return (
+    <>
+      <div className="stats">
+        <Stat
+          label="Connections"
+          value={c ? `${num(c.connections)} / ${num(c.max_connections)}` : "—"}
+          hint={c ? <Meter value={c.connections} max={c.max_connections} label="connections used of max_connections" /> : "not collected"}
+        />
+        <Stat label="TPS" value={num(o.tps, 1)} hint={o.tps === null ? "needs two workload samples" : "commits + rollbacks /s"} />
+        <Stat
+          label="QPS"
+          value={num(o.qps, 1)}
+          hint={o.statements_available === false ? "needs pg_stat_statements" : "statements /s"}
+        />
+        <Stat
+          label="Latency (mean)"
+          value={duration(latency?.mean_seconds)}
+          hint={
+            latency?.p95_seconds !== null && latency?.p95_seconds !== undefined
+              ? `p95 ${duration(latency.p95_seconds)} · p99 ${duration(latency.p99_seconds)}`
+              : "p95/p99 need pg_stat_monitor"
+          }
+        />
+        <Stat
+          label="WAL"
+          value={o.wal?.mb_per_second !== null && o.wal?.mb_per_second !== undefined ? `${num(o.wal.mb_per_second, 2)} MB/s` : "—"}
+          hint={o.wal ? `${bytes(o.wal.bytes_total)} written` : undefined}
+        />
+        <Stat
+          label="Checkpoints"
+          value={cp ? `${num(cp.timed_total)} / ${num(cp.requested_total)}` : "—"}
+          hint={cp ? `timed / requested · ${ratio(cp.requested_ratio)} requested · every ${duration(cp.mean_interval_seconds)}` : undefined}
+        />
+        <Stat
+          label="Blocked sessions"
+          value={num(o.blocked_sessions)}
+          hint={o.longest_blocked_seconds ? `longest ${duration(o.longest_blocked_seconds)}` : "none waiting"}
+        />
+        <Stat
+          label="Longest transaction"
+          value={duration(o.longest_transaction_seconds)}
+          hint={o.longest_idle_in_transaction_seconds ? `idle in txn ${duration(o.longest_idle_in_transaction_seconds)}` : undefined}
+        />
+        <Stat label="Canary round trip" value={duration(o.canary?.round_trip_seconds)} hint={o.server ? `PostgreSQL ${o.server.version}` : undefined} />
+      </div>
+
+      <Charts history={history} error={historyError} />
+
+      <h3>Open alerts</h3>
+      {o.open_alerts.length === 0 ? (
+        <Empty>No open alerts.</Empty>
+      ) : (
+        <ul className="alerts">
+          {o.open_alerts.map((a) => (
+            <li key={a.dedupe_key}>
+              <Severity severity={a.severity} /> <strong>{a.kind}</strong> {a.message}{" "}
+              <span className="muted">
+                {a.phase} since {ago(a.since)}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+
+      <h3>Blocking chains</h3>
+      {!o.blocking_events ? (
+        <Empty>{notCollected(o)}</Empty>
+      ) : o.blocking_events.length === 0 ? (
+        <Empty>No session is waiting for a lock.</Empty>
+      ) : (
+        <DataTable
+          label="Blocking chains"
+          rows={o.blocking_events}
+          rowKey={(e) => `${e.blocked_pid}-${e.blocker_pid}`}
+          initialSort={{ key: "wait", descending: true }}
+          columns={[
+            { key: "blocked", label: "Blocked pid", render: (e) => e.blocked_pid },
+            { key: "blocker", label: "Blocker pid", render: (e) => e.blocker_pid },
+            { key: "wait", label: "Waiting", numeric: true, render: (e) => duration(e.blocked_wait_seconds), sortValue: (e) => e.blocked_wait_seconds },
+            { key: "state", label: "Blocker state", render: (e) => e.blocker_state },
+            { key: "xact", label: "Blocker txn age", numeric: true, render: (e) => duration(e.blocker_xact_seconds), sortValue: (e) => e.blocker_xact_seconds },
+            { key: "event", label: "Wait event", render: (e) => e.wait_event ?? "—" },
+            { key: "db", label: "Database", render: (e) => e.database ?? "—" },
+            { key: "blocked_q", label: "Blocked query", render: (e) => <QueryText text={e.blocked_query} /> },
+            { key: "blocker_q", label: "Blocker query", render: (e) => <QueryText text={e.blocker_query} /> },
+          ]}
+        />
+      )}
+
+      <h3>Long and idle-in-transaction sessions</h3>
+      {!o.long_transactions ? (
+        <Empty>{notCollected(o)}</Empty>
+      ) : o.long_transactions.length === 0 ? (
+        <Empty>No open transactions.</Empty>
+      ) : (
+        <DataTable
+          label="Long transactions"
+          rows={o.long_transactions}
+          rowKey={(t) => String(t.pid)}
+          initialSort={{ key: "age", descending: true }}
+          columns={[
+            { key: "pid", label: "pid", render: (t) => t.pid },
+            { key: "state", label: "State", render: (t) => <span className={t.state === "idle in transaction" ? "warn-text" : undefined}>{t.state}</span>, sortValue: (t) => t.state },
+            { key: "age", label: "Txn age", numeric: true, render: (t) => duration(t.xact_age_seconds), sortValue: (t) => t.xact_age_seconds },
+            { key: "state_age", label: "In state", numeric: true, render: (t) => duration(t.state_age_seconds), sortValue: (t) => t.state_age_seconds },
+            { key: "user", label: "User", render: (t) => t.username ?? "—" },
+            { key: "db", label: "Database", render: (t) => t.database ?? "—" },
+            { key: "q", label: "Query", render: (t) => <QueryText text={t.query} /> },
+          ]}
+        />
+      )}
+
+      {o.temp_spill && o.temp_spill.length > 0 && (
+        <>
+          <h3>Temp spill</h3>
+          <DataTable
+            label="Temp spill by database"
+            rows={o.temp_spill}
+            rowKey={(t) => t.database}
+            columns={[
+              { key: "db", label: "Database", render: (t) => t.database },
+              { key: "files", label: "Temp files", numeric: true, render: (t) => num(t.temp_files), sortValue: (t) => t.temp_files },
+              { key: "bytes", label: "Temp bytes", numeric: true, render: (t) => bytes(t.temp_bytes), sortValue: (t) => t.temp_bytes },
+              { key: "rate", label: "Now", numeric: true, render: (t) => (t.temp_bytes_per_second === null ? "—" : `${bytes(t.temp_bytes_per_second)}/s`), sortValue: (t) => t.temp_bytes_per_second },
+            ]}
+          />
+        </>
+      )}
+
+      <h3>Advisories</h3>
+      {o.advisories.length === 0 ? (
+        <Empty>Every recommended setting is in place.</Empty>
+      ) : (
+        <ul className="advisories">
+          {o.advisories.map((a) => (
+            <li key={a.code}>
+              {a.message}. Fix: <code>{a.fix}</code>
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+/** Why a hot-path figure is missing: its section failed, or the loop has no snapshot at all. */
+function notCollected(o: Overview): string {
+  if (!o.collected_at) return "Not collected: the hot path has no current snapshot (see Agent health for why).";
+  return "Not collected this run: see the section error above.";
+}
+
+export function QueryText({ text }: { text: string | null | undefined }) {
+  if (text === null || text === undefined) {
+    return (
+      <span className="muted" title="security.redact_sql_text is on: no query text leaves the agent">
+        redacted
+      </span>
+    );
+  }
+  return <ClampedQuery text={text} />;
+}
+
+/** Long statements show three lines; a click shows the whole text. */
+function ClampedQuery({ text }: { text: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <code className={open ? "query" : "query clamped"} title={open ? undefined : "Click to show the whole statement"} onClick={() => setOpen(!open)}>
+      {text}
+    </code>
+  );
+}
+
+function Charts({ history, error }: { history: History | null; error: string | null }) {
+  if (!history) return error ? <p className="error">History unavailable: {error}</p> : null;
+  const hx = history.hot_path.map((p) => p.at);
+  const wx = history.workload.map((p) => p.at);
+  return (
+    <div className="charts" data-window={history.window}>
+      <Chart
+        title={`Connections (last ${history.window})`}
+        x={hx}
+        series={[
+          { label: "connections", values: history.hot_path.map((p) => p.connections), color: "#2563eb" },
+          { label: "max", values: history.hot_path.map((p) => p.max_connections), color: "#9ca3af" },
+        ]}
+        format={(v) => num(v)}
+        integer
+      />
+      <Chart title="TPS" x={wx} series={[{ label: "TPS", values: history.workload.map((p) => p.tps), color: "#059669" }]} format={(v) => num(v, 1)} />
+      <Chart
+        title="WAL rate"
+        x={wx}
+        series={[{ label: "WAL", values: history.workload.map((p) => p.wal_bytes_per_second), color: "#d97706" }]}
+        format={(v) => `${bytes(v)}/s`}
+      />
+      <Chart
+        title="Blocked sessions"
+        x={hx}
+        series={[{ label: "blocked", values: history.hot_path.map((p) => p.blocked_sessions), color: "#dc2626" }]}
+        format={(v) => num(v)}
+        integer
+      />
+    </div>
+  );
+}

@@ -1,0 +1,119 @@
+// Partitions: the horizon per partitioned parent (newest upper bound against now, cadence),
+// holes between children, the default partition, and the suggested next range with its DDL
+// to copy (never executed by the agent).
+import { useState } from "react";
+import type { Envelope } from "../api";
+import { DataTable } from "../components/DataTable";
+import { Empty, Panel } from "../components/Panel";
+import { duration } from "../format";
+import { useApi } from "../refresh";
+
+interface Hole {
+  after: string;
+  before: string;
+  from: string;
+  to: string;
+  seconds: number | null;
+}
+
+interface Parent {
+  parent: string;
+  strategy: string;
+  key_type: string | null;
+  key_kind: string | null;
+  children: number;
+  default_partition: string | null;
+  oldest_lower: string | null;
+  newest_upper: string | null;
+  latest_partition: string | null;
+  cadence: string | null;
+  cadence_seconds: number | null;
+  future_gap_seconds: number | null;
+  missing_future: boolean | null;
+  holes: Hole[];
+  suggested_next: { name: string; from: string; to: string; ddl: string } | null;
+}
+
+function CopyDdl({ ddl }: { ddl: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div className="ddl">
+      <code>{ddl}</code>
+      <button type="button" className="link" onClick={() => void navigator.clipboard?.writeText(ddl).then(() => setCopied(true))}>
+        {copied ? "copied" : "copy"}
+      </button>
+    </div>
+  );
+}
+
+export function PartitionsPanel() {
+  const r = useApi<Envelope & { parents: Parent[] | null }>("api/v1/partitions");
+  const parents = r.data?.parents;
+  const holes = (parents ?? []).flatMap((p) => p.holes.map((h) => ({ ...h, parent: p.parent })));
+  return (
+    <Panel id="partitions" title="Partitions" loading={r.loading} error={r.error ?? r.data?.error} collectedAt={r.data?.collected_at} sql={r.data?.sql} hasData={r.data !== null}>
+      {parents && parents.length === 0 && <Empty>No partitioned tables in this database.</Empty>}
+      {parents && parents.length > 0 && (
+        <>
+          <DataTable
+            label="Partition horizon"
+            rows={parents}
+            rowKey={(p) => p.parent}
+            initialSort={{ key: "gap", descending: false }}
+            columns={[
+              { key: "parent", label: "Parent", render: (p) => <code>{p.parent}</code>, sortValue: (p) => p.parent },
+              {
+                key: "status",
+                label: "Horizon",
+                render: (p) =>
+                  p.missing_future === null ? <span className="muted">{p.key_kind === "time" ? "—" : "no time horizon"}</span> : p.missing_future ? <span className="badge badge-warn">runs out soon</span> : <span className="badge badge-ok">covered</span>,
+                sortValue: (p) => (p.missing_future ? 1 : 0),
+              },
+              { key: "gap", label: "Covered for", numeric: true, render: (p) => duration(p.future_gap_seconds), sortValue: (p) => p.future_gap_seconds },
+              { key: "strategy", label: "Strategy", render: (p) => `${p.strategy}${p.key_type ? ` (${p.key_type})` : ""}` },
+              { key: "children", label: "Children", numeric: true, render: (p) => p.children, sortValue: (p) => p.children },
+              { key: "cadence", label: "Cadence", render: (p) => p.cadence ?? "—" },
+              { key: "oldest", label: "Oldest lower", render: (p) => p.oldest_lower ?? "—" },
+              { key: "newest", label: "Newest upper", render: (p) => p.newest_upper ?? "—" },
+              { key: "latest", label: "Latest partition", render: (p) => (p.latest_partition ? <code>{p.latest_partition}</code> : "—") },
+              { key: "default", label: "Default", render: (p) => p.default_partition ?? "none" },
+              { key: "holes", label: "Holes", numeric: true, render: (p) => p.holes.length, sortValue: (p) => p.holes.length },
+            ]}
+          />
+          <h3>Suggested next partitions</h3>
+          {parents.filter((p) => p.suggested_next).length === 0 ? (
+            <Empty>No suggestion: no parent has a regular cadence.</Empty>
+          ) : (
+            <ul className="suggestions">
+              {parents
+                .filter((p) => p.suggested_next)
+                .map((p) => (
+                  <li key={p.parent}>
+                    <code>{p.parent}</code>: next range {p.suggested_next!.from} → {p.suggested_next!.to}
+                    <CopyDdl ddl={p.suggested_next!.ddl} />
+                  </li>
+                ))}
+            </ul>
+          )}
+          <h3>Holes between partitions</h3>
+          {holes.length === 0 ? (
+            <Empty>No holes: consecutive partitions meet.</Empty>
+          ) : (
+            <DataTable
+              label="Holes between partitions"
+              rows={holes}
+              rowKey={(h) => `${h.parent}-${h.from}`}
+              columns={[
+                { key: "parent", label: "Parent", render: (h) => <code>{h.parent}</code> },
+                { key: "from", label: "Missing from", render: (h) => h.from },
+                { key: "to", label: "to", render: (h) => h.to },
+                { key: "len", label: "Length", numeric: true, render: (h) => duration(h.seconds), sortValue: (h) => h.seconds },
+                { key: "between", label: "Between", render: (h) => `${h.after} and ${h.before}` },
+              ]}
+            />
+          )}
+        </>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,63 @@
+// Replication: on a primary, per-replica write/flush/replay lag and bytes behind; on a
+// standby, its own receive-replay bytes and replay delay.
+import type { Envelope } from "../api";
+import { DataTable } from "../components/DataTable";
+import { Empty, Panel } from "../components/Panel";
+import { bytes, duration } from "../format";
+import { useApi } from "../refresh";
+
+interface Replica {
+  replica: string;
+  state: string;
+  sync_state: string;
+  write_lag_seconds: number | null;
+  flush_lag_seconds: number | null;
+  replay_lag_seconds: number | null;
+  lag_bytes: number | null;
+  total_lag_bytes: number | null;
+}
+
+interface ReplicationResponse extends Envelope {
+  role?: "primary" | "standby";
+  replicas?: Replica[];
+  standby?: { receive_replay_lag_bytes: number | null; replay_lag_seconds: number | null; receiver_status: string | null } | null;
+}
+
+export function ReplicationPanel() {
+  const r = useApi<ReplicationResponse>("api/v1/replication");
+  const d = r.data;
+  return (
+    <Panel id="replication" title="Replication" loading={r.loading} error={r.error ?? d?.error} collectedAt={d?.collected_at} sql={d?.sql} hasData={d !== null}>
+      {d?.role && <p>This server is a <strong>{d.role}</strong>.</p>}
+      {d?.role === "primary" && d.replicas && d.replicas.length === 0 && <Empty>No replica is connected to this primary.</Empty>}
+      {d?.replicas && d.replicas.length > 0 && (
+        <DataTable
+          label="Replicas"
+          rows={d.replicas}
+          rowKey={(x) => x.replica}
+          initialSort={{ key: "replay", descending: true }}
+          columns={[
+            { key: "replica", label: "Replica", render: (x) => <code>{x.replica}</code>, sortValue: (x) => x.replica },
+            { key: "state", label: "State", render: (x) => x.state },
+            { key: "sync", label: "Sync", render: (x) => x.sync_state },
+            { key: "write", label: "Write lag", numeric: true, render: (x) => duration(x.write_lag_seconds), sortValue: (x) => x.write_lag_seconds },
+            { key: "flush", label: "Flush lag", numeric: true, render: (x) => duration(x.flush_lag_seconds), sortValue: (x) => x.flush_lag_seconds },
+            { key: "replay", label: "Replay lag", numeric: true, render: (x) => duration(x.replay_lag_seconds), sortValue: (x) => x.replay_lag_seconds },
+            { key: "bytes", label: "Replay behind", numeric: true, render: (x) => bytes(x.lag_bytes), sortValue: (x) => x.lag_bytes },
+            { key: "total", label: "Behind current WAL", numeric: true, render: (x) => bytes(x.total_lag_bytes), sortValue: (x) => x.total_lag_bytes },
+          ]}
+        />
+      )}
+      {d?.standby && (
+        <dl className="facts">
+          <dt>Receive − replay</dt>
+          <dd>{bytes(d.standby.receive_replay_lag_bytes)}</dd>
+          <dt>Replay delay</dt>
+          <dd>{duration(d.standby.replay_lag_seconds)}</dd>
+          <dt>WAL receiver</dt>
+          <dd>{d.standby.receiver_status ?? "not running"}</dd>
+        </dl>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,51 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { renderLive, stubFetch } from "../test-support";
+import { TopQueriesPanel, type TopStatement } from "./TopQueries";
+
+const envelope = { cluster: "prod", db: "app", collected_at: "2026-12-01T10:00:00Z", sql: [{ collector: "statements", sql: "SELECT queryid FROM pg_stat_statements(false)" }] };
+
+function statement(queryid: string, calls: number, total: number, read: number, query: string | null): TopStatement {
+  return { queryid, database: "app", calls, total_time_seconds: total, exec_time_seconds: total, plan_time_seconds: 0, mean_time_seconds: total / calls, rows: calls, shared_blks_hit: 0, shared_blks_read: read, query };
+}
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("TopQueriesPanel", () => {
+  it("explains how to enable pg_stat_statements when it is missing", async () => {
+    stubFetch({
+      "api/v1/top-queries": { body: { ...envelope, available: false, unavailable_reason: "pg_stat_statements is not installed in database app: CREATE EXTENSION pg_stat_statements;", error: null } },
+    });
+    renderLive(<TopQueriesPanel />);
+    expect(await screen.findByText("pg_stat_statements is not available.")).toBeInTheDocument();
+    expect(screen.getByText(/not installed in database app/)).toBeInTheDocument();
+    expect(screen.getByText("shared_preload_libraries = 'pg_stat_statements'")).toBeInTheDocument();
+  });
+
+  it("ranks by the chosen figure and shows queryid only when text is redacted", async () => {
+    const slow = statement("111", 10, 50, 5, null);
+    const chatty = statement("222", 9000, 3, 0, null);
+    stubFetch({
+      "api/v1/top-queries": {
+        body: { ...envelope, available: true, statements_tracked: 2, by_total_time: [slow, chatty], by_calls: [chatty, slow], by_shared_blks_read: [slow], error: null },
+      },
+    });
+    renderLive(<TopQueriesPanel />);
+    const table = await screen.findByRole("table");
+    const first = () => within(screen.getByRole("table")).getAllByRole("row")[1];
+    expect(within(first()).getByText("111")).toBeInTheDocument();
+    expect(within(table).getAllByText("redacted")).toHaveLength(2);
+    const rankBy = within(screen.getByRole("group", { name: "Rank statements by" }));
+    fireEvent.click(rankBy.getByRole("button", { name: "Calls" }));
+    await waitFor(() => expect(within(first()).getByText("222")).toBeInTheDocument());
+    expect(rankBy.getByRole("button", { name: "Calls" })).toHaveAttribute("aria-pressed", "true");
+    expect(rankBy.getByRole("button", { name: "Total time" })).toHaveAttribute("aria-pressed", "false");
+  });
+
+  it("shows normalized text when the agent allows it", async () => {
+    stubFetch({
+      "api/v1/top-queries": { body: { ...envelope, available: true, statements_tracked: 1, by_total_time: [statement("333", 5, 1, 0, "SELECT * FROM orders WHERE id = $1")], by_calls: [], by_shared_blks_read: [], error: null } },
+    });
+    renderLive(<TopQueriesPanel />);
+    expect(await screen.findByText("SELECT * FROM orders WHERE id = $1")).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,92 @@
+// Top queries: Top-N statements by total time, calls or shared blocks read (the agent ranks
+// each), with normalized text when the agent allows it, else the queryid alone.
+import { useState } from "react";
+import type { Envelope } from "../api";
+import { DataTable } from "../components/DataTable";
+import { Empty, Panel } from "../components/Panel";
+import { duration, num } from "../format";
+import { useApi } from "../refresh";
+import { QueryText } from "./Overview";
+
+export interface TopStatement {
+  queryid: string;
+  database: string | null;
+  calls: number;
+  total_time_seconds: number;
+  exec_time_seconds: number;
+  plan_time_seconds: number;
+  mean_time_seconds: number;
+  rows: number;
+  shared_blks_hit: number;
+  shared_blks_read: number;
+  query?: string | null;
+}
+
+export interface TopQueriesResponse extends Envelope {
+  available: boolean;
+  unavailable_reason?: string | null;
+  statements_tracked?: number;
+  by_total_time?: TopStatement[];
+  by_calls?: TopStatement[];
+  by_shared_blks_read?: TopStatement[];
+}
+
+const RANKINGS = [
+  { key: "by_total_time", label: "Total time", column: "total" },
+  { key: "by_calls", label: "Calls", column: "calls" },
+  { key: "by_shared_blks_read", label: "Blocks read", column: "read" },
+] as const;
+
+export function TopQueriesPanel() {
+  const r = useApi<TopQueriesResponse>("api/v1/top-queries");
+  const [ranking, setRanking] = useState<(typeof RANKINGS)[number]>(RANKINGS[0]);
+  const d = r.data;
+  const rows = d?.[ranking.key] ?? [];
+  return (
+    <Panel id="top-queries" title="Top queries" loading={r.loading} error={r.error ?? d?.error} collectedAt={d?.collected_at} sql={d?.sql} hasData={d !== null}>
+      {d && !d.available && (
+        <Empty>
+          <strong>pg_stat_statements is not available.</strong> {d.unavailable_reason ?? ""}
+          <br />
+          To enable it: set <code>shared_preload_libraries = 'pg_stat_statements'</code>, restart PostgreSQL, then run{" "}
+          <code>CREATE EXTENSION pg_stat_statements;</code> in the monitored database.
+        </Empty>
+      )}
+      {d && d.available && (
+        <>
+          <div className="toolbar" role="group" aria-label="Rank statements by">
+            Rank by:
+            {RANKINGS.map((k) => (
+              <button key={k.key} type="button" aria-pressed={ranking.key === k.key} className={ranking.key === k.key ? "on" : undefined} onClick={() => setRanking(k)}>
+                {k.label}
+              </button>
+            ))}
+            <span className="muted">{num(d.statements_tracked)} statements tracked</span>
+          </div>
+          {rows.length === 0 ? (
+            <Empty>No statements ranked by {ranking.label.toLowerCase()} yet.</Empty>
+          ) : (
+            <DataTable
+              key={ranking.key}
+              label={`Top statements by ${ranking.label}`}
+              rows={rows}
+              rowKey={(s) => `${s.database}-${s.queryid}`}
+              initialSort={{ key: ranking.column, descending: true }}
+              columns={[
+                { key: "queryid", label: "queryid", render: (s) => <code>{s.queryid}</code> },
+                { key: "db", label: "Database", render: (s) => s.database ?? "—" },
+                { key: "calls", label: "Calls", numeric: true, render: (s) => num(s.calls), sortValue: (s) => s.calls },
+                { key: "total", label: "Total time", numeric: true, render: (s) => duration(s.total_time_seconds), sortValue: (s) => s.total_time_seconds },
+                { key: "mean", label: "Mean", numeric: true, render: (s) => duration(s.mean_time_seconds), sortValue: (s) => s.mean_time_seconds },
+                { key: "rows", label: "Rows", numeric: true, render: (s) => num(s.rows), sortValue: (s) => s.rows },
+                { key: "read", label: "Blocks read", numeric: true, render: (s) => num(s.shared_blks_read), sortValue: (s) => s.shared_blks_read },
+                { key: "hit", label: "Blocks hit", numeric: true, render: (s) => num(s.shared_blks_hit), sortValue: (s) => s.shared_blks_hit },
+                { key: "text", label: "Statement", render: (s) => <QueryText text={s.query} /> },
+              ]}
+            />
+          )}
+        </>
+      )}
+    </Panel>
+  );
+}
