@@ -10,14 +10,17 @@
 //! - [`telemetry`]: every metric described once; snapshots rendered to Prometheus text.
 //! - [`http`]: actix-web handlers reading the StateActor's view; never the database.
 //! - [`app`]: start-up order, exit codes and shutdown.
+//! - [`check`]: `pgmon check-config`; [`rules`]: `pgmon rules` (Prometheus rules from config).
 
 pub mod actors;
 pub mod alerts;
 pub mod app;
+pub mod check;
 pub mod collectors;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod rules;
 pub mod telemetry;
 
 /// Exit code for bad input: config, DSN, bind address.

@@ -1,7 +1,8 @@
 //! The `pgmon` binary: parse the CLI, load and validate config (exit 2 on bad input), set up
-//! logging, then run the agent or probe a running one (`--healthcheck`).
+//! logging, then run the agent, probe a running one (`--healthcheck`), check a configuration
+//! against its database (`check-config`) or print the matching Prometheus rules (`rules`).
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use pgmon::config::{Config, LogFormat};
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -20,6 +21,19 @@ struct Cli {
     /// Probe /healthz of the agent running with this config; exit 0 when healthy, 1 when not.
     #[arg(long)]
     healthcheck: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate the config, connect once, and print what would be monitored: exit 0 when the
+    /// agent would start healthy, 1 when the database is unreachable, 2 on bad input, 3 when
+    /// the role could write.
+    CheckConfig,
+    /// Print Prometheus alerting rules for the thresholds in this config (alerts.*,
+    /// limits.unused_index_min_bytes, metrics.prefix).
+    Rules,
 }
 
 fn main() -> ExitCode {
@@ -35,9 +49,24 @@ fn main() -> ExitCode {
     if cli.healthcheck {
         return healthcheck(config.bind_addr());
     }
+    if matches!(cli.command, Some(Command::Rules)) {
+        print!("{}", pgmon::rules::prometheus_rules(&config));
+        return ExitCode::SUCCESS;
+    }
     if let Err(e) = config.require_dsn() {
         eprintln!("pgmon: {e}");
         return ExitCode::from(pgmon::EXIT_BAD_INPUT as u8);
+    }
+    if matches!(cli.command, Some(Command::CheckConfig)) {
+        let source = cli
+            .config
+            .as_ref()
+            .map_or("defaults and PGMON_* environment".to_string(), |p| {
+                p.display().to_string()
+            });
+        let report = actix_rt::System::new().block_on(pgmon::check::check_config(&config, &source));
+        print!("{}", report.text);
+        return ExitCode::from(report.exit_code as u8);
     }
     init_tracing(config.log.format);
     let result = actix_rt::System::new().block_on(pgmon::app::run(config));
