@@ -97,6 +97,11 @@ async function panelsPhase() {
   await header.locator("button").click();
   check((await header.getAttribute("aria-sort")) === "ascending", "autovacuum: clicking again reverses the sort");
 
+  // A path works as a deep link too (the agent serves the page on any path).
+  await page.goto(`${base}/partitions`);
+  const byPath = await page.locator('[data-panel="partitions"][data-state="ready"]').waitFor({ timeout: 15000 }).then(() => true, () => false);
+  check(byPath, "/partitions opens the partitions panel");
+
   // Charts are drawn by uPlot from the agent's history.
   await page.goto(`${base}/#/overview`);
   await page.locator(".chart canvas").first().waitFor({ timeout: 15000 }).catch(() => {});

@@ -15,12 +15,12 @@ import { StoragePanel } from "./panels/Storage";
 import { TopQueriesPanel } from "./panels/TopQueries";
 import { WraparoundPanel } from "./panels/Wraparound";
 import { useApi, useRefresh, type ApiState } from "./refresh";
-import { PANEL_IDS, PANEL_TITLES, panelFromHash, type PanelId } from "./routes";
+import { PANEL_IDS, PANEL_TITLES, panelFromLocation, type PanelId } from "./routes";
 
 function usePanelFromHash(): PanelId {
-  const [panel, setPanel] = useState(() => panelFromHash(window.location.hash));
+  const [panel, setPanel] = useState(() => panelFromLocation(window.location.pathname, window.location.hash));
   useEffect(() => {
-    const onHash = () => setPanel(panelFromHash(window.location.hash));
+    const onHash = () => setPanel(panelFromLocation(window.location.pathname, window.location.hash));
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
   }, []);

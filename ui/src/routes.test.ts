@@ -1,4 +1,4 @@
-import { panelFromHash } from "./routes";
+import { panelFromHash, panelFromLocation } from "./routes";
 import { parseHumantime } from "./panels/Health";
 
 describe("deep links", () => {
@@ -9,6 +9,15 @@ describe("deep links", () => {
     expect(panelFromHash("#/partitions?x=1")).toBe("partitions");
     expect(panelFromHash("")).toBe("overview");
     expect(panelFromHash("#/nope")).toBe("overview");
+  });
+});
+
+describe("path deep links", () => {
+  it("reads the path when there is no hash", () => {
+    expect(panelFromLocation("/storage", "")).toBe("storage");
+    expect(panelFromLocation("/alerts/", "")).toBe("alerts");
+    expect(panelFromLocation("/", "")).toBe("overview");
+    expect(panelFromLocation("/storage", "#/bloat")).toBe("bloat");
   });
 });
 

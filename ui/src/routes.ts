@@ -31,8 +31,17 @@ export const PANEL_TITLES: Record<PanelId, string> = {
   health: "Agent health",
 };
 
+function known(id: string): PanelId | null {
+  return (PANEL_IDS as readonly string[]).includes(id) ? (id as PanelId) : null;
+}
+
 /** "#/storage" -> "storage"; "", "#/nope" -> "overview". */
 export function panelFromHash(hash: string): PanelId {
-  const id = hash.replace(/^#\/?/, "").split(/[/?]/)[0];
-  return (PANEL_IDS as readonly string[]).includes(id) ? (id as PanelId) : "overview";
+  return known(hash.replace(/^#\/?/, "").split(/[/?]/)[0]) ?? "overview";
+}
+
+/** The hash wins; without one, a path like "/storage" (the agent serves the page there too). */
+export function panelFromLocation(pathname: string, hash: string): PanelId {
+  if (hash.replace(/^#\/?/, "") !== "") return panelFromHash(hash);
+  return known(pathname.replace(/\/+$/, "").split("/").pop() ?? "") ?? "overview";
 }
