@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, unit tests, then the integration tests against real
+# The whole test suite: formatting, lints, promtool, the UI's checks, the operations files
+# (hadolint, docker-compose config), unit tests, then the integration tests against real
 # throwaway PostgreSQL clusters (started by the tests themselves, promtool on /metrics) for
 # every supported major version: Debian's packaged version first, then each other of 12-18
 # (binaries from scripts/pg-provision.sh). PGMON_TEST_VERSIONS="15 18" narrows the matrix.
@@ -11,6 +12,7 @@ cargo clippy --all-targets --locked -- -D warnings
 promtool check rules docs/prometheus/pgmon-rules.yaml
 (cd docs/prometheus && promtool test rules pgmon-rules.test.yaml)
 ./scripts/ui-check.sh
+./scripts/lint-ops.sh
 threads=${PGMON_TEST_THREADS:-4}
 cargo test --locked --all-targets -- --test-threads="$threads"
 

@@ -1,21 +1,26 @@
-//! Start-up and shutdown: bind the HTTP listener (a taken address is bad input), check the
-//! role once if the database answers (refuse a writable role), start the StateActor, the
-//! AlertEvaluator and the supervised loops, then serve until SIGINT/SIGTERM.
+//! Start-up and shutdown: read the TLS and credential files (a bad one is bad input), bind the
+//! HTTP listener (a taken address is bad input), check the role once if the database answers
+//! (refuse a writable role), start the StateActor, the AlertEvaluator and the supervised
+//! loops, then serve (HTTPS when `http.tls` is set) until SIGINT/SIGTERM.
 //! A database that is down at start is not fatal: the agent starts degraded.
 
 use crate::actors::alert_evaluator::AlertEvaluator;
 use crate::actors::loop_actor::CapabilitiesCache;
 use crate::actors::notifier::Notifier;
 use crate::actors::state::StateActor;
-use crate::config::{describe_dsn, parse_dsn, Config};
+use crate::config::{describe_dsn, parse_dsn_tls, Config};
 use crate::db::{self, capabilities::Capabilities, privileges};
-use crate::http::{self, AppState};
+use crate::http::{self, auth::AuthPolicy, AppState};
 use crate::telemetry::{SeriesNaming, Telemetry};
 use crate::{EXIT_BAD_INPUT, EXIT_WRITE_ACCESS};
 use actix::{Actor, AsyncContext};
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceRequest;
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,12 +43,45 @@ impl StartError {
     }
 }
 
+/// What start-up reads from disk besides the config: the HTTPS certificate and key, the auth
+/// secret files, the DSN's `sslrootcert`.
+pub struct SecurityFiles {
+    pub http_tls: Option<rustls::ServerConfig>,
+    pub auth: AuthPolicy,
+}
+
+/// Reads and checks every file the security settings name; a bad one is bad input naming its
+/// key and file (also usable by `check-config`).
+pub fn read_security_files(config: &Config) -> Result<SecurityFiles, StartError> {
+    if let Some(dsn) = &config.dsn {
+        let (_, db_tls) =
+            parse_dsn_tls(dsn.expose()).map_err(|e| StartError::BadInput(format!("invalid config: key `dsn`: {e}")))?;
+        db::tls::connector(&db_tls).map_err(|e| StartError::BadInput(format!("invalid config: key `dsn`: {e}")))?;
+    }
+    let http_tls = if config.http.tls.enabled() {
+        Some(crate::tls::server_config(&config.http.tls).map_err(|e| StartError::BadInput(e.to_string()))?)
+    } else {
+        None
+    };
+    let auth = AuthPolicy::from_config(&config.http.auth).map_err(|e| StartError::BadInput(e.to_string()))?;
+    Ok(SecurityFiles { http_tls, auth })
+}
+
 /// Runs the agent until shutdown. Must be called inside an actix System.
 pub async fn run(config: Config) -> Result<(), StartError> {
     let dsn = config.require_dsn().map_err(|e| StartError::BadInput(e.to_string()))?;
-    let pg = parse_dsn(dsn.expose()).map_err(|e| StartError::BadInput(format!("invalid config: key `dsn`: {e}")))?;
+    let (pg, db_tls) =
+        parse_dsn_tls(dsn.expose()).map_err(|e| StartError::BadInput(format!("invalid config: key `dsn`: {e}")))?;
     let target = describe_dsn(&pg);
     let db_label = pg.get_dbname().or(pg.get_user()).unwrap_or("postgres").to_string();
+    let SecurityFiles { http_tls, auth } = read_security_files(&config)?;
+    if db_tls.root_cert.is_some() && !db_tls.mode.encrypts() {
+        tracing::warn!(
+            sslmode = db_tls.mode.as_str(),
+            "sslrootcert is ignored: this sslmode connects without TLS; use sslmode=verify-full to check the server"
+        );
+    }
+    let auth = Arc::new(auth);
 
     let bind = config.bind_addr();
     let listener = TcpListener::bind(bind)
@@ -94,17 +132,34 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         static_dir,
         hide_postgres_defaults: config.ui.hide_postgres_defaults,
     };
+    let protected = auth.protected_scopes();
     let server = HttpServer::new(move || {
+        let auth = auth.clone();
         App::new()
             .app_data(web::Data::new(app_state.clone()))
+            .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+                http::auth::enforce(auth.clone(), req, next)
+            }))
             .configure(http::configure)
     })
     .workers(2)
-    .shutdown_timeout(5)
-    .listen(listener)
+    .shutdown_timeout(5);
+    let scheme = if http_tls.is_some() { "https" } else { "http" };
+    let server = match http_tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls),
+        None => server.listen(listener),
+    }
     .map_err(|e| StartError::Runtime(format!("cannot serve on {local}: {e}")))?
     .run();
-    tracing::info!(addr = %local, cluster = %config.cluster, target = %target, "listening");
+    tracing::info!(
+        addr = %local,
+        scheme,
+        auth = ?protected,
+        cluster = %config.cluster,
+        target = %target,
+        db_tls = %db::tls::describe(&db_tls),
+        "listening"
+    );
     server.await.map_err(|e| StartError::Runtime(e.to_string()))?;
     drop(loops);
     tracing::info!("shut down");

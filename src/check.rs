@@ -127,6 +127,33 @@ fn monitoring_section(caps: &Capabilities) -> String {
 
 pub async fn check_config(config: &Config, source: &str) -> CheckReport {
     let mut text = configuration_section(config, source);
+    // The certificate, key, secret and sslrootcert files the agent would read at start.
+    match crate::app::read_security_files(config) {
+        Ok(files) => {
+            let scopes = files.auth.protected_scopes();
+            let _ = writeln!(
+                text,
+                "  http auth:  {}; {}",
+                if scopes.is_empty() {
+                    "no credentials required".to_string()
+                } else {
+                    format!("credentials required for {scopes:?}")
+                },
+                if files.http_tls.is_some() {
+                    "HTTPS"
+                } else {
+                    "plain HTTP"
+                }
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(text, "security files: {e}");
+            return CheckReport {
+                text,
+                exit_code: crate::EXIT_BAD_INPUT,
+            };
+        }
+    }
     let wait = Duration::from_millis(config.timeouts.connect_timeout_ms) + Duration::from_secs(1);
     let client = match tokio::time::timeout(wait, db::connect_once(config)).await {
         Ok(Ok(client)) => client,

@@ -10,6 +10,7 @@
 //! - [`telemetry`]: every metric described once; snapshots rendered to Prometheus text.
 //! - [`http`]: actix-web handlers reading the StateActor's view; never the database.
 //! - [`app`]: start-up order, exit codes and shutdown.
+//! - [`tls`]: rustls for both sides: the HTTPS listener, the DSN's `sslmode`, the health probe.
 //! - [`check`]: `pgmon check-config`; [`rules`]: `pgmon rules` (Prometheus rules from config).
 
 pub mod actors;
@@ -22,6 +23,7 @@ pub mod db;
 pub mod http;
 pub mod rules;
 pub mod telemetry;
+pub mod tls;
 
 /// Exit code for bad input: config, DSN, bind address.
 pub const EXIT_BAD_INPUT: i32 = 2;

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         }
     };
     if cli.healthcheck {
-        return healthcheck(config.bind_addr());
+        return healthcheck(config.bind_addr(), config.http.tls.enabled());
     }
     if matches!(cli.command, Some(Command::Rules)) {
         print!("{}", pgmon::rules::prometheus_rules(&config));
@@ -92,8 +92,9 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-/// A minimal HTTP/1.1 GET of /healthz: the container image has no curl.
-fn healthcheck(bind: SocketAddr) -> ExitCode {
+/// A minimal HTTP/1.1 GET of /healthz: the container image has no curl. With `http.tls` set
+/// it speaks TLS without checking the certificate (loopback only, no secret sent).
+fn healthcheck(bind: SocketAddr, tls: bool) -> ExitCode {
     let mut addr = bind;
     if addr.ip().is_unspecified() {
         addr.set_ip(if addr.is_ipv4() {
@@ -113,7 +114,13 @@ fn healthcheck(bind: SocketAddr) -> ExitCode {
         stream.read_to_string(&mut response)?;
         Ok(response)
     };
-    match probe() {
+    let scheme = if tls { "https" } else { "http" };
+    let response = if tls {
+        pgmon::tls::probe_healthz_tls(addr, Duration::from_secs(3))
+    } else {
+        probe()
+    };
+    match response {
         Ok(response) if response.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
         Ok(response) => {
             let status = response.lines().next().unwrap_or("").to_string();
@@ -122,7 +129,7 @@ fn healthcheck(bind: SocketAddr) -> ExitCode {
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("pgmon: healthcheck could not reach http://{addr}/healthz: {e}");
+            eprintln!("pgmon: healthcheck could not reach {scheme}://{addr}/healthz: {e}");
             ExitCode::from(1)
         }
     }

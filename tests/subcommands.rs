@@ -106,3 +106,14 @@ fn rules_follow_the_configured_thresholds_and_pass_promtool() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("SUCCESS: 23 rules found"), "{text}");
 }
+
+#[test]
+fn check_config_names_an_unreadable_certificate_file() {
+    let yaml = "http:\n  tls:\n    cert_file: \"/nonexistent/cert.pem\"\n    key_file: \"/nonexistent/key.pem\"\n";
+    let (code, out) = pgmon(&["check-config"], yaml, Some("postgres://monitor:pw@127.0.0.1:1/app"));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("security files:") && out.contains("/nonexistent/cert.pem"),
+        "{out}"
+    );
+}

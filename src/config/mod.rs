@@ -6,7 +6,7 @@
 
 mod dsn;
 
-pub use dsn::{describe_dsn, parse_dsn, Secret};
+pub use dsn::{describe_dsn, parse_dsn, parse_dsn_tls, DbTls, DbVerify, Secret, SslMode};
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -267,6 +267,10 @@ pub struct Http {
     pub bind: String,
     /// Directory served at `/` instead of the embedded UI, when it exists.
     pub static_dir: String,
+    /// HTTPS instead of HTTP when both files are set.
+    pub tls: HttpTls,
+    /// Optional credentials per scope; `/healthz` is always open.
+    pub auth: HttpAuth,
 }
 
 impl Default for Http {
@@ -274,8 +278,91 @@ impl Default for Http {
         Self {
             bind: "0.0.0.0:8181".into(),
             static_dir: "/opt/pgmon/ui".into(),
+            tls: HttpTls::default(),
+            auth: HttpAuth::default(),
         }
     }
+}
+
+/// PEM files for HTTPS; both empty (the default) serves plain HTTP.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpTls {
+    /// Certificate chain, leaf first.
+    pub cert_file: String,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: String,
+}
+
+impl HttpTls {
+    pub fn enabled(&self) -> bool {
+        !self.cert_file.is_empty() && !self.key_file.is_empty()
+    }
+}
+
+/// Credentials for the three scopes: `/api/*`, `/metrics`, and the UI (every other path but
+/// `/healthz`). A scope with nothing set is open.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpAuth {
+    pub api: ScopeAuth,
+    pub ui: ScopeAuth,
+    pub metrics: ScopeAuth,
+}
+
+/// Basic auth (user + password) and/or a bearer token; a request passes with either. Each
+/// secret comes inline (best from the environment, e.g.
+/// `PGMON_HTTP__AUTH__API__BASIC_PASSWORD`) or from a file read at start.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScopeAuth {
+    pub basic_user: String,
+    #[serde(skip_serializing)]
+    pub basic_password: Secret,
+    pub basic_password_file: String,
+    #[serde(skip_serializing)]
+    pub bearer_token: Secret,
+    pub bearer_token_file: String,
+}
+
+/// The auth scopes by config name, for key names in errors.
+pub const AUTH_SCOPES: [&str; 3] = ["api", "ui", "metrics"];
+
+impl HttpAuth {
+    pub fn scope(&self, name: &str) -> &ScopeAuth {
+        match name {
+            "api" => &self.api,
+            "ui" => &self.ui,
+            _ => &self.metrics,
+        }
+    }
+
+    fn scope_mut(&mut self, name: &str) -> &mut ScopeAuth {
+        match name {
+            "api" => &mut self.api,
+            "ui" => &mut self.ui,
+            _ => &mut self.metrics,
+        }
+    }
+}
+
+/// `http.auth.<scope>.<field>` as a static key name for [`ConfigError::Invalid`].
+pub fn auth_key(scope: &str, field: &str) -> &'static str {
+    macro_rules! keys {
+        ($($s:literal),*) => {
+            match (scope, field) {
+                $(
+                    ($s, "basic_user") => concat!("http.auth.", $s, ".basic_user"),
+                    ($s, "basic_password") => concat!("http.auth.", $s, ".basic_password"),
+                    ($s, "basic_password_file") => concat!("http.auth.", $s, ".basic_password_file"),
+                    ($s, "bearer_token") => concat!("http.auth.", $s, ".bearer_token"),
+                    ($s, "bearer_token_file") => concat!("http.auth.", $s, ".bearer_token_file"),
+                )*
+                _ => "http.auth",
+            }
+        };
+    }
+    keys!("api", "ui", "metrics")
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -414,9 +501,23 @@ impl Config {
         let raw = builder
             .build()
             .map_err(|e| ConfigError::Parse(describe_config_error(&e, dsn)))?;
-        let cfg: Config = raw
+        let mut cfg: Config = raw
             .try_deserialize()
             .map_err(|e| ConfigError::Parse(describe_config_error(&e, dsn)))?;
+        // The `config` crate parses env values as numbers where it can ("0123" becomes 123):
+        // secrets are taken from the environment verbatim instead.
+        for scope in AUTH_SCOPES {
+            for (field, env_field) in [("basic_password", "BASIC_PASSWORD"), ("bearer_token", "BEARER_TOKEN")] {
+                let name = format!("PGMON_HTTP__AUTH__{}__{env_field}", scope.to_uppercase());
+                if let Some(value) = env.get(&name) {
+                    let target = cfg.http.auth.scope_mut(scope);
+                    match field {
+                        "basic_password" => target.basic_password = Secret::new(value.clone()),
+                        _ => target.bearer_token = Secret::new(value.clone()),
+                    }
+                }
+            }
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -534,6 +635,83 @@ impl Config {
         }
         if let Some(dsn) = &self.dsn {
             parse_dsn(dsn.expose()).map_err(|reason| invalid("dsn", "<redacted>", reason))?;
+        }
+        self.validate_http_security()
+    }
+
+    /// Shape only (which keys go together); the files are read at start by the HTTP side.
+    fn validate_http_security(&self) -> Result<(), ConfigError> {
+        let tls = &self.http.tls;
+        match (tls.cert_file.is_empty(), tls.key_file.is_empty()) {
+            (false, true) => {
+                return Err(invalid(
+                    "http.tls.key_file",
+                    "\"\"",
+                    format!("is needed with http.tls.cert_file = {}", tls.cert_file),
+                ))
+            }
+            (true, false) => {
+                return Err(invalid(
+                    "http.tls.cert_file",
+                    "\"\"",
+                    format!("is needed with http.tls.key_file = {}", tls.key_file),
+                ))
+            }
+            _ => {}
+        }
+        for scope in AUTH_SCOPES {
+            let a = self.http.auth.scope(scope);
+            let key = |field| auth_key(scope, field);
+            let password_inline = !a.basic_password.expose().is_empty();
+            let password_file = !a.basic_password_file.is_empty();
+            if password_inline && password_file {
+                return Err(invalid(
+                    key("basic_password"),
+                    "<redacted>",
+                    format!("set either it or {}, not both", key("basic_password_file")),
+                ));
+            }
+            if !a.bearer_token.expose().is_empty() && !a.bearer_token_file.is_empty() {
+                return Err(invalid(
+                    key("bearer_token"),
+                    "<redacted>",
+                    format!("set either it or {}, not both", key("bearer_token_file")),
+                ));
+            }
+            if !a.basic_user.is_empty() && !password_inline && !password_file {
+                return Err(invalid(
+                    key("basic_user"),
+                    format!("{:?}", a.basic_user),
+                    format!(
+                        "needs a password: set {} (or {})",
+                        key("basic_password_file"),
+                        key("basic_password")
+                    ),
+                ));
+            }
+            if a.basic_user.is_empty() && (password_inline || password_file) {
+                let field = if password_file {
+                    "basic_password_file"
+                } else {
+                    "basic_password"
+                };
+                return Err(invalid(
+                    key(field),
+                    if password_file {
+                        a.basic_password_file.clone()
+                    } else {
+                        "<redacted>".into()
+                    },
+                    format!("needs a user name in {}", key("basic_user")),
+                ));
+            }
+            if a.basic_user.contains(':') {
+                return Err(invalid(
+                    key("basic_user"),
+                    format!("{:?}", a.basic_user),
+                    "must not contain ':' (basic auth separates user and password with it)",
+                ));
+            }
         }
         Ok(())
     }
@@ -676,6 +854,69 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("/nonexistent/pgmon.yaml"), "{err}");
+    }
+
+    #[test]
+    fn tls_cert_without_key_names_the_missing_key() {
+        let err = load_yaml("http:\n  tls:\n    cert_file: /etc/pgmon/tls.crt\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("http.tls.key_file") && err.contains("/etc/pgmon/tls.crt"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn basic_user_without_password_names_the_key() {
+        let err = load_yaml("http:\n  auth:\n    metrics:\n      basic_user: prom\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.auth.metrics.basic_user"), "{err}");
+        assert!(err.contains("http.auth.metrics.basic_password_file"), "{err}");
+    }
+
+    #[test]
+    fn password_file_without_user_names_the_key() {
+        let err = load_yaml(
+            "http:\n  auth:\n    ui:\n      basic_password_file: /run/secrets/pw\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("http.auth.ui.basic_password_file") && err.contains("basic_user"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn auth_secrets_come_from_env_verbatim() {
+        let cfg = load_yaml(
+            "http:\n  auth:\n    api:\n      basic_user: ops\n",
+            &[
+                ("PGMON_HTTP__AUTH__API__BASIC_PASSWORD", "0123"),
+                ("PGMON_HTTP__AUTH__METRICS__BEARER_TOKEN", "1e5"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.http.auth.api.basic_password.expose(), "0123");
+        assert_eq!(cfg.http.auth.metrics.bearer_token.expose(), "1e5");
+        assert!(!format!("{:?}", cfg.http.auth).contains("0123"), "Debug shows a secret");
+    }
+
+    #[test]
+    fn inline_password_and_password_file_together_are_rejected_without_the_secret() {
+        let err = load_yaml(
+            "http:\n  auth:\n    api:\n      basic_user: ops\n      basic_password_file: /pw\n",
+            &[("PGMON_HTTP__AUTH__API__BASIC_PASSWORD", "s3cr3t")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("http.auth.api.basic_password") && !err.contains("s3cr3t"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,28 +3,30 @@
 //! plus capability detection and the read-only refusal check.
 //!
 //! Connections are made lazily: a database that is down at start only makes loops fail (and
-//! the agent report degraded) until it comes back.
+//! the agent report degraded) until it comes back. Every connection, pooled or not, goes
+//! through the DSN's TLS settings ([`tls`]).
 
 pub mod capabilities;
 pub mod privileges;
+pub mod tls;
 
-use crate::config::{parse_dsn, Config};
+use crate::config::{parse_dsn_tls, Config};
 use bb8::{CustomizeConnection, ErrorSink, Pool};
 use bb8_postgres::PostgresConnectionManager;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio_postgres::NoTls;
+use tls::PgTls;
 
-pub type PgConnection<'a> = bb8::PooledConnection<'a, PostgresConnectionManager<NoTls>>;
+pub type PgConnection<'a> = bb8::PooledConnection<'a, PostgresConnectionManager<PgTls>>;
 
 /// A bb8 pool that remembers why its last connection attempt failed: bb8 makes connections in
 /// the background and `get()` only ever reports a timeout, but an operator needs the reason
 /// ("password authentication failed", "connection refused").
 #[derive(Clone)]
 pub struct PgPool {
-    pool: Pool<PostgresConnectionManager<NoTls>>,
+    pool: Pool<PostgresConnectionManager<PgTls>>,
     last_error: LastConnectError,
 }
 
@@ -137,14 +139,21 @@ impl CustomizeConnection<tokio_postgres::Client, tokio_postgres::Error> for Sess
     }
 }
 
-/// Builds both pools without connecting.
-pub fn build_pools(config: &Config) -> Result<Pools, String> {
+/// What every connection is made from: the parsed DSN (application_name and connect timeout
+/// set) and its TLS connector. The error names the bad part, never the password.
+pub fn connect_settings(config: &Config) -> Result<(tokio_postgres::Config, PgTls), String> {
     let dsn = config.dsn.as_ref().ok_or("missing DSN")?;
-    let mut pg = parse_dsn(dsn.expose())?;
+    let (mut pg, tls_settings) = parse_dsn_tls(dsn.expose())?;
     pg.application_name("pgmon");
     if pg.get_connect_timeout().is_none() {
         pg.connect_timeout(Duration::from_millis(config.timeouts.connect_timeout_ms));
     }
+    Ok((pg, tls::connector(&tls_settings)?))
+}
+
+/// Builds both pools without connecting.
+pub fn build_pools(config: &Config) -> Result<Pools, String> {
+    let (pg, tls) = connect_settings(config)?;
     let make = |size: u32, wait: Duration| {
         let last_error = LastConnectError::default();
         let pool = Pool::builder()
@@ -160,7 +169,7 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
                 lock_timeout_ms: config.timeouts.lock_timeout_ms,
             }))
             .error_sink(Box::new(last_error.clone()))
-            .build_unchecked(PostgresConnectionManager::new(pg.clone(), NoTls));
+            .build_unchecked(PostgresConnectionManager::new(pg.clone(), tls.clone()));
         PgPool { pool, last_error }
     };
     Ok(Pools {
@@ -179,17 +188,9 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
 
 /// Connects once outside any pool (start-up checks), with the same guardrails.
 pub async fn connect_once(config: &Config) -> Result<tokio_postgres::Client, DbError> {
-    let dsn = config
-        .dsn
-        .as_ref()
-        .ok_or_else(|| DbError::Unreachable("missing DSN".into()))?;
-    let mut pg = parse_dsn(dsn.expose()).map_err(DbError::Unreachable)?;
-    pg.application_name("pgmon");
-    if pg.get_connect_timeout().is_none() {
-        pg.connect_timeout(Duration::from_millis(config.timeouts.connect_timeout_ms));
-    }
+    let (pg, tls) = connect_settings(config).map_err(DbError::Unreachable)?;
     let (client, connection) = pg
-        .connect(NoTls)
+        .connect(tls)
         .await
         .map_err(|e| DbError::Unreachable(describe_pg_error(&e)))?;
     tokio::spawn(async move {

@@ -1,8 +1,11 @@
 //! The HTTP side (actix-web): `/healthz`, `/metrics`, `/api/v1/*` and the UI at `/`. Handlers
 //! read the StateActor's immutable view; none touches the database or runs a collector.
+//! Optional HTTPS and per-scope credentials ([`auth`]) are wired in by `app`.
 
 mod api;
+pub mod auth;
 mod health;
+mod openapi;
 mod ui;
 
 use crate::actors::messages::GetView;
@@ -44,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/stale-stats", web::get().to(api::stale_stats))
         .route("/api/v1/history", web::get().to(api::history))
         .route("/api/v1/sql", web::get().to(api::sql))
+        .route("/api/v1/openapi.json", web::get().to(openapi::document))
         .default_service(web::to(ui::serve));
 }
 

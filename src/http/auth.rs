@@ -1,0 +1,460 @@
+//! HTTP authentication, in the spirit of Prometheus exporters' web config: optional basic auth
+//! and/or a bearer token, set separately for three scopes — `/api/*`, `/metrics`, and the UI
+//! (every other path) — while `/healthz` always stays open for probes.
+//!
+//! The decision is pure ([`AuthPolicy::decide`] over a path and an `Authorization` header) and
+//! unit-tested; [`enforce`] is the actix-web glue. Secrets are compared in constant time
+//! (`subtle`), are never logged, and never appear in an error. Building the policy reads the
+//! `*_file` secrets once at start and fails with a [`ConfigError`] naming the key and file.
+
+use crate::config::{auth_key, ConfigError, HttpAuth, ScopeAuth, Secret, AUTH_SCOPES};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use actix_web::middleware::Next;
+use actix_web::HttpResponse;
+use base64::Engine;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// Which credentials a path needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `/healthz`: always open.
+    Health,
+    Api,
+    Metrics,
+    Ui,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Health => "healthz",
+            Scope::Api => "api",
+            Scope::Metrics => "metrics",
+            Scope::Ui => "ui",
+        }
+    }
+}
+
+/// The scope of a request path. The path is fully percent-decoded first, so an encoded
+/// spelling (`/%6Detrics`) that the router would send to `/metrics` gets its scope too.
+pub fn scope_of(path: &str) -> Scope {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    match decoded.as_ref() {
+        "/healthz" => Scope::Health,
+        "/metrics" => Scope::Metrics,
+        p if p == "/api" || p.starts_with("/api/") => Scope::Api,
+        _ => Scope::Ui,
+    }
+}
+
+/// One scope's accepted credentials; a request passes with any one of them.
+#[derive(Clone, Default)]
+pub struct ScopeCredentials {
+    basic: Option<(String, Secret)>,
+    bearer: Option<Secret>,
+}
+
+impl std::fmt::Debug for ScopeCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopeCredentials")
+            .field("basic_user", &self.basic.as_ref().map(|(user, _)| user))
+            .field("bearer", &self.bearer.is_some())
+            .finish()
+    }
+}
+
+impl ScopeCredentials {
+    pub fn basic(user: &str, password: &str) -> Self {
+        Self {
+            basic: Some((user.to_string(), Secret::new(password))),
+            bearer: None,
+        }
+    }
+
+    pub fn bearer(token: &str) -> Self {
+        Self {
+            basic: None,
+            bearer: Some(Secret::new(token)),
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.basic.is_none() && self.bearer.is_none()
+    }
+
+    /// The `WWW-Authenticate` challenges for a 401, one per accepted scheme.
+    pub fn challenges(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.basic.is_some() {
+            out.push(r#"Basic realm="pgmon", charset="UTF-8""#);
+        }
+        if self.bearer.is_some() {
+            out.push(r#"Bearer realm="pgmon""#);
+        }
+        out
+    }
+
+    /// Checks an `Authorization` header value against these credentials.
+    fn check(&self, authorization: Option<&[u8]>) -> Result<(), Denied> {
+        let Some(header) = authorization else {
+            return Err(Denied::Missing);
+        };
+        let (scheme, value) = match header.iter().position(|&b| b == b' ') {
+            Some(i) => (&header[..i], trim_ascii(&header[i + 1..])),
+            None => (header, &[][..]),
+        };
+        if scheme.eq_ignore_ascii_case(b"basic") {
+            if let Some((user, password)) = &self.basic {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(value)
+                    .map_err(|_| Denied::Wrong)?;
+                let colon = decoded.iter().position(|&b| b == b':').ok_or(Denied::Wrong)?;
+                let user_ok = decoded[..colon].ct_eq(user.as_bytes());
+                let password_ok = decoded[colon + 1..].ct_eq(password.expose().as_bytes());
+                return if bool::from(user_ok & password_ok) {
+                    Ok(())
+                } else {
+                    Err(Denied::Wrong)
+                };
+            }
+        } else if scheme.eq_ignore_ascii_case(b"bearer") {
+            if let Some(token) = &self.bearer {
+                return if bool::from(value.ct_eq(token.expose().as_bytes())) {
+                    Ok(())
+                } else {
+                    Err(Denied::Wrong)
+                };
+            }
+        }
+        // A scheme this scope does not accept counts as no credentials.
+        Err(Denied::Missing)
+    }
+}
+
+fn trim_ascii(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if first.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if last.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    Missing,
+    Wrong,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    Deny {
+        scope: Scope,
+        denied: Denied,
+        challenges: Vec<&'static str>,
+    },
+}
+
+/// Credentials per scope; an empty scope is open.
+#[derive(Debug, Clone, Default)]
+pub struct AuthPolicy {
+    pub api: ScopeCredentials,
+    pub ui: ScopeCredentials,
+    pub metrics: ScopeCredentials,
+}
+
+impl AuthPolicy {
+    /// Reads `basic_password_file` / `bearer_token_file` (trailing newline trimmed). Config
+    /// validation has already checked which keys go together.
+    pub fn from_config(auth: &HttpAuth) -> Result<AuthPolicy, ConfigError> {
+        let mut policy = AuthPolicy::default();
+        for name in AUTH_SCOPES {
+            let creds = scope_from_config(name, auth.scope(name))?;
+            match name {
+                "api" => policy.api = creds,
+                "ui" => policy.ui = creds,
+                _ => policy.metrics = creds,
+            }
+        }
+        Ok(policy)
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.api.is_open() && self.ui.is_open() && self.metrics.is_open()
+    }
+
+    /// Which scopes ask for credentials, for the start-up log (no secrets).
+    pub fn protected_scopes(&self) -> Vec<&'static str> {
+        [
+            (Scope::Api, &self.api),
+            (Scope::Ui, &self.ui),
+            (Scope::Metrics, &self.metrics),
+        ]
+        .into_iter()
+        .filter(|(_, c)| !c.is_open())
+        .map(|(s, _)| s.as_str())
+        .collect()
+    }
+
+    pub fn decide(&self, path: &str, authorization: Option<&[u8]>) -> Decision {
+        let scope = scope_of(path);
+        let creds = match scope {
+            Scope::Health => return Decision::Allow,
+            Scope::Api => &self.api,
+            Scope::Ui => &self.ui,
+            Scope::Metrics => &self.metrics,
+        };
+        if creds.is_open() {
+            return Decision::Allow;
+        }
+        match creds.check(authorization) {
+            Ok(()) => Decision::Allow,
+            Err(denied) => Decision::Deny {
+                scope,
+                denied,
+                challenges: creds.challenges(),
+            },
+        }
+    }
+}
+
+fn scope_from_config(scope: &str, cfg: &ScopeAuth) -> Result<ScopeCredentials, ConfigError> {
+    let secret = |inline: &Secret, file: &str, file_field: &str| -> Result<Option<Secret>, ConfigError> {
+        if !file.is_empty() {
+            return read_secret_file(auth_key(scope, file_field), file).map(Some);
+        }
+        Ok(Some(inline.clone()).filter(|s| !s.expose().is_empty()))
+    };
+    let basic = match secret(&cfg.basic_password, &cfg.basic_password_file, "basic_password_file")? {
+        Some(password) if !cfg.basic_user.is_empty() => Some((cfg.basic_user.clone(), password)),
+        _ => None,
+    };
+    let bearer = secret(&cfg.bearer_token, &cfg.bearer_token_file, "bearer_token_file")?;
+    Ok(ScopeCredentials { basic, bearer })
+}
+
+/// A secret file's content without its trailing newline; an empty one is refused.
+fn read_secret_file(key: &'static str, path: &str) -> Result<Secret, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        key,
+        value: path.to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read ({e})")))?;
+    let value = text.trim_end_matches(['\n', '\r']);
+    if value.is_empty() {
+        return Err(invalid("the file is empty".into()));
+    }
+    Ok(Secret::new(value))
+}
+
+/// actix-web middleware (`middleware::from_fn`): lets the request through or answers 401 with
+/// the scope's challenges and a small JSON body.
+pub async fn enforce(
+    policy: Arc<AuthPolicy>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let decision = policy.decide(req.path(), req.headers().get(AUTHORIZATION).map(|v| v.as_bytes()));
+    match decision {
+        Decision::Allow => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
+        Decision::Deny {
+            scope,
+            denied,
+            challenges,
+        } => {
+            let peer = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+            let message = match denied {
+                Denied::Missing => "authentication required",
+                Denied::Wrong => {
+                    tracing::warn!(scope = scope.as_str(), path = %req.path(), peer = %peer, "rejected wrong HTTP credentials");
+                    "wrong credentials"
+                }
+            };
+            let mut resp = HttpResponse::Unauthorized();
+            for challenge in challenges {
+                resp.append_header((WWW_AUTHENTICATE, challenge));
+            }
+            let body = serde_json::json!({ "error": message, "scope": scope.as_str() });
+            Ok(req.into_response(resp.json(body)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic_header(user: &str, password: &str) -> Vec<u8> {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        format!("Basic {encoded}").into_bytes()
+    }
+
+    fn policy() -> AuthPolicy {
+        AuthPolicy {
+            api: ScopeCredentials::basic("ops", "pa:ss wörd"),
+            ui: ScopeCredentials::default(),
+            metrics: ScopeCredentials::bearer("scrape-token"),
+        }
+    }
+
+    fn denied(d: &Decision) -> Option<Denied> {
+        match d {
+            Decision::Allow => None,
+            Decision::Deny { denied, .. } => Some(*denied),
+        }
+    }
+
+    #[test]
+    fn paths_map_to_their_scope() {
+        assert_eq!(scope_of("/healthz"), Scope::Health);
+        assert_eq!(scope_of("/metrics"), Scope::Metrics);
+        assert_eq!(scope_of("/api/v1/overview"), Scope::Api);
+        assert_eq!(scope_of("/api"), Scope::Api);
+        assert_eq!(scope_of("/"), Scope::Ui);
+        assert_eq!(scope_of("/assets/app.js"), Scope::Ui);
+        assert_eq!(scope_of("/apix"), Scope::Ui);
+        assert_eq!(scope_of("/healthz/extra"), Scope::Ui);
+    }
+
+    #[test]
+    fn percent_encoded_paths_keep_their_scope() {
+        assert_eq!(scope_of("/%6Detrics"), Scope::Metrics);
+        assert_eq!(scope_of("/%61pi/v1/overview"), Scope::Api);
+        assert_eq!(scope_of("/api%2Fv1"), Scope::Api);
+    }
+
+    #[test]
+    fn healthz_is_open_whatever_is_configured() {
+        let all = AuthPolicy {
+            api: ScopeCredentials::bearer("t"),
+            ui: ScopeCredentials::bearer("t"),
+            metrics: ScopeCredentials::bearer("t"),
+        };
+        assert_eq!(all.decide("/healthz", None), Decision::Allow);
+    }
+
+    #[test]
+    fn basic_scope_accepts_right_and_refuses_missing_or_wrong() {
+        let p = policy();
+        assert_eq!(
+            p.decide("/api/v1/alerts", Some(&basic_header("ops", "pa:ss wörd"))),
+            Decision::Allow
+        );
+        assert_eq!(denied(&p.decide("/api/v1/alerts", None)), Some(Denied::Missing));
+        assert_eq!(
+            denied(&p.decide("/api/v1/alerts", Some(&basic_header("ops", "pa:ss"))),),
+            Some(Denied::Wrong)
+        );
+        assert_eq!(
+            denied(&p.decide("/api/v1/alerts", Some(&basic_header("root", "pa:ss wörd")))),
+            Some(Denied::Wrong)
+        );
+        assert_eq!(
+            denied(&p.decide("/api/v1/alerts", Some(b"Basic !!notbase64"))),
+            Some(Denied::Wrong)
+        );
+    }
+
+    #[test]
+    fn scheme_is_case_insensitive() {
+        let mut header = basic_header("ops", "pa:ss wörd");
+        header[..5].copy_from_slice(b"bAsIc");
+        assert_eq!(policy().decide("/api/v1/alerts", Some(&header)), Decision::Allow);
+        assert_eq!(
+            policy().decide("/metrics", Some(b"bearer scrape-token")),
+            Decision::Allow
+        );
+    }
+
+    #[test]
+    fn bearer_scope_accepts_its_token_only() {
+        let p = policy();
+        assert_eq!(p.decide("/metrics", Some(b"Bearer scrape-token")), Decision::Allow);
+        assert_eq!(
+            denied(&p.decide("/metrics", Some(b"Bearer scrape-tokeN"))),
+            Some(Denied::Wrong)
+        );
+        assert_eq!(denied(&p.decide("/metrics", Some(b"Bearer "))), Some(Denied::Wrong));
+        // Basic credentials are not a token: treated as none.
+        assert_eq!(
+            denied(&p.decide("/metrics", Some(&basic_header("ops", "pa:ss wörd")))),
+            Some(Denied::Missing)
+        );
+    }
+
+    #[test]
+    fn open_scope_needs_nothing() {
+        assert_eq!(policy().decide("/", None), Decision::Allow);
+        assert_eq!(policy().decide("/index.html", Some(b"Bearer junk")), Decision::Allow);
+    }
+
+    #[test]
+    fn challenges_name_every_accepted_scheme() {
+        let both = ScopeCredentials {
+            basic: Some(("u".into(), Secret::new("p"))),
+            bearer: Some(Secret::new("t")),
+        };
+        let p = AuthPolicy {
+            api: both,
+            ..AuthPolicy::default()
+        };
+        match p.decide("/api/v1/sql", None) {
+            Decision::Deny { challenges, scope, .. } => {
+                assert_eq!(scope, Scope::Api);
+                assert_eq!(
+                    challenges,
+                    vec![r#"Basic realm="pgmon", charset="UTF-8""#, r#"Bearer realm="pgmon""#]
+                );
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(p.decide("/api/v1/sql", Some(b"Bearer t")), Decision::Allow);
+        assert_eq!(p.decide("/api/v1/sql", Some(&basic_header("u", "p"))), Decision::Allow);
+    }
+
+    #[test]
+    fn secret_files_are_read_with_trailing_newline_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "s3cr3t \n").unwrap();
+        let mut auth = HttpAuth::default();
+        auth.ui.basic_user = "viewer".into();
+        auth.ui.basic_password_file = pw.display().to_string();
+        let p = AuthPolicy::from_config(&auth).unwrap();
+        assert_eq!(p.decide("/", Some(&basic_header("viewer", "s3cr3t "))), Decision::Allow);
+        assert_eq!(p.protected_scopes(), vec!["ui"]);
+        assert!(!format!("{p:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn missing_or_empty_secret_file_names_key_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut auth = HttpAuth::default();
+        auth.metrics.bearer_token_file = "/nonexistent/token".into();
+        let err = AuthPolicy::from_config(&auth).unwrap_err().to_string();
+        assert!(
+            err.contains("http.auth.metrics.bearer_token_file") && err.contains("/nonexistent/token"),
+            "{err}"
+        );
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        auth.metrics.bearer_token_file = empty.display().to_string();
+        let err = AuthPolicy::from_config(&auth).unwrap_err().to_string();
+        assert!(err.contains("empty"), "{err}");
+    }
+}
