@@ -206,6 +206,10 @@ fn the_embedded_bundle_is_served_with_no_node_and_no_database() {
     assert_eq!(fetch(&agent.addr, "/storage").2, index);
     assert_eq!(fetch(&agent.addr, "/assets/missing.js").0, 404);
     assert_eq!(fetch(&agent.addr, "/api/v1/nope").0, 404);
+    // HEAD probes get the health answer, not the UI page.
+    let http: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let head = http.head(format!("http://{}/healthz", agent.addr)).call().unwrap();
+    assert_eq!(head.status().as_u16(), 503, "degraded: the database is down");
 }
 
 #[test]

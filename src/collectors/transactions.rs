@@ -9,8 +9,10 @@ SELECT pid,
        COALESCE(state, 'unknown') AS state,
        datname::text AS database,
        usename::text AS username,
-       EXTRACT(EPOCH FROM (now() - xact_start))::float8 AS xact_age_seconds,
-       EXTRACT(EPOCH FROM (now() - state_change))::float8 AS state_age_seconds,
+       -- now() is this statement's transaction start: a session that began a moment later
+       -- would get a negative age.
+       GREATEST(EXTRACT(EPOCH FROM (now() - xact_start)), 0)::float8 AS xact_age_seconds,
+       GREATEST(EXTRACT(EPOCH FROM (now() - state_change)), 0)::float8 AS state_age_seconds,
        wait_event_type,
        CASE WHEN $1 THEN left(query, 256) END AS query,
        -- Over every session, not just the listed ones (a window is computed before LIMIT).

@@ -60,11 +60,9 @@ impl SslMode {
             "require" => SslMode::Require,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
-            other => {
-                return Err(format!(
-                    "sslmode `{other}` is not one of disable, allow, prefer, require, verify-ca, verify-full"
-                ))
-            }
+            // The value is not echoed: a missing value swallows the next parameter, which may
+            // be the password (`sslmode= password=...`).
+            _ => return Err("sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full".into()),
         })
     }
 
@@ -146,9 +144,19 @@ pub fn parse_dsn_tls(dsn: &str) -> Result<(tokio_postgres::Config, DbTls), Strin
 /// apart is left in place for tokio-postgres to judge.
 fn split_tls_params(dsn: &str) -> Result<(String, DbTls), String> {
     let mut tls = DbTls::default();
+    let mut mode_given = false;
     let mut take = |key: &str, value: String| -> Result<bool, String> {
+        if value.contains('=') {
+            // `sslrootcert= password=...`: the value is the next parameter. Never echo it.
+            return Err(format!(
+                "{key} has no value (the next parameter was read as its value): write {key}=<value> with no space after `=`"
+            ));
+        }
         match key {
-            "sslmode" => tls.mode = SslMode::parse(&value)?,
+            "sslmode" => {
+                tls.mode = SslMode::parse(&value)?;
+                mode_given = true;
+            }
             "sslrootcert" => tls.root_cert = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty()),
             _ => return Ok(false),
         }
@@ -161,7 +169,28 @@ fn split_tls_params(dsn: &str) -> Result<(String, DbTls), String> {
         Some(after_scheme) => split_url(dsn, after_scheme, &mut take)?,
         None => split_key_values(dsn, &mut take)?,
     };
+    check_tls_combination(&mut tls, mode_given)?;
     Ok((rest, tls))
+}
+
+/// libpq's rules for what a CA choice allows: the public roots (`sslrootcert=system`, the
+/// default for verify-full here) prove nothing without the host name check, so they go with
+/// verify-full only, and verify-ca needs a CA file of its own.
+fn check_tls_combination(tls: &mut DbTls, mode_given: bool) -> Result<(), String> {
+    let system = tls.root_cert.as_ref().is_some_and(|p| p.as_os_str() == "system");
+    if system && !mode_given {
+        tls.mode = SslMode::VerifyFull;
+    }
+    if system && tls.mode != SslMode::VerifyFull && tls.mode.encrypts() {
+        return Err(format!(
+            "sslrootcert=system needs sslmode=verify-full (with sslmode={}, any holder of a publicly trusted certificate could pose as the server)",
+            tls.mode.as_str()
+        ));
+    }
+    if tls.mode == SslMode::VerifyCa && tls.root_cert_file().is_none() {
+        return Err("sslmode=verify-ca needs sslrootcert=/path/to/ca.pem: a chain is checked against a CA you name (use sslmode=verify-full to check against the bundled public roots and the host name)".into());
+    }
+    Ok(())
 }
 
 type Take<'a> = dyn FnMut(&str, String) -> Result<bool, String> + 'a;
@@ -364,7 +393,7 @@ mod tests {
     #[test]
     fn url_password_with_question_mark_and_at_keeps_its_value() {
         let url = format!(
-            "postgres://u:{}@h/db?sslmode=verify-ca",
+            "postgres://u:{}@h/db?sslmode=verify-ca&sslrootcert=%2Fca.pem",
             percent_encode("a?sslmode=x@b")
         );
         let (cfg, tls) = parse_dsn_tls(&url).unwrap();
@@ -411,10 +440,39 @@ mod tests {
     #[test]
     fn bad_sslmode_is_named_without_the_password() {
         let err = parse_dsn("postgres://u:hunter2@h/db?sslmode=paranoid").unwrap_err();
-        assert!(err.contains("sslmode `paranoid`"), "{err}");
-        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("sslmode must be one of"), "{err}");
+        assert!(!err.contains("hunter2") && !err.contains("paranoid"), "{err}");
         let err = parse_dsn("host=h password=hunter2 sslmode=strict").unwrap_err();
-        assert!(err.contains("sslmode `strict`") && !err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("sslmode must be one of") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_value_never_echoes_the_parameter_it_swallowed() {
+        for dsn in [
+            "host=db user=u sslmode= password=hunter2",
+            "host=db user=u sslrootcert= password=hunter2 sslmode=verify-full",
+        ] {
+            let err = parse_dsn(dsn).unwrap_err();
+            assert!(err.contains("has no value"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+    }
+
+    #[test]
+    fn public_roots_go_with_verify_full_only_and_verify_ca_needs_a_ca_file() {
+        let (_, tls) = parse_dsn_tls("postgres://u@h/db?sslrootcert=system").unwrap();
+        assert_eq!((tls.mode, tls.verify()), (SslMode::VerifyFull, DbVerify::Full));
+        let err = parse_dsn("host=h sslrootcert=system sslmode=require").unwrap_err();
+        assert!(err.contains("sslrootcert=system needs sslmode=verify-full"), "{err}");
+        let err = parse_dsn("postgres://u@h/db?sslmode=verify-ca").unwrap_err();
+        assert!(err.contains("verify-ca needs sslrootcert"), "{err}");
+        let err = parse_dsn("host=h sslmode=verify-ca sslrootcert=system").unwrap_err();
+        assert!(err.contains("sslrootcert=system needs sslmode=verify-full"), "{err}");
+        let (_, tls) = parse_dsn_tls("host=h sslmode=verify-ca sslrootcert=/ca.pem").unwrap();
+        assert_eq!(tls.verify(), DbVerify::Chain);
     }
 
     #[test]

@@ -66,6 +66,13 @@ impl std::fmt::Debug for ScopeCredentials {
     }
 }
 
+/// Secrets are compared as SHA-256 digests: equal lengths, so neither the comparison's time
+/// nor its early exit on a length mismatch tells an attacker how long the secret is.
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
 impl ScopeCredentials {
     pub fn basic(user: &str, password: &str) -> Self {
         Self {
@@ -112,8 +119,8 @@ impl ScopeCredentials {
                     .decode(value)
                     .map_err(|_| Denied::Wrong)?;
                 let colon = decoded.iter().position(|&b| b == b':').ok_or(Denied::Wrong)?;
-                let user_ok = decoded[..colon].ct_eq(user.as_bytes());
-                let password_ok = decoded[colon + 1..].ct_eq(password.expose().as_bytes());
+                let user_ok = digest(&decoded[..colon]).ct_eq(&digest(user.as_bytes()));
+                let password_ok = digest(&decoded[colon + 1..]).ct_eq(&digest(password.expose().as_bytes()));
                 return if bool::from(user_ok & password_ok) {
                     Ok(())
                 } else {
@@ -122,7 +129,7 @@ impl ScopeCredentials {
             }
         } else if scheme.eq_ignore_ascii_case(b"bearer") {
             if let Some(token) = &self.bearer {
-                return if bool::from(value.ct_eq(token.expose().as_bytes())) {
+                return if bool::from(digest(value).ct_eq(&digest(token.expose().as_bytes()))) {
                     Ok(())
                 } else {
                     Err(Denied::Wrong)

@@ -32,8 +32,11 @@ impl AppState {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // HEAD too, for probes that use it: otherwise it would fall through to the UI's 200 page.
     cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/healthz", web::head().to(health::healthz))
         .route("/metrics", web::get().to(metrics))
+        .route("/metrics", web::head().to(metrics))
         .route("/api/v1/overview", web::get().to(api::overview))
         .route("/api/v1/alerts", web::get().to(api::alerts))
         .route("/api/v1/top-queries", web::get().to(api::top_queries))

@@ -31,6 +31,18 @@ describe("App", () => {
     expect(await screen.findByText("state unavailable")).toBeInTheDocument();
   });
 
+  it("does not crash when /healthz answers 503 with only an error", async () => {
+    stubFetch({
+      healthz: { status: 503, body: { error: "state unavailable: mailbox closed" } },
+      "api/v1/overview": { status: 503, body: { error: "state unavailable: mailbox closed" } },
+      "api/v1/history": { status: 503, body: { error: "state unavailable: mailbox closed" } },
+    });
+    renderLive(<App />);
+    const banner = await screen.findByTestId("degraded");
+    expect(banner).toHaveTextContent("Agent health unavailable (HTTP 503): state unavailable: mailbox closed");
+    expect(screen.getByRole("heading", { name: /pgmon/ })).toHaveTextContent("…");
+  });
+
   it("opens the panel named by the deep link", async () => {
     window.location.hash = "#/partitions";
     stubFetch({

@@ -64,6 +64,14 @@ export function DegradedBanner({ health }: { health: ApiState<Health> }) {
       </div>
     );
   }
+  if (health.error && !h) {
+    // The agent answered, but without a health report (e.g. 503 "state unavailable", 401).
+    return (
+      <div className="banner banner-crit" role="alert" data-testid="degraded">
+        <strong>Agent health unavailable</strong> (HTTP {health.status}): {health.error}
+      </div>
+    );
+  }
   if (!h || h.status === "ok") return null;
   if (h.status === "starting") {
     return (
@@ -75,9 +83,9 @@ export function DegradedBanner({ health }: { health: ApiState<Health> }) {
   return (
     <div className="banner banner-crit" role="alert" data-testid="degraded">
       <strong>Agent degraded</strong>
-      {!h.database.reachable && h.database.error ? ` — ${h.database.error}` : ""}
+      {h.database && !h.database.reachable && h.database.error ? ` — ${h.database.error}` : ""}
       <ul>
-        {h.degraded.map((d) => (
+        {(h.degraded ?? []).map((d) => (
           <li key={d}>{d}</li>
         ))}
       </ul>

@@ -101,13 +101,16 @@ export async function getJson<T>(path: string, signal?: AbortSignal, acceptStatu
   } catch {
     body = null;
   }
-  if (response.ok || acceptStatus.includes(response.status)) {
-    if (body === null) throw new ApiError(`${path} answered ${response.status} without JSON`, response.status);
-    return body as T;
-  }
-  const reason =
+  const agentError =
     body && typeof body === "object" && "error" in body && typeof (body as { error: unknown }).error === "string"
       ? (body as { error: string }).error
-      : `HTTP ${response.status}`;
-  throw new ApiError(reason, response.status);
+      : null;
+  if (response.ok || acceptStatus.includes(response.status)) {
+    if (body === null) throw new ApiError(`${path} answered ${response.status} without JSON`, response.status);
+    // An accepted non-2xx status carries data (the health report), unless the agent could not
+    // build it and answered with only its `error` (e.g. 503 "state unavailable").
+    if (!response.ok && agentError !== null) throw new ApiError(agentError, response.status);
+    return body as T;
+  }
+  throw new ApiError(agentError ?? `HTTP ${response.status}`, response.status);
 }

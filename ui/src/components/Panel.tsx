@@ -12,6 +12,8 @@ interface PanelProps {
   loading?: boolean;
   /** The latest request's failure. */
   error?: string | null;
+  /** The latest request's HTTP status: 503 without data means the agent has nothing yet. */
+  status?: number | null;
   /** Sections of the answer that failed on the agent's side. */
   sectionErrors?: Record<string, string> | null;
   collectedAt?: string | null;
@@ -22,8 +24,9 @@ interface PanelProps {
 }
 
 export function Panel(props: PanelProps) {
-  const { id, title, loading, error, sectionErrors, collectedAt, sql, sqlNote, hasData, children } = props;
-  const state = loading && !hasData ? "loading" : hasData ? "ready" : "error";
+  const { id, title, loading, error, status, sectionErrors, collectedAt, sql, sqlNote, hasData, children } = props;
+  const waiting = !hasData && !!error && status === 503;
+  const state = loading && !hasData ? "loading" : hasData ? "ready" : waiting ? "waiting" : "error";
   const failed = Object.entries(sectionErrors ?? {});
   return (
     <section className="panel" id={id} data-panel={id} data-state={state} aria-busy={state === "loading"}>
@@ -37,7 +40,13 @@ export function Panel(props: PanelProps) {
           </span>
         )}
       </header>
-      {error && (
+      {error && waiting && (
+        <p className="waiting" role="status">
+          <strong>No data yet.</strong> <span>{error}</span>
+          {/snapshot yet/.test(error) ? " This panel fills in after that loop's first run." : " The page retries on every refresh."}
+        </p>
+      )}
+      {error && !waiting && (
         <p className="error" role="status">
           {hasData ? "Showing the previous answer: " : ""}
           {error}
@@ -58,4 +67,9 @@ export function Panel(props: PanelProps) {
 /** An empty state that says why there is nothing to show, and what to do about it. */
 export function Empty({ children }: { children: React.ReactNode }) {
   return <div className="empty">{children}</div>;
+}
+
+/** A single-section endpoint's `error` as a section error: the answer is current, the section failed. */
+export function sectionError(section: string, error: string | null | undefined): Record<string, string> | null {
+  return error ? { [section]: error } : null;
 }

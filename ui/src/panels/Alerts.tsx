@@ -35,6 +35,7 @@ export function AlertsPanel() {
       title="Alerts"
       loading={r.loading}
       error={r.error}
+      status={r.status}
       sql={allStatements(sql.data)}
       sqlNote="Alerts run no SQL of their own: the agent evaluates its rules over the loops' snapshots, which come from these statements."
       hasData={d !== null}

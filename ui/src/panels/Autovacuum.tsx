@@ -45,11 +45,13 @@ export function AutovacuumPanel() {
   const r = useApi<AutovacuumResponse>("api/v1/autovacuum");
   const d = r.data;
   return (
-    <Panel id="autovacuum" title="Autovacuum" loading={r.loading} error={r.error} sectionErrors={d?.errors} collectedAt={d?.collected_at} sql={d?.sql} hasData={d !== null}>
+    <Panel id="autovacuum" title="Autovacuum" loading={r.loading} error={r.error} status={r.status} sectionErrors={d?.errors} collectedAt={d?.collected_at} sql={d?.sql} hasData={d !== null}>
       {d && (
         <>
           <h3>Tables by dead tuples</h3>
-          {!d.tables ? null : d.tables.length === 0 ? (
+          {!d.tables ? (
+            <Empty>Table freshness not collected this run: see the section error above.</Empty>
+          ) : d.tables.length === 0 ? (
             <Empty>No user tables with statistics yet.</Empty>
           ) : (
             <DataTable
@@ -71,6 +73,16 @@ export function AutovacuumPanel() {
                 { key: "hint", label: "Hint", render: (t) => t.hint ?? "" },
               ]}
             />
+          )}
+          {!d.in_progress && (
+            <>
+              <h3>Running now</h3>
+              <Empty>
+                {d.errors?.autovacuum
+                  ? "Running vacuums not collected this run: see the section error above."
+                  : "Running vacuums come from the hot path, which has no snapshot yet."}
+              </Empty>
+            </>
           )}
           {d.in_progress && (
             <>

@@ -1,7 +1,7 @@
 // Bloat: pgstattuple_approx samples of the Top-N tables (free space and dead tuples).
 import type { Envelope } from "../api";
 import { DataTable } from "../components/DataTable";
-import { Empty, Panel } from "../components/Panel";
+import { Empty, Panel, sectionError } from "../components/Panel";
 import { bytes, pct } from "../format";
 import { useApi } from "../refresh";
 
@@ -23,7 +23,8 @@ export function BloatPanel() {
   const r = useApi<BloatResponse>("api/v1/bloat");
   const b = r.data?.bloat;
   return (
-    <Panel id="bloat" title="Bloat" loading={r.loading} error={r.error ?? r.data?.error} collectedAt={r.data?.collected_at} sql={r.data?.sql} hasData={r.data !== null}>
+    <Panel id="bloat" title="Bloat" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("bloat", r.data?.error)} collectedAt={r.data?.collected_at} sql={r.data?.sql} hasData={r.data !== null}>
+      {r.data && !b && <Empty>Bloat not sampled this run: see the section error above.</Empty>}
       {b && !b.available && (
         <Empty>
           <strong>pgstattuple is not installed.</strong> {b.unavailable_reason ?? ""} Run <code>CREATE EXTENSION pgstattuple;</code> in the

@@ -32,6 +32,7 @@ export function HealthPanel({ health }: { health: ApiState<Health> }) {
       title="Agent health"
       loading={health.loading}
       error={health.error}
+      status={health.status}
       sql={allStatements(sql.data)}
       sqlNote="Every statement the agent runs, by loop, in the variant chosen for this server version."
       hasData={h !== null}

@@ -6,7 +6,7 @@ import { Meter, Severity, Stat } from "../components/Bits";
 import { Chart } from "../components/Chart";
 import { DataTable } from "../components/DataTable";
 import { Empty, Panel } from "../components/Panel";
-import { ago, bytes, duration, num, ratio } from "../format";
+import { ago, bytes, duration, isNum, num, ratio } from "../format";
 import { useApi } from "../refresh";
 
 interface BlockingEvent {
@@ -49,12 +49,38 @@ export interface Overview extends Envelope {
   qps: number | null;
   latency: { mean_seconds: number | null; p95_seconds: number | null; p99_seconds: number | null; percentiles_error: string | null } | null;
   wal: { bytes_per_second: number | null; bytes_total: number | null; mb_per_second: number | null } | null;
-  checkpoints: { timed_total: number; requested_total: number; requested_ratio: number | null; mean_interval_seconds: number | null; window_seconds: number } | null;
+  checkpoints: Checkpoints | null;
   canary: { round_trip_seconds: number; explain_execution_seconds: number | null } | null;
   temp_spill: { database: string; temp_bytes: number; temp_files: number; temp_bytes_per_second: number | null }[] | null;
   statements_available: boolean | null;
   statements_unavailable_reason: string | null;
   workload_collected_at: string | null;
+}
+
+interface Checkpoints {
+  timed_total: number;
+  requested_total: number;
+  requested_ratio: number | null;
+  mean_interval_seconds: number | null;
+  window_seconds: number | null;
+}
+
+/** Totals are since the stats reset; the ratio and interval cover the sliding window only. */
+function checkpointHint(cp: Checkpoints): string {
+  const window = isNum(cp.window_seconds) ? ` over the last ${duration(cp.window_seconds)}` : "";
+  if (!isNum(cp.requested_ratio)) return `timed / requested since stats reset · too few checkpoints${window} for a ratio`;
+  const every = isNum(cp.mean_interval_seconds) ? ` · every ${duration(cp.mean_interval_seconds)}` : "";
+  return `timed / requested since stats reset · ${ratio(cp.requested_ratio)} requested${window}${every}`;
+}
+
+/** Mean latency comes from pg_stat_statements, p95/p99 from pg_stat_monitor. */
+function latencyHint(o: Overview): string {
+  const l = o.latency;
+  if (!l) return o.workload_collected_at ? "not collected this run" : "no workload snapshot yet";
+  const mean = !isNum(l.mean_seconds) && o.statements_available === false ? "mean needs pg_stat_statements · " : "";
+  if (isNum(l.p95_seconds) || isNum(l.p99_seconds)) return `${mean}p95 ${duration(l.p95_seconds)} · p99 ${duration(l.p99_seconds)}`;
+  if (l.percentiles_error) return `${mean}p95/p99 failed: ${l.percentiles_error}`;
+  return `${mean}p95/p99 need pg_stat_monitor`;
 }
 
 interface History {
@@ -74,6 +100,7 @@ export function OverviewPanel() {
       title="Overview"
       loading={overview.loading}
       error={overview.error}
+      status={overview.status}
       sectionErrors={o?.errors}
       collectedAt={o?.collected_at}
       sql={o?.sql}
@@ -102,24 +129,16 @@ function OverviewBody({ o, history, historyError }: { o: Overview; history: Hist
           value={num(o.qps, 1)}
           hint={o.statements_available === false ? "needs pg_stat_statements" : "statements /s"}
         />
-        <Stat
-          label="Latency (mean)"
-          value={duration(latency?.mean_seconds)}
-          hint={
-            latency?.p95_seconds !== null && latency?.p95_seconds !== undefined
-              ? `p95 ${duration(latency.p95_seconds)} · p99 ${duration(latency.p99_seconds)}`
-              : "p95/p99 need pg_stat_monitor"
-          }
-        />
+        <Stat label="Latency (mean)" value={duration(latency?.mean_seconds)} hint={latencyHint(o)} />
         <Stat
           label="WAL"
-          value={o.wal?.mb_per_second !== null && o.wal?.mb_per_second !== undefined ? `${num(o.wal.mb_per_second, 2)} MB/s` : "—"}
-          hint={o.wal ? `${bytes(o.wal.bytes_total)} written` : undefined}
+          value={isNum(o.wal?.bytes_per_second) ? `${bytes(o.wal.bytes_per_second)}/s` : "—"}
+          hint={o.wal ? (isNum(o.wal.bytes_total) ? `${bytes(o.wal.bytes_total)} written` : "no local WAL counter") : undefined}
         />
         <Stat
           label="Checkpoints"
           value={cp ? `${num(cp.timed_total)} / ${num(cp.requested_total)}` : "—"}
-          hint={cp ? `timed / requested · ${ratio(cp.requested_ratio)} requested · every ${duration(cp.mean_interval_seconds)}` : undefined}
+          hint={cp ? checkpointHint(cp) : undefined}
         />
         <Stat
           label="Blocked sessions"
@@ -191,8 +210,8 @@ function OverviewBody({ o, history, historyError }: { o: Overview; history: Hist
           columns={[
             { key: "pid", label: "pid", render: (t) => t.pid },
             { key: "state", label: "State", render: (t) => <span className={t.state === "idle in transaction" ? "warn-text" : undefined}>{t.state}</span>, sortValue: (t) => t.state },
-            { key: "age", label: "Txn age", numeric: true, render: (t) => duration(t.xact_age_seconds), sortValue: (t) => t.xact_age_seconds },
-            { key: "state_age", label: "In state", numeric: true, render: (t) => duration(t.state_age_seconds), sortValue: (t) => t.state_age_seconds },
+            { key: "age", label: "Txn age", numeric: true, render: (t) => duration(Math.max(0, t.xact_age_seconds)), sortValue: (t) => t.xact_age_seconds },
+            { key: "state_age", label: "In state", numeric: true, render: (t) => duration(isNum(t.state_age_seconds) ? Math.max(0, t.state_age_seconds) : null), sortValue: (t) => t.state_age_seconds },
             { key: "user", label: "User", render: (t) => t.username ?? "—" },
             { key: "db", label: "Database", render: (t) => t.database ?? "—" },
             { key: "q", label: "Query", render: (t) => <QueryText text={t.query} /> },
@@ -209,8 +228,8 @@ function OverviewBody({ o, history, historyError }: { o: Overview; history: Hist
             rowKey={(t) => t.database}
             columns={[
               { key: "db", label: "Database", render: (t) => t.database },
-              { key: "files", label: "Temp files", numeric: true, render: (t) => num(t.temp_files), sortValue: (t) => t.temp_files },
-              { key: "bytes", label: "Temp bytes", numeric: true, render: (t) => bytes(t.temp_bytes), sortValue: (t) => t.temp_bytes },
+              { key: "files", label: "Temp files", numeric: true, title: "created since the statistics were reset", render: (t) => num(t.temp_files), sortValue: (t) => t.temp_files },
+              { key: "bytes", label: "Temp bytes", numeric: true, title: "written to temporary files since the statistics were reset", render: (t) => bytes(t.temp_bytes), sortValue: (t) => t.temp_bytes },
               { key: "rate", label: "Now", numeric: true, render: (t) => (t.temp_bytes_per_second === null ? "—" : `${bytes(t.temp_bytes_per_second)}/s`), sortValue: (t) => t.temp_bytes_per_second },
             ]}
           />

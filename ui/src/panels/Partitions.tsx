@@ -4,7 +4,7 @@
 import { useState } from "react";
 import type { Envelope } from "../api";
 import { DataTable } from "../components/DataTable";
-import { Empty, Panel } from "../components/Panel";
+import { Empty, Panel, sectionError } from "../components/Panel";
 import { duration } from "../format";
 import { useApi } from "../refresh";
 
@@ -34,6 +34,13 @@ interface Parent {
   suggested_next: { name: string; from: string; to: string; ddl: string } | null;
 }
 
+/** "daily"; a fixed width shows its size (a duration for time keys, integer units otherwise). */
+function cadence(p: Parent): string {
+  if (!p.cadence) return "—";
+  if (p.cadence !== "fixed" || p.cadence_seconds === null) return p.cadence;
+  return `fixed, ${p.key_kind === "integer" ? `${p.cadence_seconds} values` : duration(p.cadence_seconds)}`;
+}
+
 function CopyDdl({ ddl }: { ddl: string }) {
   const [copied, setCopied] = useState(false);
   return (
@@ -51,7 +58,8 @@ export function PartitionsPanel() {
   const parents = r.data?.parents;
   const holes = (parents ?? []).flatMap((p) => p.holes.map((h) => ({ ...h, parent: p.parent })));
   return (
-    <Panel id="partitions" title="Partitions" loading={r.loading} error={r.error ?? r.data?.error} collectedAt={r.data?.collected_at} sql={r.data?.sql} hasData={r.data !== null}>
+    <Panel id="partitions" title="Partitions" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("partitions", r.data?.error)} collectedAt={r.data?.collected_at} sql={r.data?.sql} hasData={r.data !== null}>
+      {r.data && !parents && <Empty>Partitions not collected this run: see the section error above.</Empty>}
       {parents && parents.length === 0 && <Empty>No partitioned tables in this database.</Empty>}
       {parents && parents.length > 0 && (
         <>
@@ -72,7 +80,7 @@ export function PartitionsPanel() {
               { key: "gap", label: "Covered for", numeric: true, render: (p) => duration(p.future_gap_seconds), sortValue: (p) => p.future_gap_seconds },
               { key: "strategy", label: "Strategy", render: (p) => `${p.strategy}${p.key_type ? ` (${p.key_type})` : ""}` },
               { key: "children", label: "Children", numeric: true, render: (p) => p.children, sortValue: (p) => p.children },
-              { key: "cadence", label: "Cadence", render: (p) => p.cadence ?? "—" },
+              { key: "cadence", label: "Cadence", render: (p) => cadence(p) },
               { key: "oldest", label: "Oldest lower", render: (p) => p.oldest_lower ?? "—" },
               { key: "newest", label: "Newest upper", render: (p) => p.newest_upper ?? "—" },
               { key: "latest", label: "Latest partition", render: (p) => (p.latest_partition ? <code>{p.latest_partition}</code> : "—") },
@@ -82,7 +90,7 @@ export function PartitionsPanel() {
           />
           <h3>Suggested next partitions</h3>
           {parents.filter((p) => p.suggested_next).length === 0 ? (
-            <Empty>No suggestion: no parent has a regular cadence.</Empty>
+            <Empty>No suggestion: no parent is range-partitioned on a single date/time or integer column with bounded children.</Empty>
           ) : (
             <ul className="suggestions">
               {parents

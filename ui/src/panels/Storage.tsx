@@ -2,7 +2,7 @@
 // Top-N indexes with scans, and the unused-index spotlight (never scanned, over the threshold).
 import type { Envelope } from "../api";
 import { DataTable } from "../components/DataTable";
-import { Empty, Panel } from "../components/Panel";
+import { Empty, Panel, sectionError } from "../components/Panel";
 import { ago, bytes, num, pct } from "../format";
 import { useApi } from "../refresh";
 
@@ -55,8 +55,19 @@ export function StoragePanel() {
   const s = storage.data;
   const u = unused.data?.unused_indexes;
   const sql = [...(s?.sql ?? []), ...(unused.data?.sql ?? [])];
+  const sectionErrors = { ...(s?.errors ?? {}), ...(sectionError("unused_indexes", unused.data?.error) ?? {}) };
   return (
-    <Panel id="storage" title="Storage & indexes" loading={storage.loading} error={storage.error ?? unused.error} sectionErrors={s?.errors} collectedAt={s?.collected_at} sql={sql} hasData={s !== null}>
+    <Panel
+      id="storage"
+      title="Storage & indexes"
+      loading={storage.loading}
+      error={storage.error}
+      status={storage.status}
+      sectionErrors={sectionErrors}
+      collectedAt={s?.collected_at}
+      sql={sql}
+      hasData={s !== null}
+    >
       {s && (
         <>
           <h3>Unused indexes</h3>
@@ -89,11 +100,19 @@ export function StoragePanel() {
               )}
             </>
           ) : (
-            <Empty>{unused.error ?? "Not collected this run."}</Empty>
+            <Empty>
+              {unused.loading
+                ? "Loading…"
+                : unused.error
+                  ? `Unused indexes unavailable: ${unused.error}`
+                  : "Not collected this run: see the section error above."}
+            </Empty>
           )}
 
           <h3>Largest tables</h3>
-          {s.tables && (
+          {!s.tables && <Empty>Table sizes not collected this run: see the section error above.</Empty>}
+          {s.tables && s.tables.length === 0 && <Empty>No user tables in this database.</Empty>}
+          {s.tables && s.tables.length > 0 && (
             <DataTable
               label="Largest tables"
               rows={s.tables}
@@ -119,7 +138,9 @@ export function StoragePanel() {
           </p>
 
           <h3>Largest indexes</h3>
-          {s.indexes && (
+          {!s.indexes && <Empty>Index sizes not collected this run: see the section error above.</Empty>}
+          {s.indexes && s.indexes.length === 0 && <Empty>No indexes on user tables in this database.</Empty>}
+          {s.indexes && s.indexes.length > 0 && (
             <DataTable
               label="Largest indexes"
               rows={s.indexes}

@@ -21,6 +21,17 @@ describe("TopQueriesPanel", () => {
     expect(screen.getByText("shared_preload_libraries = 'pg_stat_statements'")).toBeInTheDocument();
   });
 
+  it("tells a failed read from a missing extension, as a section error of the current answer", async () => {
+    stubFetch({
+      "api/v1/top-queries": { body: { ...envelope, available: false, error: "statements: canceling statement due to statement timeout" } },
+    });
+    renderLive(<TopQueriesPanel />);
+    expect(await screen.findByText(/No ranking this run: reading pg_stat_statements failed/)).toBeInTheDocument();
+    expect(screen.queryByText("pg_stat_statements is not available.")).toBeNull();
+    expect(screen.getByText(/canceling statement due to statement timeout/)).toHaveTextContent(/^Section statements failed on the agent:/);
+    expect(screen.queryByText(/Showing the previous answer/)).toBeNull();
+  });
+
   it("ranks by the chosen figure and shows queryid only when text is redacted", async () => {
     const slow = statement("111", 10, 50, 5, null);
     const chatty = statement("222", 9000, 3, 0, null);

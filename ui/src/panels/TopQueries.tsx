@@ -3,7 +3,7 @@
 import { useState } from "react";
 import type { Envelope } from "../api";
 import { DataTable } from "../components/DataTable";
-import { Empty, Panel } from "../components/Panel";
+import { Empty, Panel, sectionError } from "../components/Panel";
 import { duration, num } from "../format";
 import { useApi } from "../refresh";
 import { QueryText } from "./Overview";
@@ -43,8 +43,21 @@ export function TopQueriesPanel() {
   const d = r.data;
   const rows = d?.[ranking.key] ?? [];
   return (
-    <Panel id="top-queries" title="Top queries" loading={r.loading} error={r.error ?? d?.error} collectedAt={d?.collected_at} sql={d?.sql} hasData={d !== null}>
-      {d && !d.available && (
+    <Panel
+      id="top-queries"
+      title="Top queries"
+      loading={r.loading}
+      error={r.error}
+      status={r.status}
+      sectionErrors={sectionError("statements", d?.error)}
+      collectedAt={d?.collected_at}
+      sql={d?.sql}
+      hasData={d !== null}
+    >
+      {d && !d.available && d.error && (
+        <Empty>No ranking this run: reading pg_stat_statements failed (see the section error above).</Empty>
+      )}
+      {d && !d.available && !d.error && (
         <Empty>
           <strong>pg_stat_statements is not available.</strong> {d.unavailable_reason ?? ""}
           <br />

@@ -3,7 +3,7 @@
 import type { Envelope } from "../api";
 import { Meter } from "../components/Bits";
 import { DataTable } from "../components/DataTable";
-import { Empty, Panel } from "../components/Panel";
+import { Empty, Panel, sectionError } from "../components/Panel";
 import { compact, num, ratio } from "../format";
 import { useApi } from "../refresh";
 
@@ -39,14 +39,15 @@ export function WraparoundPanel() {
   const r = useApi<WraparoundResponse>("api/v1/wraparound");
   const d = r.data;
   return (
-    <Panel id="wraparound" title="Wraparound" loading={r.loading} error={r.error ?? d?.error} collectedAt={d?.collected_at} sql={d?.sql} hasData={d !== null}>
+    <Panel id="wraparound" title="Wraparound" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("wraparound", d?.error)} collectedAt={d?.collected_at} sql={d?.sql} hasData={d !== null}>
       {d && (
         <>
           <p className="muted">
-            Limit {compact(d.xid_limit)} transactions; warn at 1.5 G, crit at 1.8 G.{" "}
+            Limit {compact(d.xid_limit)} transactions; alerts by default warn at 1.5 G and crit at 1.8 G (alerts.wraparound_warn_tx_age / _crit_tx_age).{" "}
             {d.hide_postgres_defaults && "postgres and template databases are hidden (ui.hide_postgres_defaults)."}
           </p>
           <h3>Databases</h3>
+          {!d.databases && <Empty>Not collected this run: see the section error above.</Empty>}
           {d.databases && d.databases.length === 0 && <Empty>No user database to show.</Empty>}
           {d.databases && d.databases.length > 0 && (
             <DataTable
@@ -63,7 +64,9 @@ export function WraparoundPanel() {
             />
           )}
           <h3>Oldest relations</h3>
-          {d.relations && (
+          {!d.relations && <Empty>Not collected this run: see the section error above.</Empty>}
+          {d.relations && d.relations.length === 0 && <Empty>No relation with an XID age in this database.</Empty>}
+          {d.relations && d.relations.length > 0 && (
             <DataTable
               label="Relation XID ages"
               rows={d.relations}

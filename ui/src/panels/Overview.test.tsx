@@ -1,0 +1,81 @@
+import { screen, within } from "@testing-library/react";
+import { renderLive, stubFetch } from "../test-support";
+import { OverviewPanel, type Overview } from "./Overview";
+
+const base: Overview = {
+  cluster: "prod",
+  db: "app",
+  collected_at: "2026-12-01T10:00:00Z",
+  sql: [],
+  errors: {},
+  server: { version: "17.2", version_num: 170002, in_recovery: false, role: "monitor", extensions: [] },
+  advisories: [],
+  open_alerts: [],
+  connections: { connections: 4, max_connections: 60, usage_ratio: 4 / 60, active: 3, idle: 0, idle_in_transaction: 1 },
+  blocked_sessions: 0,
+  longest_blocked_seconds: 0,
+  blocking_events: [],
+  longest_transaction_seconds: 0,
+  longest_idle_in_transaction_seconds: 0,
+  long_transactions: [],
+  tps: 27.3,
+  qps: 22.9,
+  latency: { mean_seconds: 0.0042, p95_seconds: null, p99_seconds: null, percentiles_error: null },
+  // 3 MiB/s: the agent's `mb_per_second` is bytes / 1048576 (MiB), never shown as "MB".
+  wal: { bytes_per_second: 3 * 1048576, bytes_total: 34718657, mb_per_second: 3 },
+  checkpoints: { timed_total: 0, requested_total: 1, requested_ratio: null, mean_interval_seconds: null, window_seconds: 29.4 },
+  canary: { round_trip_seconds: 0.0005, explain_execution_seconds: null },
+  temp_spill: [],
+  statements_available: true,
+  statements_unavailable_reason: null,
+  workload_collected_at: "2026-12-01T10:00:00Z",
+};
+
+afterEach(() => vi.unstubAllGlobals());
+
+function serve(overview: Overview) {
+  // No /api/v1/history here: jsdom cannot draw uPlot's canvas, and the charts are not under test.
+  stubFetch({ "api/v1/overview": { body: overview } });
+  renderLive(<OverviewPanel />);
+}
+
+describe("OverviewPanel", () => {
+  it("shows the WAL rate in IEC bytes per second", async () => {
+    serve(base);
+    expect(await screen.findByText("3.0 MiB/s")).toBeInTheDocument();
+    expect(screen.queryByText(/MB\/s/)).toBeNull();
+    expect(screen.getByText("33.1 MiB written")).toBeInTheDocument();
+  });
+
+  it("says a checkpoint ratio needs more checkpoints instead of printing dashes", async () => {
+    serve(base);
+    expect(await screen.findByText(/too few checkpoints over the last 29.4 s for a ratio/)).toBeInTheDocument();
+    expect(screen.queryByText(/every —/)).toBeNull();
+  });
+
+  it("names the real reason a latency figure is missing", async () => {
+    serve({
+      ...base,
+      statements_available: false,
+      qps: null,
+      latency: { mean_seconds: null, p95_seconds: null, p99_seconds: null, percentiles_error: "pg_stat_monitor: permission denied" },
+    });
+    expect(await screen.findByText("mean needs pg_stat_statements · p95/p99 failed: pg_stat_monitor: permission denied")).toBeInTheDocument();
+  });
+
+  it("never shows a negative session age", async () => {
+    serve({
+      ...base,
+      long_transactions: [{ pid: 7, database: "app", username: "monitor", state: "active", xact_age_seconds: -2e-6, state_age_seconds: -3e-6, wait_event_type: null, query: "SELECT 1" }],
+    });
+    await screen.findByText("SELECT 1");
+    const row = within(screen.getByRole("region", { name: "Long transactions" })).getAllByRole("row")[1];
+    expect(within(row).queryByText(/^-/)).toBeNull();
+    expect(within(row).getAllByText("0 µs")).toHaveLength(2);
+  });
+
+  it("explains empty hot-path tables when the hot path has no snapshot", async () => {
+    serve({ ...base, collected_at: null, connections: null, blocking_events: null, long_transactions: null, blocked_sessions: null });
+    expect(await screen.findAllByText(/the hot path has no current snapshot/)).toHaveLength(2);
+  });
+});

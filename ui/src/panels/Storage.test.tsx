@@ -1,0 +1,22 @@
+import { screen } from "@testing-library/react";
+import { renderLive, stubFetch } from "../test-support";
+import { StoragePanel } from "./Storage";
+
+const envelope = { cluster: "prod", db: "app", collected_at: "2026-12-01T10:00:00Z", sql: [] };
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("StoragePanel", () => {
+  it("shows why unused indexes are missing when their section failed", async () => {
+    stubFetch({
+      "api/v1/storage": { body: { ...envelope, errors: { indexes: "index sizes: statement timeout" }, tables: [], indexes: null } },
+      "api/v1/unused-indexes": { body: { ...envelope, error: "unused indexes: permission denied for pg_stat_user_indexes", unused_indexes: null } },
+    });
+    renderLive(<StoragePanel />);
+    expect(await screen.findByText(/permission denied for pg_stat_user_indexes/)).toHaveTextContent(/^Section unused_indexes failed on the agent:/);
+    expect(screen.getByText(/index sizes: statement timeout/)).toHaveTextContent(/^Section indexes failed on the agent:/);
+    expect(screen.getByText("Not collected this run: see the section error above.")).toBeInTheDocument();
+    expect(screen.getByText("No user tables in this database.")).toBeInTheDocument();
+    expect(screen.getByText(/Index sizes not collected this run/)).toBeInTheDocument();
+  });
+});
