@@ -39,7 +39,7 @@ export function Chart({ title, x, series, format, integer = false, height = 140 
       scales: { x: { time: true }, ...(integer ? { y: { range: (_u: uPlot, min: number, max: number) => [Math.min(0, min), Math.max(1, max)] as uPlot.Range.MinMax } } : {}) },
       axes: [
         { stroke: "#666", grid: { stroke: "#eee" } },
-        { stroke: "#666", grid: { stroke: "#eee" }, size: 70, values: (_u, ticks) => ticks.map(fmt), ...(integer ? { incrs: INTEGER_STEPS } : {}) },
+        { stroke: "#666", grid: { stroke: "#eee" }, size: 86, values: (_u, ticks) => ticks.map(fmt), ...(integer ? { incrs: INTEGER_STEPS } : {}) },
       ],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: false, value: (_u: uPlot, v: number | null) => (v === null ? "—" : fmt(v)) }))],
     };
