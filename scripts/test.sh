@@ -29,4 +29,7 @@ for major in $versions; do
     --skip every_panel_renders_seeded_data_in_chromium
   summary+=("PostgreSQL $major: passed in $(( $(date +%s) - start ))s")
 done
+# The Dockerfile's build step, as the image runs it (the release profile with LTO).
+cargo build --release --locked
+summary+=("release build: $(./target/release/pgmon --version)")
 printf '%s\n' "${summary[@]}"
