@@ -1,7 +1,7 @@
 // Storage & indexes: Top-N tables by total bytes with the heap/index/TOAST split and growth,
 // Top-N indexes with scans, and the unused-index spotlight (never scanned, over the threshold).
 import type { Envelope } from "../api";
-import { DataTable } from "../components/DataTable";
+import { DataTable, type Column } from "../components/DataTable";
 import { Empty, Panel, sectionError } from "../components/Panel";
 import { ago, bytes, num, pct } from "../format";
 import { useApi } from "../refresh";
@@ -35,6 +35,13 @@ interface UnusedIndexes {
   min_bytes: number;
   observed_since: string | null;
 }
+
+/** Index, table and size: the columns every index list starts with. */
+const INDEX_COLUMNS: Column<IndexSize>[] = [
+  { key: "index", label: "Index", render: (i) => <code>{i.index}</code>, sortValue: (i) => i.index },
+  { key: "rel", label: "Table", render: (i) => <code>{i.relation}</code>, sortValue: (i) => i.relation },
+  { key: "bytes", label: "Size", numeric: true, render: (i) => bytes(i.bytes), sortValue: (i) => i.bytes },
+];
 
 /** Heap / index / TOAST as one stacked bar, so the split reads at a glance. */
 function Split({ r }: { r: RelationSize }) {
@@ -85,9 +92,7 @@ export function StoragePanel() {
                   rowKey={(i) => i.index}
                   initialSort={{ key: "bytes", descending: true }}
                   columns={[
-                    { key: "index", label: "Index", render: (i) => <code>{i.index}</code>, sortValue: (i) => i.index },
-                    { key: "rel", label: "Table", render: (i) => <code>{i.relation}</code>, sortValue: (i) => i.relation },
-                    { key: "bytes", label: "Size", numeric: true, render: (i) => bytes(i.bytes), sortValue: (i) => i.bytes },
+                    ...INDEX_COLUMNS,
                     { key: "drop", label: "If truly unused", render: (i) => <code>DROP INDEX CONCURRENTLY {i.index};</code> },
                   ]}
                 />
@@ -147,9 +152,7 @@ export function StoragePanel() {
               rowKey={(i) => i.index}
               initialSort={{ key: "bytes", descending: true }}
               columns={[
-                { key: "index", label: "Index", render: (i) => <code>{i.index}</code>, sortValue: (i) => i.index },
-                { key: "rel", label: "Table", render: (i) => <code>{i.relation}</code>, sortValue: (i) => i.relation },
-                { key: "bytes", label: "Size", numeric: true, render: (i) => bytes(i.bytes), sortValue: (i) => i.bytes },
+                ...INDEX_COLUMNS,
                 { key: "scans", label: "Scans", numeric: true, render: (i) => num(i.idx_scan), sortValue: (i) => i.idx_scan },
                 { key: "constraint", label: "Constraint", render: (i) => (i.backs_constraint ? "yes" : "") },
               ]}
