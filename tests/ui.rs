@@ -159,32 +159,11 @@ async fn every_panel_renders_seeded_data_in_chromium_and_degraded_mode_shows() {
     });
 }
 
-/// GET `path` from the agent: status, content type and body.
-fn fetch(addr: &str, path: &str) -> (u16, String, String) {
-    let http: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .into();
-    let mut resp = http.get(format!("http://{addr}{path}")).call().unwrap();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    (
-        resp.status().as_u16(),
-        content_type,
-        resp.body_mut().read_to_string().unwrap(),
-    )
-}
-
 #[test]
 fn the_embedded_bundle_is_served_with_no_node_and_no_database() {
     // Nothing listens on port 1: the agent starts degraded and still serves its UI.
     let agent = Agent::start("postgres://monitor:pw@127.0.0.1:1/app", &test_config(""));
-    let (status, content_type, index) = fetch(&agent.addr, "/");
+    let (status, content_type, index) = agent.get_typed("/");
     assert_eq!(status, 200);
     assert!(content_type.starts_with("text/html"), "{content_type}");
     assert!(
@@ -192,20 +171,20 @@ fn the_embedded_bundle_is_served_with_no_node_and_no_database() {
         "{index}"
     );
     let bundle = std::fs::read_to_string(ui_dir().join("dist/assets/app.js")).unwrap();
-    let (status, content_type, js) = fetch(&agent.addr, "/assets/app.js");
+    let (status, content_type, js) = agent.get_typed("/assets/app.js");
     assert_eq!(status, 200);
     assert!(content_type.contains("javascript"), "{content_type}");
     assert_eq!(js, bundle, "the binary serves the committed bundle");
-    let (status, content_type, _) = fetch(&agent.addr, "/assets/index.css");
+    let (status, content_type, _) = agent.get_typed("/assets/index.css");
     assert_eq!(
         (status, content_type.starts_with("text/css")),
         (200, true),
         "{content_type}"
     );
     // Client-side routes get index.html; a missing asset is a 404, not the page.
-    assert_eq!(fetch(&agent.addr, "/storage").2, index);
-    assert_eq!(fetch(&agent.addr, "/assets/missing.js").0, 404);
-    assert_eq!(fetch(&agent.addr, "/api/v1/nope").0, 404);
+    assert_eq!(agent.get_typed("/storage").2, index);
+    assert_eq!(agent.get_typed("/assets/missing.js").0, 404);
+    assert_eq!(agent.get_typed("/api/v1/nope").0, 404);
     // HEAD probes get the health answer, not the UI page.
     let http: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let head = http.head(format!("http://{}/healthz", agent.addr)).call().unwrap();
@@ -221,7 +200,7 @@ fn static_dir_overrides_the_embedded_bundle() {
         &format!("static_dir: \"{}\"", dir.path().display()),
     );
     let agent = Agent::start("postgres://monitor:pw@127.0.0.1:1/app", &yaml);
-    let (status, _, body) = fetch(&agent.addr, "/");
+    let (status, _, body) = agent.get_typed("/");
     assert_eq!((status, body.as_str()), (200, "<html>custom build</html>"));
-    assert_eq!(fetch(&agent.addr, "/assets/app.js").0, 404);
+    assert_eq!(agent.get_typed("/assets/app.js").0, 404);
 }

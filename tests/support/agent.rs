@@ -101,6 +101,12 @@ impl Agent {
     }
 
     pub fn get(&self, path: &str) -> (u16, String) {
+        let (status, _, body) = self.get_typed(path);
+        (status, body)
+    }
+
+    /// GET `path`: status, `content-type` and body.
+    pub fn get_typed(&self, path: &str) -> (u16, String, String) {
         let http: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(5)))
@@ -111,7 +117,13 @@ impl Agent {
             .call()
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
         let status = resp.status().as_u16();
-        (status, resp.body_mut().read_to_string().unwrap())
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, content_type, resp.body_mut().read_to_string().unwrap())
     }
 
     pub fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
