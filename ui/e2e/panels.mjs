@@ -118,7 +118,7 @@ async function panelsPhase() {
   // A narrow phone-sized screen: usable, no sideways scroll of the page itself.
   const narrow = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
   const phone = await newPage(narrow);
-  for (const id of ["overview", "storage", "partitions"]) {
+  for (const id of Object.keys(PANELS)) {
     await phone.goto(`${base}/#/${id}`);
     await phone.locator(`[data-panel="${id}"][data-state="ready"]`).waitFor({ timeout: 15000 });
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
