@@ -77,17 +77,7 @@ async fn seeded_conditions_fire_resolve_and_notify_once_each() {
     ));
     let agent = Agent::start(&pg.url("monitor", "pw", "app"), &config);
 
-    let holder = pg.client("app").await;
-    holder
-        .batch_execute("BEGIN; UPDATE accounts SET balance = 1 WHERE id = 1;")
-        .await
-        .unwrap();
-    let waiter_client = pg.client("app").await;
-    let waiter = tokio::spawn(async move {
-        waiter_client
-            .execute("UPDATE accounts SET balance = 2 WHERE id = 1", &[])
-            .await
-    });
+    let (holder, waiter) = pg.blocked_session("app").await;
 
     let wanted = [
         "long_transaction",

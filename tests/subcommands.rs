@@ -8,17 +8,10 @@ use support::TestPostgres;
 
 /// Runs `pgmon <args>` with `yaml` as its config and `dsn` (if any); exit code and stdout+stderr.
 fn pgmon(args: &[&str], yaml: &str, dsn: Option<&str>) -> (i32, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pgmon.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgmon"));
-    cmd.arg("--config")
-        .arg(&path)
-        .args(args)
-        .env_remove("PGMON_CONFIG")
-        .env_remove("PGMON_DSN");
-    if let Some(dsn) = dsn {
-        cmd.env("PGMON_DSN", dsn);
+    let (mut cmd, _dir) = support::agent::command(dsn.unwrap_or_default(), yaml);
+    cmd.args(args);
+    if dsn.is_none() {
+        cmd.env_remove("PGMON_DSN");
     }
     let out = cmd.output().unwrap();
     let text = format!(

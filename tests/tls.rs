@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 use support::agent::{run_to_exit, test_config, Agent};
-use support::{encode, TestPostgres};
+use support::{encode, running_as_root, TestPostgres};
 use tempfile::TempDir;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -45,14 +45,6 @@ fn server_cert(ca: &TestCa, names: &[&str]) -> (String, String) {
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, &ca.issuer).unwrap();
     (cert.pem(), key.serialize_pem())
-}
-
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
 }
 
 /// Files for one test: the CA, the server's certificate and key (mode 600, owned by the OS user

@@ -83,17 +83,7 @@ async fn every_panel_renders_seeded_data_in_chromium_and_degraded_mode_shows() {
 
     let traffic = pg.pgbench("app", &["-n", "-c", "2", "-T", "8", "-R", "50"]);
     assert!(traffic.status.success(), "{}", String::from_utf8_lossy(&traffic.stderr));
-    let holder = pg.client("app").await;
-    holder
-        .batch_execute("BEGIN; UPDATE accounts SET balance = 1 WHERE id = 1;")
-        .await
-        .unwrap();
-    let waiter_client = pg.client("app").await;
-    let waiter = tokio::spawn(async move {
-        waiter_client
-            .execute("UPDATE accounts SET balance = 2 WHERE id = 1", &[])
-            .await
-    });
+    let (holder, waiter) = pg.blocked_session("app").await;
 
     tokio::task::block_in_place(|| {
         agent.wait_json("/api/v1/alerts", WAIT, "the blocking alert firing", |_, body| {

@@ -50,7 +50,7 @@ fn find_bin_dir() -> PathBuf {
     )
 }
 
-fn running_as_root() -> bool {
+pub fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -336,6 +336,30 @@ impl TestPostgres {
             let _ = conn.await;
         });
         client
+    }
+
+    /// A real lock wait: one session updates `accounts` row 1 and stays idle in transaction,
+    /// a second one blocks updating the same row. The test seeds `accounts (id int PRIMARY
+    /// KEY, balance int)` with row 1. ROLLBACK on the holder ends both; the waiter then returns.
+    pub async fn blocked_session(
+        &self,
+        db: &str,
+    ) -> (
+        tokio_postgres::Client,
+        tokio::task::JoinHandle<Result<u64, tokio_postgres::Error>>,
+    ) {
+        let holder = self.client(db).await;
+        holder
+            .batch_execute("BEGIN; UPDATE accounts SET balance = 1 WHERE id = 1;")
+            .await
+            .unwrap();
+        let waiter_client = self.client(db).await;
+        let waiter = tokio::spawn(async move {
+            waiter_client
+                .execute("UPDATE accounts SET balance = 2 WHERE id = 1", &[])
+                .await
+        });
+        (holder, waiter)
     }
 
     pub fn log(&self) -> String {
