@@ -109,15 +109,11 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let thresholds = config.alerts.clone();
     let cluster = config.cluster.clone();
     let history_window = config.ui.history_window;
+    let state_actor = StateActor::new(cluster, db_label, telemetry, history_window);
+    let views = state_actor.subscribe();
     let state = StateActor::create(move |ctx| {
         let evaluator = AlertEvaluator::new(thresholds, ctx.address().recipient(), notifier).start();
-        StateActor::new(
-            cluster,
-            db_label,
-            telemetry,
-            Some(evaluator.recipient()),
-            history_window,
-        )
+        state_actor.with_alerts(evaluator.recipient())
     });
     // Held until shutdown: an actix Supervisor restarts only actors that still have a live
     // address, so dropping these would turn the first loop failure into a permanent stop.
@@ -129,6 +125,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     }
     let app_state = AppState {
         state,
+        views,
         static_dir,
         hide_postgres_defaults: config.ui.hide_postgres_defaults,
     };

@@ -1,5 +1,6 @@
-//! AlertEvaluator: owns the alert engine. After every loop run the StateActor sends it the new
-//! view (`EvaluateAlerts`); it runs the catalog's pure rules over the latest snapshots and the
+//! AlertEvaluator: owns the alert engine. After every change that can move an alert (a loop
+//! run, capabilities, the read-only check) the StateActor sends it the new view
+//! (`EvaluateAlerts`); it runs the catalog's pure rules over the latest snapshots and the
 //! loops' health, advances pending → firing → resolved with the time it was given, hands each
 //! transition to the Notifier (which never blocks), and sends the open alerts, the bounded
 //! history and the transitions back (`AlertsChanged`). It does no I/O and cannot fail.
@@ -54,19 +55,19 @@ impl Handler<EvaluateAlerts> for AlertEvaluator {
             hourly: snapshot(LoopName::Hourly).and_then(Published::hourly),
             ..Inputs::default()
         };
-        // The most recent run says whether the database answers; a loop that failed only
-        // because of that is covered by database_unreachable, not agent_degraded.
-        let latest = view
-            .loops
-            .iter()
-            .filter(|h| h.last_run_at.is_some())
-            .max_by_key(|h| h.last_run_at);
-        inputs.unreachable = latest.and_then(|h| h.database_unreachable()).map(String::from);
+        // database_unreachable fires once consecutive runs confirm the outage; a loop that
+        // failed only because of it is covered by that alert, not agent_degraded.
+        inputs.unreachable = view.database.confirmed_unreachable().map(String::from);
         for health in &view.loops {
             if let LoopStatus::Degraded(reason) = health.status(msg.at) {
-                if health.last_failure_kind != Some(FailureKind::Unreachable) {
+                if health.last_failure_kind != Some(FailureKind::Unreachable) && !view.database.is_down() {
                     inputs.degraded_loops.push((health.name.to_string(), reason));
                 }
+            }
+        }
+        for (what, reason) in [("read_only", &view.write_access), ("privileges", &view.privileges_lost)] {
+            if let Some(reason) = reason {
+                inputs.degraded_loops.push((what.to_string(), reason.clone()));
             }
         }
         let conditions = alerts::evaluate(&inputs, &self.thresholds);

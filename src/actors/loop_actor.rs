@@ -1,36 +1,52 @@
-//! LoopActor: owns one polling loop — its interval, its time budget and its mailbox.
+//! LoopActor: owns one polling loop — its interval, its time budget, its mailbox and its
+//! job (the loop's collectors plus the state they carry between runs).
 //!
-//! Every tick it moves its job (the loop's collectors plus their carried state) into a spawned
-//! tokio task, which takes a connection from the loop's pool, detects capabilities if none are
-//! cached, and runs the collectors under the budget. A tick that arrives while a run is still
-//! going is skipped and reported, never queued. The task boundary turns a collector panic into
-//! an ordinary failure (a `JoinError`); a run that outlives budget + grace is aborted.
+//! Every tick it spawns one run as a tokio task, which takes the loop's own connection,
+//! re-checks capabilities and privileges where this loop is responsible for that, and runs the
+//! collectors under the budget. The job lives behind a mutex owned by the actor, not inside
+//! the run: a run that fails, panics or is aborted leaves the job's memory (previous counters,
+//! lock-wait episodes) as it was, so rates and exported counters never go backwards because of
+//! us. A tick that arrives while a run is still going is skipped and reported, never queued.
+//!
+//! Budget: collectors stop at the deadline; a run that reaches it has its statement cancelled
+//! and its session discarded (a hung backend never pins the pool); a run that still has not
+//! returned at budget + `RUN_GRACE` is aborted. A panic comes back as a `JoinError`, an
+//! ordinary failure.
 //!
 //! Sends `LoopStarted`, `TickSkipped`, `RunFinished`, `CapabilitiesDetected` and
-//! `WriteAccessDetected` to the StateActor. After `MAX_CONSECUTIVE_FAILURES` failed runs it
-//! stops itself; the actix `Supervisor` restarts it (`restarting` resets it) and the first
-//! tick after a restart waits an exponential backoff.
+//! `PrivilegesChecked` to the StateActor. After `MAX_CONSECUTIVE_FAILURES` failed runs it
+//! stops itself; the actix `Supervisor` restarts it (`restarting` resets its counters, never
+//! its job) and the first tick after a restart waits an exponential backoff.
 
 use super::messages::{
-    CapabilitiesDetected, FailureKind, LoopName, LoopStarted, RunFinished, RunOutcome, TickSkipped, WriteAccessDetected,
+    CapabilitiesDetected, FailureKind, LoopName, LoopStarted, PrivilegeScope, PrivilegesChecked, RunFinished,
+    RunOutcome, TickSkipped,
 };
 use super::state::StateActor;
 use crate::collectors::LoopJob;
 use crate::db::capabilities::Capabilities;
-use crate::db::privileges::{refusal_message, write_privileges};
-use crate::db::{DbError, PgPool};
+use crate::db::privileges::{self, OBJECT_WRITE_PRIVILEGES_SQL, ROLE_WRITE_PRIVILEGES_SQL};
+use crate::db::{DbError, PgPool, PgSession};
 use actix::prelude::*;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::task::AbortHandle;
 
 /// Failed runs in a row after which the loop stops and is restarted by its supervisor.
 pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
-/// How long past its budget a run may take before it is aborted.
-pub const RUN_GRACE: Duration = Duration::from_secs(1);
+/// How long past its budget a run may take before its task is aborted. The run itself stops at
+/// the budget (plus `STOP_GRACE`) and then spends at most `CANCEL_WAIT` cancelling.
+pub const RUN_GRACE: Duration = Duration::from_secs(2);
+/// How long past the deadline a job may take to assemble its snapshot before it is cut.
+const STOP_GRACE: Duration = Duration::from_millis(250);
+/// How long a connection check after a partly failed run may take.
+const ALIVE_CHECK: Duration = Duration::from_millis(500);
 /// After a failed run, a slow loop (storage 10 min, hourly 1 h) tries again this soon rather
 /// than staying degraded for a whole interval after a short outage.
 pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(15);
+/// How often a slow loop looks whether the database came back since its last run.
+const RECOVERY_POLL: Duration = Duration::from_secs(2);
 
 /// Capabilities shared by all loops; cleared when the database goes away so they are detected
 /// again (the server may come back upgraded or reconfigured). No lock is held across an await.
@@ -53,7 +69,38 @@ impl CapabilitiesCache {
     }
 }
 
+/// Whether the loops last found the database unreachable, and a counter of recoveries: a slow
+/// loop whose last run predates a recovery runs at once instead of serving pre-outage data
+/// until its next interval.
+#[derive(Clone, Default)]
+pub struct DatabaseLink(Arc<(AtomicBool, AtomicU64)>);
+
+impl DatabaseLink {
+    fn went_down(&self) {
+        self.0 .0.store(true, Ordering::SeqCst);
+    }
+    fn answered(&self) {
+        if self.0 .0.swap(false, Ordering::SeqCst) {
+            self.0 .1.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    fn recoveries(&self) -> u64 {
+        self.0 .1.load(Ordering::SeqCst)
+    }
+}
+
 pub type JobFactory = Arc<dyn Fn() -> Box<dyn LoopJob> + Send + Sync>;
+
+/// What a loop re-checks about the role besides running its collectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleChecks {
+    None,
+    /// The hot path: superuser / pg_monitor changes (capabilities re-detected) and, with
+    /// `read_only_enforce`, role-level write access.
+    Role,
+    /// The workload loop: table and sequence write privileges, with `read_only_enforce`.
+    Objects,
+}
 
 /// Everything a loop needs, fixed for its lifetime.
 #[derive(Clone)]
@@ -64,14 +111,19 @@ pub struct LoopSpec {
     pub pool: PgPool,
     pub make_job: JobFactory,
     pub capabilities: CapabilitiesCache,
+    pub link: DatabaseLink,
     pub state: Addr<StateActor>,
     pub read_only_enforce: bool,
+    pub role_checks: RoleChecks,
 }
+
+type SharedJob = Arc<tokio::sync::Mutex<Box<dyn LoopJob>>>;
 
 pub struct LoopActor {
     spec: LoopSpec,
-    job: Option<Box<dyn LoopJob>>,
+    job: SharedJob,
     running: Option<AbortHandle>,
+    recoveries_seen: u64,
     consecutive_failures: u32,
     restarts: u32,
     restarts_since_success: u32,
@@ -79,9 +131,11 @@ pub struct LoopActor {
 
 impl LoopActor {
     pub fn new(spec: LoopSpec) -> Self {
+        let job = Arc::new(tokio::sync::Mutex::new((spec.make_job)()));
         Self {
+            recoveries_seen: spec.link.recoveries(),
             spec,
-            job: None,
+            job,
             running: None,
             consecutive_failures: 0,
             restarts: 0,
@@ -96,8 +150,8 @@ impl LoopActor {
             });
             return;
         }
-        let job = self.job.take().unwrap_or_else(|| (self.spec.make_job)());
-        let task = tokio::spawn(run_once(job, self.spec.clone()));
+        self.recoveries_seen = self.spec.link.recoveries();
+        let task = tokio::spawn(run_once(self.job.clone(), self.spec.clone()));
         let abort = task.abort_handle();
         self.running = Some(abort.clone());
         let started_at = SystemTime::now();
@@ -108,23 +162,14 @@ impl LoopActor {
         ctx.spawn(run.into_actor(self).map(move |result, act, ctx| {
             act.running = None;
             let outcome = match result {
-                Ok(Ok((job, outcome))) => {
-                    act.job = Some(job);
-                    outcome
-                }
+                Ok(Ok(outcome)) => outcome,
                 Ok(Err(join_error)) => RunOutcome::Failed {
                     kind: FailureKind::Panic,
                     error: format!("collector panicked: {}", panic_message(join_error)),
                 },
                 Err(_) => {
                     abort.abort();
-                    RunOutcome::Failed {
-                        kind: FailureKind::Timeout,
-                        error: format!(
-                            "run aborted: no result within its budget of {}",
-                            humantime::format_duration(budget)
-                        ),
-                    }
+                    overran(budget)
                 }
             };
             act.finish(outcome, started_at, started.elapsed(), ctx);
@@ -136,11 +181,13 @@ impl LoopActor {
             RunOutcome::Completed { .. } => {
                 self.consecutive_failures = 0;
                 self.restarts_since_success = 0;
+                self.spec.link.answered();
             }
             RunOutcome::Failed { kind, .. } => {
                 self.consecutive_failures += 1;
                 if *kind == FailureKind::Unreachable {
                     self.spec.capabilities.clear();
+                    self.spec.link.went_down();
                 }
             }
         }
@@ -179,6 +226,14 @@ impl Actor for LoopActor {
             act.tick(ctx);
             ctx.run_interval(act.spec.interval, |act, ctx| act.tick(ctx));
         });
+        if self.spec.interval > RETRY_AFTER_FAILURE {
+            ctx.run_interval(RECOVERY_POLL, |act, ctx| {
+                if act.running.is_none() && act.spec.link.recoveries() != act.recoveries_seen {
+                    tracing::info!(loop_name = %act.spec.name, "database answers again; running now instead of serving pre-outage data");
+                    act.tick(ctx);
+                }
+            });
+        }
     }
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
@@ -190,11 +245,12 @@ impl Actor for LoopActor {
 }
 
 impl Supervised for LoopActor {
+    /// Resets the failure bookkeeping. The job is kept: its carried state (previous counters,
+    /// lock-wait episodes) must survive a restart, or exported counters would go backwards.
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         self.restarts += 1;
         self.restarts_since_success += 1;
         self.consecutive_failures = 0;
-        self.job = None;
         if let Some(task) = self.running.take() {
             task.abort();
         }
@@ -224,78 +280,132 @@ fn panic_message(error: tokio::task::JoinError) -> String {
         .unwrap_or_else(|| "unknown panic payload".into())
 }
 
-/// One run, inside its own task: connection, capabilities, collectors.
-async fn run_once(mut job: Box<dyn LoopJob>, spec: LoopSpec) -> (Box<dyn LoopJob>, RunOutcome) {
+/// One run, inside its own task: connection, capabilities and privileges, collectors.
+async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
     let deadline = tokio::time::Instant::now() + spec.budget;
-    let conn = match spec.pool.get(deadline).await {
+    // Never contended: one run at a time, and an aborted run's guard is dropped with its task.
+    let Ok(mut job) = job.try_lock() else {
+        return failed(
+            FailureKind::PoolBusy,
+            "the previous run still holds the loop's job".into(),
+        );
+    };
+    let mut conn = match spec.pool.get(deadline).await {
         Ok(conn) => conn,
-        Err(e) => {
-            let kind = match e {
-                DbError::PoolBusy(_) => FailureKind::PoolBusy,
-                DbError::Unreachable(_) => FailureKind::Unreachable,
-                DbError::Query(_) => FailureKind::Query,
-            };
-            return (job, failed(kind, e.to_string()));
+        Err(e) => return failed(failure_kind(&e), e.to_string()),
+    };
+    let caps = match tokio::time::timeout_at(deadline, capabilities(&conn, &spec)).await {
+        Ok(Ok(caps)) => caps,
+        Ok(Err(e)) => {
+            let kind = failure_kind(&e);
+            return failed(kind, format!("capability detection failed: {e}"));
+        }
+        Err(_) => {
+            spec.pool.cancel_and_discard(&mut conn).await;
+            return failed(
+                FailureKind::Timeout,
+                "capability detection did not finish within the loop budget".into(),
+            );
         }
     };
-    let caps = match spec.capabilities.get() {
-        Some(caps) => caps,
-        None => match tokio::time::timeout_at(deadline, detect(&conn, &spec)).await {
-            Ok(Ok(caps)) => caps,
-            Ok(Err(e)) => {
-                return (
-                    job,
-                    failed(FailureKind::Query, format!("capability detection failed: {e}")),
-                )
-            }
-            Err(_) => {
-                return (
-                    job,
-                    failed(
-                        FailureKind::Timeout,
-                        "capability detection did not finish within the loop budget".into(),
-                    ),
-                )
-            }
-        },
+    let run = tokio::time::timeout_at(deadline + STOP_GRACE, job.run(&conn, &caps, deadline)).await;
+    if tokio::time::Instant::now() >= deadline {
+        // Some statement may still be running (or hung) on this session: cancel it and close
+        // the session rather than hand it to the next run.
+        spec.pool.cancel_and_discard(&mut conn).await;
+    }
+    let Ok(snapshot) = run else {
+        return overran(spec.budget);
     };
-    let snapshot = job.run(&conn, &caps, deadline).await;
-    if conn.is_closed() {
-        return (
-            job,
-            failed(
-                FailureKind::Unreachable,
-                "database unreachable: connection lost during the run".into(),
-            ),
+    if let Some(lost) = connection_lost(&mut conn, &snapshot).await {
+        return failed(
+            FailureKind::Unreachable,
+            format!("database unreachable: connection lost during the run ({lost})"),
         );
     }
-    (
-        job,
-        RunOutcome::Completed {
-            snapshot: Arc::new(snapshot),
-        },
-    )
+    RunOutcome::Completed {
+        snapshot: Arc::new(snapshot),
+    }
 }
 
-fn failed(kind: FailureKind, error: String) -> RunOutcome {
-    RunOutcome::Failed { kind, error }
+/// Whether the session died during a run (the server stopped, restarted or killed us): a run
+/// whose sections failed checks its connection before calling the failures query errors.
+async fn connection_lost(conn: &mut PgSession, snapshot: &crate::collectors::LoopSnapshot) -> Option<String> {
+    let errors = snapshot.section_errors();
+    let first = || errors.first().map_or(String::new(), |(s, e)| format!("{s}: {e}"));
+    if conn.is_closed() {
+        return Some(first());
+    }
+    if errors.is_empty() {
+        return None;
+    }
+    match tokio::time::timeout(ALIVE_CHECK, conn.simple_query("")).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) if crate::db::connection_lost(&e) => Some(first()),
+        Ok(Err(_)) => None,
+        Err(_) => {
+            conn.discard();
+            None
+        }
+    }
+}
+
+/// The capabilities to run with: cached, or detected on this connection. The loop responsible
+/// for role checks re-reads the role's privileges on every run and reports write access.
+async fn capabilities(conn: &PgSession, spec: &LoopSpec) -> Result<Arc<Capabilities>, DbError> {
+    let caps = match spec.capabilities.get() {
+        Some(caps) if spec.role_checks == RoleChecks::Role && caps.privileges_changed(conn).await? => {
+            tracing::warn!(role = %caps.role, "the role's privileges changed while running; detecting capabilities again");
+            detect(conn, spec).await?
+        }
+        Some(caps) => caps,
+        None => detect(conn, spec).await?,
+    };
+    if spec.read_only_enforce {
+        let (scope, sql) = match spec.role_checks {
+            RoleChecks::None => return Ok(caps),
+            RoleChecks::Role => (PrivilegeScope::Role, ROLE_WRITE_PRIVILEGES_SQL),
+            RoleChecks::Objects => (PrivilegeScope::Objects, OBJECT_WRITE_PRIVILEGES_SQL),
+        };
+        let found = privileges::query_privileges(conn, sql).await?;
+        spec.state.do_send(PrivilegesChecked {
+            scope,
+            role: caps.role.clone(),
+            found,
+        });
+    }
+    Ok(caps)
 }
 
 async fn detect(client: &tokio_postgres::Client, spec: &LoopSpec) -> Result<Arc<Capabilities>, DbError> {
     let caps = Arc::new(Capabilities::detect(client).await?);
-    if spec.read_only_enforce {
-        let found = write_privileges(client).await?;
-        if !found.is_empty() {
-            spec.state.do_send(WriteAccessDetected {
-                message: refusal_message(&caps.role, &found),
-            });
-        }
-    }
     spec.capabilities.set(caps.clone());
     spec.state.do_send(CapabilitiesDetected {
         capabilities: caps.clone(),
     });
     Ok(caps)
+}
+
+fn failure_kind(e: &DbError) -> FailureKind {
+    match e {
+        DbError::PoolBusy(_) => FailureKind::PoolBusy,
+        DbError::Unreachable(_) => FailureKind::Unreachable,
+        DbError::Query(_) => FailureKind::Query,
+    }
+}
+
+fn overran(budget: Duration) -> RunOutcome {
+    failed(
+        FailureKind::Timeout,
+        format!(
+            "run aborted: no result within its budget of {}",
+            humantime::format_duration(budget)
+        ),
+    )
+}
+
+fn failed(kind: FailureKind, error: String) -> RunOutcome {
+    RunOutcome::Failed { kind, error }
 }
 
 #[cfg(test)]

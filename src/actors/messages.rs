@@ -5,6 +5,7 @@
 use crate::alerts::engine::{Alert, ResolvedAlert, Transition};
 use crate::collectors::LoopSnapshot;
 use crate::db::capabilities::Capabilities;
+use crate::db::privileges::WritePrivilege;
 use actix::Message;
 use serde::Serialize;
 use std::sync::Arc;
@@ -72,7 +73,8 @@ pub enum FailureKind {
     Unreachable,
     /// The run did not come back within its budget (plus grace) and was aborted.
     Timeout,
-    /// Other loops held every pooled connection for this run's whole budget.
+    /// The loop's own connection was still held (by its previous run) for this run's whole
+    /// budget. Says nothing about the database.
     PoolBusy,
     /// A collector panicked; the task's JoinError was caught.
     Panic,
@@ -125,9 +127,22 @@ pub struct AlertsChanged {
     pub transitions: Vec<Transition>,
 }
 
-/// The role turned out to be able to write: the agent must stop (read_only_enforce).
+/// Which part of the read-only check a `PrivilegesChecked` covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PrivilegeScope {
+    /// Role attributes, write-capable predefined roles, CREATE on the database or a schema
+    /// (the hot path, every run).
+    Role,
+    /// Table and sequence privileges (the workload loop, every run).
+    Objects,
+}
+
+/// A run re-checked the role's write privileges (with `security.read_only_enforce`): an empty
+/// `found` clears what an earlier check of the same scope reported.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
-pub struct WriteAccessDetected {
-    pub message: String,
+pub struct PrivilegesChecked {
+    pub scope: PrivilegeScope,
+    pub role: String,
+    pub found: Vec<WritePrivilege>,
 }

@@ -1,17 +1,22 @@
 //! StateActor: the one owner of pgmon's state — the latest snapshot per loop, each loop's
-//! health, the detected capabilities and their advisories, and the rendered `/metrics` text.
+//! health, whether the database answers, the detected capabilities and their advisories, the
+//! role's write access, and the rendered `/metrics` text.
 //!
 //! It receives `LoopStarted`, `TickSkipped`, `RunFinished`, `CapabilitiesDetected` and
-//! `WriteAccessDetected` from the loops, logs and counts each event in the same place (so logs
-//! and metrics agree), forwards snapshots to the AlertEvaluator, and answers `GetView` with an
-//! immutable `Arc<StateView>` rebuilt after each change. It never touches the database and
-//! holds no lock across an await; if it stopped, the System would stop with it.
+//! `PrivilegesChecked` from the loops, logs and counts each event in the same place (so logs
+//! and metrics agree), and forwards each new view to the AlertEvaluator. After each change it
+//! publishes an immutable `Arc<StateView>` on a `tokio::sync::watch` channel: HTTP handlers
+//! read the latest one without ever queueing behind this mailbox, so no amount of HTTP
+//! traffic delays a loop. `GetView` answers the same view (tests, `/livez`). It never touches
+//! the database and holds no lock across an await; if it stopped, the System would stop with
+//! it.
 
 use super::history::History;
 use super::messages::*;
 use crate::alerts::engine::{Alert, ResolvedAlert, Transition};
 use crate::collectors::{hot_path, hourly, storage, workload, LoopSnapshot, SqlUsed};
-use crate::db::capabilities::{Advisory, Capabilities};
+use crate::db::capabilities::{quote_ident, Advisory, Capabilities};
+use crate::db::privileges::{write_access_summary, WritePrivilege};
 use crate::telemetry::Telemetry;
 use actix::prelude::*;
 use serde::Serialize;
@@ -47,6 +52,8 @@ pub struct LoopHealth {
     pub restarts: u32,
     pub skipped_ticks: u64,
     pub budget_overruns: u64,
+    /// Runs that got no connection because the loop's own was still held by its previous run.
+    pub pool_busy: u64,
     /// When the next run is expected to start.
     #[serde(with = "humantime_serde")]
     pub next_run_due: Option<SystemTime>,
@@ -71,6 +78,7 @@ impl LoopHealth {
             restarts: 0,
             skipped_ticks: 0,
             budget_overruns: 0,
+            pool_busy: 0,
             next_run_due: None,
         }
     }
@@ -109,14 +117,6 @@ impl LoopHealth {
             },
         }
     }
-
-    /// The database is known unreachable when this loop's last run could not get a connection.
-    pub fn database_unreachable(&self) -> Option<&str> {
-        match (self.last_run_ok, self.last_failure_kind) {
-            (Some(false), Some(FailureKind::Unreachable)) => self.last_error.as_deref(),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +125,83 @@ pub enum LoopStatus {
     /// No run has finished yet.
     Starting,
     Degraded(String),
+}
+
+/// Whether the database answers, from the loops' runs. Only a failed connect, a lost session
+/// or a failed canary says "unreachable"; a busy pool, a slow run or a panic says nothing
+/// either way. The `database_unreachable` alert waits for the outage to be confirmed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DatabaseStatus {
+    /// `None` until a run has connected or failed to.
+    pub reachable: Option<bool>,
+    /// Why it is unreachable, when it is.
+    pub error: Option<String>,
+    /// Since when it has been in its current state.
+    #[serde(with = "humantime_serde")]
+    pub since: Option<SystemTime>,
+    /// Consecutive runs of one loop that found it unreachable (the longest streak of any loop).
+    pub failed_runs: u32,
+    /// When the latest evidence of an outage arrived: a run that started before it and
+    /// completed does not prove the database is back.
+    #[serde(skip)]
+    down_seen_at: Option<SystemTime>,
+    #[serde(skip)]
+    streaks: BTreeMap<LoopName, u32>,
+}
+
+impl DatabaseStatus {
+    /// Consecutive failed runs (of one loop) before the outage counts as confirmed.
+    pub const CONFIRM_AFTER_RUNS: u32 = 2;
+
+    pub fn is_down(&self) -> bool {
+        self.reachable == Some(false)
+    }
+
+    /// The reason, once the outage is confirmed by consecutive failed runs.
+    pub fn confirmed_unreachable(&self) -> Option<&str> {
+        (self.is_down() && self.failed_runs >= Self::CONFIRM_AFTER_RUNS)
+            .then(|| self.error.as_deref().unwrap_or("database unreachable"))
+    }
+
+    /// Takes one run's outcome into account; returns whether `reachable` changed.
+    fn observe(
+        &mut self,
+        name: LoopName,
+        started_at: SystemTime,
+        finished_at: SystemTime,
+        outcome: &RunOutcome,
+    ) -> bool {
+        let before = self.reachable;
+        match outcome {
+            RunOutcome::Completed { .. } => {
+                if self.down_seen_at.is_some_and(|down| started_at < down) {
+                    return false;
+                }
+                self.streaks.clear();
+                self.failed_runs = 0;
+                self.error = None;
+                self.reachable = Some(true);
+            }
+            RunOutcome::Failed {
+                kind: FailureKind::Unreachable,
+                error,
+            } => {
+                let streak = self.streaks.entry(name).or_default();
+                *streak += 1;
+                self.failed_runs = self.streaks.values().copied().max().unwrap_or(0);
+                self.error = Some(error.clone());
+                self.down_seen_at = Some(finished_at);
+                self.reachable = Some(false);
+            }
+            RunOutcome::Failed { .. } => return false,
+        }
+        if before != self.reachable {
+            self.since = Some(finished_at);
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// A snapshot with the time its run started.
@@ -172,7 +249,15 @@ pub struct StateView {
     pub started_at: SystemTime,
     pub capabilities: Option<Arc<Capabilities>>,
     pub advisories: Vec<Advisory>,
+    /// Privileges the role held earlier in this run of the agent and has lost since (what it
+    /// hides and the fix): the data became less true without anyone choosing it.
+    pub privileges_lost: Option<String>,
+    /// With `security.read_only_enforce`: the role could write (which privileges, the fix).
+    pub write_access: Option<String>,
+    pub database: DatabaseStatus,
     pub loops: Vec<LoopHealth>,
+    /// The latest snapshot of every loop, kept when later runs fail: the API serves it marked
+    /// with its age and why it is stale; `/metrics` withdraws it.
     pub snapshots: BTreeMap<LoopName, Published>,
     /// Pending and firing alerts, and recently resolved ones (newest first).
     pub open_alerts: Vec<Alert>,
@@ -208,6 +293,28 @@ impl StateView {
             .and_then(|p| p.hourly().map(|s| (p, s)))
     }
 
+    /// Why `loop_name`'s latest snapshot is not current, if it is not: the database is
+    /// unreachable, or the loop's last run failed or is late.
+    pub fn stale_reason(&self, loop_name: LoopName, now: SystemTime) -> Option<String> {
+        if let Some(error) = self.database.error.as_deref().filter(|_| self.database.is_down()) {
+            return Some(format!(
+                "database unreachable: {}",
+                error.trim_start_matches("database unreachable: ")
+            ));
+        }
+        let health = self.loops.iter().find(|h| h.name == loop_name)?;
+        if health.last_run_ok == Some(false) && health.section_errors.is_empty() {
+            return Some(format!(
+                "the last {loop_name} run failed: {}",
+                health.last_error.as_deref().unwrap_or("unknown error")
+            ));
+        }
+        match health.status(now) {
+            LoopStatus::Degraded(reason) if reason.starts_with("late:") => Some(reason),
+            _ => None,
+        }
+    }
+
     pub fn workload_sql(&self) -> Vec<SqlUsed> {
         workload::sql_used(self.capabilities.as_deref())
     }
@@ -224,6 +331,11 @@ pub struct StateActor {
     loops: BTreeMap<LoopName, LoopHealth>,
     capabilities: Option<Arc<Capabilities>>,
     advisories: Vec<Advisory>,
+    /// Whether the role was a member of pg_monitor (or superuser) at some point in this run.
+    had_pg_monitor: bool,
+    privileges_lost: Option<String>,
+    write_access: BTreeMap<PrivilegeScope, (String, Vec<WritePrivilege>)>,
+    database: DatabaseStatus,
     snapshots: BTreeMap<LoopName, Published>,
     telemetry: Telemetry,
     alerts: Option<Recipient<EvaluateAlerts>>,
@@ -231,16 +343,11 @@ pub struct StateActor {
     alert_history: Vec<ResolvedAlert>,
     history: Arc<History>,
     view: Arc<StateView>,
+    views: tokio::sync::watch::Sender<Arc<StateView>>,
 }
 
 impl StateActor {
-    pub fn new(
-        cluster: String,
-        db: String,
-        telemetry: Telemetry,
-        alerts: Option<Recipient<EvaluateAlerts>>,
-        history_window: Duration,
-    ) -> Self {
+    pub fn new(cluster: String, db: String, telemetry: Telemetry, history_window: Duration) -> Self {
         let started_at = SystemTime::now();
         let history = Arc::new(History::new(history_window));
         let view = Arc::new(StateView {
@@ -249,6 +356,9 @@ impl StateActor {
             started_at,
             capabilities: None,
             advisories: Vec::new(),
+            privileges_lost: None,
+            write_access: None,
+            database: DatabaseStatus::default(),
             loops: Vec::new(),
             snapshots: BTreeMap::new(),
             open_alerts: Vec::new(),
@@ -256,6 +366,7 @@ impl StateActor {
             history: history.clone(),
             metrics_text: Default::default(),
         });
+        let (views, _) = tokio::sync::watch::channel(view.clone());
         let mut actor = Self {
             cluster,
             db,
@@ -263,16 +374,32 @@ impl StateActor {
             loops: BTreeMap::new(),
             capabilities: None,
             advisories: Vec::new(),
+            had_pg_monitor: false,
+            privileges_lost: None,
+            write_access: BTreeMap::new(),
+            database: DatabaseStatus::default(),
             snapshots: BTreeMap::new(),
             telemetry,
-            alerts,
+            alerts: None,
             open_alerts: Vec::new(),
             alert_history: Vec::new(),
             history,
             view,
+            views,
         };
         actor.refresh_view();
         actor
+    }
+
+    /// Sends every new view to the AlertEvaluator.
+    pub fn with_alerts(mut self, alerts: Recipient<EvaluateAlerts>) -> Self {
+        self.alerts = Some(alerts);
+        self
+    }
+
+    /// The latest view, for readers that must never wait for this actor (HTTP handlers).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<Arc<StateView>> {
+        self.views.subscribe()
     }
 
     fn refresh_view(&mut self) {
@@ -282,19 +409,42 @@ impl StateActor {
             started_at: self.started_at,
             capabilities: self.capabilities.clone(),
             advisories: self.advisories.clone(),
+            privileges_lost: self.privileges_lost.clone(),
+            write_access: self.write_access_message(),
+            database: self.database.clone(),
             loops: self.loops.values().cloned().collect(),
             snapshots: self.snapshots.clone(),
             open_alerts: self.open_alerts.clone(),
             alert_history: self.alert_history.clone(),
             history: self.history.clone(),
-            metrics_text: self.telemetry.render().into(),
+            metrics_text: self.telemetry.render(self.database.is_down()).into(),
         });
+        self.views.send_replace(self.view.clone());
+    }
+
+    fn write_access_message(&self) -> Option<String> {
+        let role = self.write_access.values().map(|(role, _)| role.as_str()).next()?;
+        let found: Vec<WritePrivilege> = self
+            .write_access
+            .values()
+            .flat_map(|(_, f)| f.iter().cloned())
+            .collect();
+        (!found.is_empty()).then(|| write_access_summary(role, &found))
     }
 
     fn health_mut(&mut self, name: LoopName) -> &mut LoopHealth {
         self.loops
             .entry(name)
             .or_insert_with(|| LoopHealth::new(name, Duration::from_secs(0), Duration::from_secs(0)))
+    }
+
+    fn evaluate_alerts(&self) {
+        if let Some(alerts) = &self.alerts {
+            alerts.do_send(EvaluateAlerts {
+                view: self.view.clone(),
+                at: SystemTime::now(),
+            });
+        }
     }
 }
 
@@ -336,6 +486,7 @@ impl Handler<RunFinished> for StateActor {
     type Result = ();
     fn handle(&mut self, msg: RunFinished, _: &mut Context<Self>) {
         let name = msg.loop_name;
+        let finished_at = SystemTime::now();
         let health = self.health_mut(name);
         health.runs_total += 1;
         health.last_run_at = Some(msg.started_at);
@@ -350,11 +501,11 @@ impl Handler<RunFinished> for StateActor {
                 let section_errors = snapshot.section_errors();
                 health.section_errors = section_errors.iter().map(|(s, e)| (s.to_string(), e.clone())).collect();
                 health.last_failure_kind = None;
+                health.consecutive_failures = 0;
                 if section_errors.is_empty() {
                     health.last_run_ok = Some(true);
                     health.last_error = None;
                     health.last_success_at = Some(msg.started_at);
-                    health.consecutive_failures = 0;
                 } else {
                     health.last_run_ok = Some(false);
                     health.last_error = Some(format!("{} section(s) failed", section_errors.len()));
@@ -370,6 +521,9 @@ impl Handler<RunFinished> for StateActor {
                 health.last_error = Some(error.clone());
                 health.last_failure_kind = Some(*kind);
                 health.consecutive_failures += 1;
+                if *kind == FailureKind::PoolBusy {
+                    health.pool_busy += 1;
+                }
                 tracing::warn!(loop_name = %name, kind = ?kind, error = %error, consecutive_failures = health.consecutive_failures, "loop run failed");
                 (1, false)
             }
@@ -378,15 +532,28 @@ impl Handler<RunFinished> for StateActor {
         if over_budget {
             tracing::warn!(loop_name = %name, duration = ?msg.duration, "loop run exceeded its budget");
         }
-        let reachable = !matches!(
-            &msg.outcome,
+        self.telemetry
+            .record_run(name, msg.duration, success, errors, over_budget);
+        if matches!(
+            msg.outcome,
             RunOutcome::Failed {
-                kind: FailureKind::Unreachable,
+                kind: FailureKind::PoolBusy,
                 ..
             }
-        );
-        self.telemetry
-            .record_run(name, msg.duration, success, errors, over_budget, reachable);
+        ) {
+            self.telemetry.record_pool_busy(name);
+        }
+        if self.database.observe(name, msg.started_at, finished_at, &msg.outcome) {
+            match self.database.error.as_deref().filter(|_| self.database.is_down()) {
+                Some(error) => {
+                    tracing::error!(error = %error, "database unreachable; withdrawing its series from /metrics")
+                }
+                None => tracing::info!("database answers"),
+            }
+        }
+        if let Some(up) = self.database.reachable {
+            self.telemetry.record_database_up(up);
+        }
 
         match (&msg.outcome, name) {
             (RunOutcome::Completed { snapshot }, _) => match &**snapshot {
@@ -408,17 +575,11 @@ impl Handler<RunFinished> for StateActor {
             self.snapshots.insert(name, published);
         } else {
             // Series follow the data: a loop that cannot read the database exports nothing
-            // from it rather than stale values.
+            // from it rather than stale values. The API keeps the snapshot, marked stale.
             self.telemetry.clear_snapshot(name);
-            self.snapshots.remove(&name);
         }
         self.refresh_view();
-        if let Some(alerts) = &self.alerts {
-            alerts.do_send(EvaluateAlerts {
-                view: self.view.clone(),
-                at: SystemTime::now(),
-            });
-        }
+        self.evaluate_alerts();
     }
 }
 
@@ -462,18 +623,45 @@ impl Handler<CapabilitiesDetected> for StateActor {
         for advisory in advisories.iter().filter(|a| !self.advisories.contains(a)) {
             tracing::warn!(code = advisory.code, fix = %advisory.fix, "{}", advisory.message);
         }
+        let monitors = caps.has_pg_monitor || caps.is_superuser;
+        self.privileges_lost = (self.had_pg_monitor && !monitors).then(|| {
+            let role = quote_ident(&caps.role);
+            format!(
+                "role {role} lost pg_monitor while pgmon runs: other sessions' states, queries and wait events are hidden, so session, transaction and blocking figures undercount. Fix: GRANT pg_monitor TO {role};"
+            )
+        });
+        if let Some(lost) = &self.privileges_lost {
+            tracing::error!("{lost}");
+        }
+        self.had_pg_monitor |= monitors;
         self.advisories = advisories;
         self.capabilities = Some(caps);
         self.refresh_view();
+        self.evaluate_alerts();
     }
 }
 
-impl Handler<WriteAccessDetected> for StateActor {
+impl Handler<PrivilegesChecked> for StateActor {
     type Result = ();
-    fn handle(&mut self, msg: WriteAccessDetected, _: &mut Context<Self>) {
-        tracing::error!("{}", msg.message);
-        eprintln!("pgmon: {}", msg.message);
-        std::process::exit(crate::EXIT_WRITE_ACCESS);
+    fn handle(&mut self, msg: PrivilegesChecked, _: &mut Context<Self>) {
+        let before = self.write_access_message();
+        if msg.found.is_empty() {
+            self.write_access.remove(&msg.scope);
+        } else {
+            self.write_access.insert(msg.scope, (msg.role, msg.found));
+        }
+        let after = self.write_access_message();
+        if before == after {
+            return;
+        }
+        match &after {
+            Some(message) => tracing::error!(
+                "read-only check failed while running: {message} The agent stays read-only (every session is default_transaction_read_only) and reports degraded until the privilege is revoked."
+            ),
+            None => tracing::info!("read-only check passes again: the role can no longer write"),
+        }
+        self.refresh_view();
+        self.evaluate_alerts();
     }
 }
 
@@ -538,10 +726,6 @@ mod tests {
             h.status(at(1)),
             LoopStatus::Degraded("database unreachable: connection refused".into())
         );
-        assert_eq!(
-            h.database_unreachable(),
-            Some("database unreachable: connection refused")
-        );
     }
 
     #[test]
@@ -555,7 +739,6 @@ mod tests {
             h.status(at(1)),
             LoopStatus::Degraded("sections failed: temp: permission denied".into())
         );
-        assert_eq!(h.database_unreachable(), None);
     }
 
     #[test]

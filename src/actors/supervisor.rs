@@ -2,9 +2,9 @@
 //! repeated failures, the supervisor restarts it (same actor value, reset in `restarting`),
 //! and the loop's first tick after a restart waits its backoff. Restarts are counted by the
 //! StateActor from each `LoopStarted`. The list of loops and their collectors is here, in one
-//! place.
+//! place, with the connection pool each loop owns and the role checks it is responsible for.
 
-use super::loop_actor::{CapabilitiesCache, JobFactory, LoopActor, LoopSpec};
+use super::loop_actor::{CapabilitiesCache, DatabaseLink, JobFactory, LoopActor, LoopSpec, RoleChecks};
 use super::messages::LoopName;
 use super::state::StateActor;
 use crate::collectors::{
@@ -32,40 +32,33 @@ pub fn start_loops(
     capabilities: CapabilitiesCache,
 ) -> Vec<Addr<LoopActor>> {
     let settings = CollectSettings::from_config(config);
+    let link = DatabaseLink::default();
     LoopName::ALL
         .into_iter()
         .map(|name| {
-            let (interval, budget, pool) = match name {
-                LoopName::HotPath => (
-                    config.sample_intervals.hot_path,
-                    config.budgets.hot_path,
-                    pools.hot_path.clone(),
-                ),
+            let (intervals, budgets) = (&config.sample_intervals, &config.budgets);
+            let (interval, budget, pool, role_checks) = match name {
+                LoopName::HotPath => (intervals.hot_path, budgets.hot_path, &pools.hot_path, RoleChecks::Role),
                 LoopName::Workload => (
-                    config.sample_intervals.workload,
-                    config.budgets.workload,
-                    pools.background.clone(),
+                    intervals.workload,
+                    budgets.workload,
+                    &pools.workload,
+                    RoleChecks::Objects,
                 ),
-                LoopName::Storage => (
-                    config.sample_intervals.storage,
-                    config.budgets.storage,
-                    pools.background.clone(),
-                ),
-                LoopName::Hourly => (
-                    config.sample_intervals.hourly,
-                    config.budgets.hourly,
-                    pools.background.clone(),
-                ),
+                LoopName::Storage => (intervals.storage, budgets.storage, &pools.storage, RoleChecks::None),
+                LoopName::Hourly => (intervals.hourly, budgets.hourly, &pools.hourly, RoleChecks::None),
             };
             let spec = LoopSpec {
                 name,
                 interval,
                 budget,
-                pool,
+                pool: pool.clone(),
                 make_job: job_factory(name, settings.clone()),
                 capabilities: capabilities.clone(),
+                link: link.clone(),
                 state: state.clone(),
                 read_only_enforce: config.security.read_only_enforce,
+                role_checks,
             };
             Supervisor::start(move |_| LoopActor::new(spec))
         })

@@ -19,6 +19,12 @@ SELECT current_setting('server_version_num')::int AS server_version_num,
        ARRAY(SELECT extname::text FROM pg_extension ORDER BY extname) AS extensions,
        (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS pg_stat_statements_version";
 
+/// What the hot path re-reads on every run to notice privileges granted or revoked while the
+/// agent runs: when it differs from the detected capabilities, they are detected again.
+pub const PRIVILEGE_PROBE_SQL: &str = "\
+SELECT current_setting('is_superuser') = 'on' AS is_superuser,
+       pg_has_role(current_user, 'pg_monitor', 'USAGE') AS has_pg_monitor";
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Capabilities {
     pub server_version_num: i32,
@@ -62,6 +68,14 @@ impl Capabilities {
             extensions: row.try_get("extensions")?,
             pg_stat_statements_version: row.try_get("pg_stat_statements_version")?,
         })
+    }
+
+    /// Whether the role's superuser flag or pg_monitor membership changed since detection.
+    pub async fn privileges_changed(&self, client: &Client) -> Result<bool, tokio_postgres::Error> {
+        let row = client.query_one(PRIVILEGE_PROBE_SQL, &[]).await?;
+        let is_superuser: bool = row.try_get("is_superuser")?;
+        let has_pg_monitor: bool = row.try_get("has_pg_monitor")?;
+        Ok(is_superuser != self.is_superuser || has_pg_monitor != self.has_pg_monitor)
     }
 
     pub fn has_extension(&self, name: &str) -> bool {

@@ -1,32 +1,101 @@
-//! Database access: two tiny bb8 pools (one reserved for the hot path, one shared by the slower
-//! loops, one connection each by default) whose every session is read-only and time-limited,
-//! plus capability detection and the read-only refusal check.
+//! Database access: one tiny bb8 pool per loop (one connection each by default), so a slow
+//! storage or hourly run never makes another loop wait; every session is read-only and
+//! time-limited. Plus capability detection and the read-only refusal check.
 //!
 //! Connections are made lazily: a database that is down at start only makes loops fail (and
 //! the agent report degraded) until it comes back. Every connection, pooled or not, goes
-//! through the DSN's TLS settings ([`tls`]).
+//! through the DSN's TLS settings ([`tls`]). A session that overran its budget is cancelled
+//! and discarded ([`PgSession::discard`]): its socket is closed, never handed to the next run.
 
 pub mod capabilities;
 pub mod privileges;
 pub mod tls;
 
 use crate::config::{parse_dsn_tls, Config};
-use bb8::{CustomizeConnection, ErrorSink, Pool};
-use bb8_postgres::PostgresConnectionManager;
-use std::future::Future;
-use std::pin::Pin;
+use bb8::{ErrorSink, ManageConnection, Pool};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tls::PgTls;
 
-pub type PgConnection<'a> = bb8::PooledConnection<'a, PostgresConnectionManager<PgTls>>;
+pub type PgConnection<'a> = bb8::PooledConnection<'a, PgManager>;
+
+/// How long a cancel request may take before the session is dropped without it.
+const CANCEL_WAIT: Duration = Duration::from_millis(500);
+
+/// One database session: the client, and the task driving its socket. Dropping it closes the
+/// socket even when the server never answers (a hung or SIGSTOPped backend), because the
+/// connection task is aborted rather than left waiting for replies.
+pub struct PgSession {
+    client: tokio_postgres::Client,
+    connection: tokio::task::AbortHandle,
+    discard: bool,
+}
+
+impl PgSession {
+    /// Marks the session unusable: the pool closes it instead of reusing it.
+    pub fn discard(&mut self) {
+        self.discard = true;
+    }
+
+    pub fn client(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+}
+
+impl std::ops::Deref for PgSession {
+    type Target = tokio_postgres::Client;
+    fn deref(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+}
+
+impl Drop for PgSession {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+/// Makes guarded sessions: connect (TLS as the DSN says), then the session guardrails.
+pub struct PgManager {
+    config: tokio_postgres::Config,
+    tls: PgTls,
+    guardrails: SessionGuardrails,
+}
+
+impl ManageConnection for PgManager {
+    type Connection = PgSession;
+    type Error = tokio_postgres::Error;
+
+    async fn connect(&self) -> Result<PgSession, tokio_postgres::Error> {
+        let (client, connection) = self.config.connect(self.tls.clone()).await?;
+        let task = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let session = PgSession {
+            client,
+            connection: task.abort_handle(),
+            discard: false,
+        };
+        session.client.batch_execute(&self.guardrails.sql()).await?;
+        Ok(session)
+    }
+
+    async fn is_valid(&self, conn: &mut PgSession) -> Result<(), tokio_postgres::Error> {
+        conn.client.simple_query("").await.map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut PgSession) -> bool {
+        conn.discard || conn.client.is_closed()
+    }
+}
 
 /// A bb8 pool that remembers why its last connection attempt failed: bb8 makes connections in
 /// the background and `get()` only ever reports a timeout, but an operator needs the reason
 /// ("password authentication failed", "connection refused").
 #[derive(Clone)]
 pub struct PgPool {
-    pool: Pool<PostgresConnectionManager<PgTls>>,
+    pool: Pool<PgManager>,
+    tls: PgTls,
     last_error: LastConnectError,
 }
 
@@ -45,17 +114,35 @@ impl ErrorSink<tokio_postgres::Error> for LastConnectError {
 }
 
 impl PgPool {
-    /// A connection, or why none could be had by `deadline`.
+    /// A connection, or why none could be had by `deadline`. Only a failed connect is
+    /// "unreachable"; a connection still held by this pool's previous run is `PoolBusy`.
     pub async fn get(&self, deadline: tokio::time::Instant) -> Result<PgConnection<'_>, DbError> {
         let asked = Instant::now();
-        let reason = match tokio::time::timeout_at(deadline, self.pool.get()).await {
+        match tokio::time::timeout_at(deadline, self.pool.get()).await {
             Ok(Ok(conn)) => return Ok(conn),
             Ok(Err(bb8::RunError::User(e))) => return Err(DbError::Unreachable(describe_pg_error(&e))),
-            Ok(Err(bb8::RunError::TimedOut)) | Err(_) => self.error_since(asked),
-        };
+            Ok(Err(bb8::RunError::TimedOut)) | Err(_) => {}
+        }
+        if let Some(reason) = self.error_since(asked) {
+            return Err(DbError::Unreachable(reason));
+        }
+        let state = self.pool.state();
+        if state.connections > state.idle_connections {
+            return Err(DbError::PoolBusy(
+                "the loop's connection is still held by its previous run".into(),
+            ));
+        }
         Err(DbError::Unreachable(
-            reason.unwrap_or_else(|| "no connection within the loop budget".into()),
+            "could not connect within the loop budget (the server accepts no connection or does not answer)".into(),
         ))
+    }
+
+    /// Asks the server to cancel whatever `session` is running (bounded by [`CANCEL_WAIT`]),
+    /// then marks it for closing: a session cut by a budget may still owe replies.
+    pub async fn cancel_and_discard(&self, session: &mut PgSession) {
+        let token = session.client.cancel_token();
+        let _ = tokio::time::timeout(CANCEL_WAIT, token.cancel_query(self.tls.clone())).await;
+        session.discard();
     }
 
     fn error_since(&self, since: Instant) -> Option<String> {
@@ -75,22 +162,29 @@ pub enum DbError {
     Query(String),
 }
 
-impl From<bb8::RunError<tokio_postgres::Error>> for DbError {
-    fn from(e: bb8::RunError<tokio_postgres::Error>) -> Self {
-        match e {
-            bb8::RunError::User(e) => DbError::Unreachable(describe_pg_error(&e)),
-            bb8::RunError::TimedOut => DbError::Unreachable("timed out waiting for a connection".into()),
-        }
-    }
-}
-
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
-        if e.is_closed() {
+        if connection_lost(&e) {
             DbError::Unreachable(describe_pg_error(&e))
         } else {
             DbError::Query(describe_pg_error(&e))
         }
+    }
+}
+
+/// Whether `e` says the session itself is gone (closed socket, I/O error, the server shutting
+/// down or restarting), as opposed to one statement failing on a live session.
+pub fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.as_db_error() {
+        // Class 08: connection exception; 57P01-57P03: admin/crash shutdown, cannot connect now.
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+        }
+        None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
     }
 }
 
@@ -106,15 +200,17 @@ pub fn describe_pg_error(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// The pools every loop draws from.
+/// One pool per loop: a loop only ever waits for its own previous run, never for another loop.
 #[derive(Clone)]
 pub struct Pools {
     pub hot_path: PgPool,
-    pub background: PgPool,
+    pub workload: PgPool,
+    pub storage: PgPool,
+    pub hourly: PgPool,
 }
 
 /// Session settings applied to every new connection, before any collector sees it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct SessionGuardrails {
     statement_timeout_ms: u64,
     lock_timeout_ms: u64,
@@ -126,16 +222,6 @@ impl SessionGuardrails {
             "SET default_transaction_read_only = on; SET statement_timeout = {}; SET lock_timeout = {}; SET application_name = 'pgmon'; SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'",
             self.statement_timeout_ms, self.lock_timeout_ms
         )
-    }
-}
-
-impl CustomizeConnection<tokio_postgres::Client, tokio_postgres::Error> for SessionGuardrails {
-    fn on_acquire<'a>(
-        &'a self,
-        client: &'a mut tokio_postgres::Client,
-    ) -> Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send + 'a>> {
-        let sql = self.sql();
-        Box::pin(async move { client.batch_execute(&sql).await })
     }
 }
 
@@ -151,9 +237,13 @@ pub fn connect_settings(config: &Config) -> Result<(tokio_postgres::Config, PgTl
     Ok((pg, tls::connector(&tls_settings)?))
 }
 
-/// Builds both pools without connecting.
+/// Builds the four pools without connecting.
 pub fn build_pools(config: &Config) -> Result<Pools, String> {
     let (pg, tls) = connect_settings(config)?;
+    let guardrails = SessionGuardrails {
+        statement_timeout_ms: config.timeouts.statement_timeout_ms,
+        lock_timeout_ms: config.timeouts.lock_timeout_ms,
+    };
     let make = |size: u32, wait: Duration| {
         let last_error = LastConnectError::default();
         let pool = Pool::builder()
@@ -162,27 +252,29 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
             // A failed connect returns its error at once instead of retrying until the
             // timeout: the loop reports why the database is unreachable.
             .retry_connection(false)
+            // Runs that overran are discarded, not returned; a session that died while idle
+            // is caught by `has_broken` or by the run that uses it (reported as lost).
             .test_on_check_out(false)
+            // Each loop bounds its own wait by its budget; the pool must not cut it shorter.
             .connection_timeout(wait)
-            .connection_customizer(Box::new(SessionGuardrails {
-                statement_timeout_ms: config.timeouts.statement_timeout_ms,
-                lock_timeout_ms: config.timeouts.lock_timeout_ms,
-            }))
             .error_sink(Box::new(last_error.clone()))
-            .build_unchecked(PostgresConnectionManager::new(pg.clone(), tls.clone()));
-        PgPool { pool, last_error }
+            .build_unchecked(PgManager {
+                config: pg.clone(),
+                tls: tls.clone(),
+                guardrails: guardrails.clone(),
+            });
+        PgPool {
+            pool,
+            tls: tls.clone(),
+            last_error,
+        }
     };
+    let background = config.database.background_connections;
     Ok(Pools {
         hot_path: make(config.database.hot_path_connections, config.budgets.hot_path),
-        // Each loop bounds its own wait by its budget; the pool must not cut the hourly's short.
-        background: make(
-            config.database.background_connections,
-            config
-                .budgets
-                .workload
-                .max(config.budgets.storage)
-                .max(config.budgets.hourly),
-        ),
+        workload: make(background, config.budgets.workload),
+        storage: make(background, config.budgets.storage),
+        hourly: make(background, config.budgets.hourly),
     })
 }
 

@@ -5,8 +5,10 @@
 use crate::db::capabilities::quote_ident;
 use tokio_postgres::Client;
 
-/// One row per write-capable privilege found (capped), superuser first.
-pub const WRITE_PRIVILEGES_SQL: &str = r"
+/// Role-level write access (superuser, role attributes, write-capable predefined roles,
+/// CREATE on the database or a schema): one row per privilege found, superuser first. Cheap
+/// (no scan of pg_class), so the hot path re-checks it on every run.
+pub const ROLE_WRITE_PRIVILEGES_SQL: &str = r"
 SELECT 'SUPERUSER'::text AS privilege, 'role ' || quote_ident(current_user) AS object
  WHERE current_setting('is_superuser') = 'on'
 UNION ALL
@@ -28,9 +30,12 @@ UNION ALL
    FROM pg_namespace
   WHERE has_schema_privilege(oid, 'CREATE')
     AND nspname NOT LIKE 'pg\_temp\_%' AND nspname NOT LIKE 'pg\_toast\_temp\_%'
-  ORDER BY nspname LIMIT 10)
-UNION ALL
-(SELECT p.privilege, 'table ' || c.oid::regclass::text
+  ORDER BY nspname LIMIT 10)";
+
+/// Table and sequence write privileges (capped). It reads every relation's ACL, so the workload
+/// loop re-checks it once per run rather than the hot path.
+pub const OBJECT_WRITE_PRIVILEGES_SQL: &str = r"
+(SELECT p.privilege, 'table ' || c.oid::regclass::text AS object
    FROM pg_class c
    JOIN pg_namespace n ON n.oid = c.relnamespace
   CROSS JOIN (VALUES ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) AS p(privilege)
@@ -55,8 +60,19 @@ pub struct WritePrivilege {
     pub object: String,
 }
 
+/// Every write privilege the role holds (start-up and `check-config`).
 pub async fn write_privileges(client: &Client) -> Result<Vec<WritePrivilege>, tokio_postgres::Error> {
-    let rows = client.query(WRITE_PRIVILEGES_SQL, &[]).await?;
+    let mut found = query_privileges(client, ROLE_WRITE_PRIVILEGES_SQL).await?;
+    if found.iter().any(|p| p.privilege == "SUPERUSER") {
+        return Ok(found);
+    }
+    found.extend(query_privileges(client, OBJECT_WRITE_PRIVILEGES_SQL).await?);
+    Ok(found)
+}
+
+/// Runs one of the write-privilege queries.
+pub async fn query_privileges(client: &Client, sql: &str) -> Result<Vec<WritePrivilege>, tokio_postgres::Error> {
+    let rows = client.query(sql, &[]).await?;
     rows.iter()
         .map(|r| {
             Ok(WritePrivilege {
@@ -69,6 +85,14 @@ pub async fn write_privileges(client: &Client) -> Result<Vec<WritePrivilege>, to
 
 /// The one-line refusal: which privileges, on what, and how to take them away.
 pub fn refusal_message(role: &str, found: &[WritePrivilege]) -> String {
+    format!(
+        "refusing to start: {} Or set security.read_only_enforce: false to run anyway (sessions stay read-only).",
+        write_access_summary(role, found)
+    )
+}
+
+/// Which privileges the role holds that could write, on what, and the exact fix.
+pub fn write_access_summary(role: &str, found: &[WritePrivilege]) -> String {
     let role_q = quote_ident(role);
     let held: Vec<String> = found
         .iter()
@@ -94,7 +118,7 @@ pub fn refusal_message(role: &str, found: &[WritePrivilege]) -> String {
         }
     }
     format!(
-        "refusing to start: role {role_q} could write to the database it monitors ({}). Fix: {} Or set security.read_only_enforce: false to run anyway (sessions stay read-only).",
+        "role {role_q} could write to the database it monitors ({}). Fix: {}",
         held.join(", "),
         fixes.join(" ")
     )

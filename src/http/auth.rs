@@ -1,6 +1,6 @@
 //! HTTP authentication, in the spirit of Prometheus exporters' web config: optional basic auth
 //! and/or a bearer token, set separately for three scopes — `/api/*`, `/metrics`, and the UI
-//! (every other path) — while `/healthz` always stays open for probes.
+//! (every other path) — while `/healthz` and `/livez` always stay open for probes.
 //!
 //! The decision is pure ([`AuthPolicy::decide`] over a path and an `Authorization` header) and
 //! unit-tested; [`enforce`] is the actix-web glue. Secrets are compared in constant time
@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 /// Which credentials a path needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// `/healthz`: always open.
+    /// `/healthz` and `/livez`: always open (probes).
     Health,
     Api,
     Metrics,
@@ -43,7 +43,7 @@ impl Scope {
 pub fn scope_of(path: &str) -> Scope {
     let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     match decoded.as_ref() {
-        "/healthz" => Scope::Health,
+        "/healthz" | "/livez" => Scope::Health,
         "/metrics" => Scope::Metrics,
         p if p == "/api" || p.starts_with("/api/") => Scope::Api,
         _ => Scope::Ui,
@@ -329,6 +329,7 @@ mod tests {
     #[test]
     fn paths_map_to_their_scope() {
         assert_eq!(scope_of("/healthz"), Scope::Health);
+        assert_eq!(scope_of("/livez"), Scope::Health);
         assert_eq!(scope_of("/metrics"), Scope::Metrics);
         assert_eq!(scope_of("/api/v1/overview"), Scope::Api);
         assert_eq!(scope_of("/api"), Scope::Api);

@@ -1,6 +1,9 @@
-//! `GET /healthz`: 200 when the database answers and every loop is on schedule; 503 naming
-//! each degraded loop and why otherwise. Evaluated at request time, so a loop that has gone
-//! quiet shows as late even if nothing new was reported.
+//! `GET /healthz` (readiness): 200 when the database answers and every loop is on schedule;
+//! 503 naming each degraded part and why otherwise: the database (unreachable, with the
+//! reason), each degraded loop (failed, late, over budget, pool busy), `read_only` (the role
+//! could write) and `privileges` (pg_monitor lost while running). Evaluated at request time, so
+//! a loop that has gone quiet shows as late even if nothing new was reported. `/livez` is the
+//! liveness probe.
 
 use super::AppState;
 use crate::actors::state::{LoopStatus, StateView};
@@ -9,10 +12,7 @@ use serde_json::{json, Map, Value};
 use std::time::SystemTime;
 
 pub async fn healthz(app: web::Data<AppState>) -> HttpResponse {
-    let view = match app.view().await {
-        Ok(view) => view,
-        Err(resp) => return resp,
-    };
+    let view = app.view();
     let (healthy, body) = health_report(&view, SystemTime::now());
     if healthy {
         HttpResponse::Ok().json(body)
@@ -49,13 +49,16 @@ pub fn health_report(view: &StateView, now: SystemTime) -> (bool, Value) {
         }
         loops.insert(health.name.as_str().to_string(), entry);
     }
-    // The most recent run of any loop says whether the database answers now.
-    let unreachable = view
-        .loops
-        .iter()
-        .filter(|h| h.last_run_at.is_some())
-        .max_by_key(|h| h.last_run_at)
-        .and_then(|h| h.database_unreachable());
+    let database = &view.database;
+    if let Some(error) = database.error.as_deref().filter(|_| database.is_down()) {
+        degraded.insert(0, format!("database: {error}"));
+    }
+    if let Some(reason) = &view.write_access {
+        degraded.push(format!("read_only: {reason}"));
+    }
+    if let Some(reason) = &view.privileges_lost {
+        degraded.push(format!("privileges: {reason}"));
+    }
     let status = if !degraded.is_empty() {
         "degraded"
     } else if starting || view.loops.is_empty() {
@@ -68,11 +71,14 @@ pub fn health_report(view: &StateView, now: SystemTime) -> (bool, Value) {
         "cluster": view.cluster,
         "db": view.db,
         "database": {
-            "reachable": unreachable.is_none() && view.capabilities.is_some(),
-            "error": unreachable,
+            "reachable": database.reachable == Some(true) && view.capabilities.is_some(),
+            "error": database.error.as_deref().filter(|_| database.is_down()),
+            "since": database.since.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+            "failed_runs": database.failed_runs,
             "server_version": view.capabilities.as_ref().map(|c| c.server_version.clone()),
         },
         "degraded": degraded,
+        "advisories": view.advisories,
         "loops": loops,
         "uptime_seconds": now.duration_since(view.started_at).map(|d| d.as_secs()).unwrap_or(0),
     });

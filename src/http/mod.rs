@@ -1,5 +1,7 @@
-//! The HTTP side (actix-web): `/healthz`, `/metrics`, `/api/v1/*` and the UI at `/`. Handlers
-//! read the StateActor's immutable view; none touches the database or runs a collector.
+//! The HTTP side (actix-web): `/livez`, `/healthz`, `/metrics`, `/api/v1/*` and the UI at `/`.
+//! Handlers read the latest immutable view the StateActor published on its watch channel, so
+//! they never queue behind its mailbox (nor delay a loop); none touches the database or runs a
+//! collector. Only `/livez` asks the StateActor itself, to prove it still answers.
 //! Optional HTTPS and per-scope credentials ([`auth`]) are wired in by `app`.
 
 mod api;
@@ -18,22 +20,28 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub state: Addr<StateActor>,
+    /// The StateActor's latest view (`StateActor::subscribe`).
+    pub views: tokio::sync::watch::Receiver<Arc<StateView>>,
     pub static_dir: Option<PathBuf>,
     /// `ui.hide_postgres_defaults`: leave postgres/template* out of wraparound listings.
     pub hide_postgres_defaults: bool,
 }
 
 impl AppState {
-    async fn view(&self) -> Result<Arc<StateView>, HttpResponse> {
-        self.state.send(GetView).await.map_err(|e| {
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "error": format!("state unavailable: {e}") }))
-        })
+    /// The latest published view; never waits.
+    fn view(&self) -> Arc<StateView> {
+        self.views.borrow().clone()
     }
 }
 
+/// How long `/livez` waits for the StateActor before calling the agent dead.
+const LIVENESS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // HEAD too, for probes that use it: otherwise it would fall through to the UI's 200 page.
-    cfg.route("/healthz", web::get().to(health::healthz))
+    cfg.route("/livez", web::get().to(livez))
+        .route("/livez", web::head().to(livez))
+        .route("/healthz", web::get().to(health::healthz))
         .route("/healthz", web::head().to(health::healthz))
         .route("/metrics", web::get().to(metrics))
         .route("/metrics", web::head().to(metrics))
@@ -55,10 +63,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn metrics(app: web::Data<AppState>) -> HttpResponse {
-    match app.view().await {
-        Ok(view) => HttpResponse::Ok()
-            .content_type("text/plain; version=0.0.4; charset=utf-8")
-            .body(view.metrics_text.clone()),
-        Err(resp) => resp,
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(app.view().metrics_text.clone())
+}
+
+/// `GET /livez`: 200 while the process and its state actor answer, whatever the database does
+/// (a liveness probe must not restart the agent during a database outage); 503 when the actor
+/// system no longer answers.
+async fn livez(app: web::Data<AppState>) -> HttpResponse {
+    match tokio::time::timeout(LIVENESS_WAIT, app.state.send(GetView)).await {
+        Ok(Ok(view)) => HttpResponse::Ok().json(serde_json::json!({
+            "status": "alive",
+            "uptime_seconds": std::time::SystemTime::now().duration_since(view.started_at).map(|d| d.as_secs()).unwrap_or(0),
+        })),
+        Ok(Err(e)) => HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "dead", "error": format!("state actor unavailable: {e}") })),
+        Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "dead", "error": "state actor did not answer within 5s" })),
     }
 }

@@ -418,7 +418,15 @@ pub const CATALOG: &[MetricDef] = &[
         None,
         &["db"],
         "agent",
-        "1 when the agent's last run reached the database, else 0.",
+        "1 when the agent's latest evidence is that the database answers (a run connected and completed), 0 when connecting, the canary or the session itself failed. A busy pool or a slow run does not change it.",
+    ),
+    def(
+        "pgmon_pool_busy_total",
+        Counter,
+        Some(Unit::Count),
+        &["db", "loop"],
+        "agent",
+        "Runs that got no connection because the loop's own connection was still held by its previous run (not a database outage).",
     ),
     def(
         "pgmon_build_info",

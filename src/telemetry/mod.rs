@@ -123,8 +123,11 @@ pub struct Telemetry {
     naming: SeriesNaming,
     agent: PrometheusRecorder,
     loop_text: BTreeMap<LoopName, String>,
-    /// Per-alert gauges of the open alerts, replaced on every evaluation.
+    /// The agent's alert gauges (`pgmon_alerts_firing`), replaced on every evaluation.
     alerts_text: String,
+    /// Data series derived from open alerts (`pg_dead_tuple_backlog_alert`), withdrawn with
+    /// the loops' series while the database is unreachable.
+    alert_data_text: String,
     notifier: Option<std::sync::Arc<crate::actors::notifier::NotifierStats>>,
 }
 
@@ -142,6 +145,7 @@ impl Telemetry {
                 metrics::counter!("pgmon_errors_total", labels.clone()).absolute(0);
                 metrics::counter!("pgmon_loop_restarts_total", labels.clone()).absolute(0);
                 metrics::counter!("pgmon_loop_skipped_ticks_total", labels.clone()).absolute(0);
+                metrics::counter!("pgmon_pool_busy_total", labels.clone()).absolute(0);
                 metrics::counter!("pgmon_loop_budget_overruns_total", labels).absolute(0);
             }
         });
@@ -150,6 +154,7 @@ impl Telemetry {
             agent,
             loop_text: BTreeMap::new(),
             alerts_text: String::new(),
+            alert_data_text: String::new(),
             notifier: None,
         }
     }
@@ -170,49 +175,47 @@ impl Telemetry {
     /// Replaces the per-alert gauges with those of the open alerts.
     pub fn render_alerts(&mut self, open: &[crate::alerts::engine::Alert]) {
         use crate::alerts::engine::Phase;
-        let fresh = recorder(&self.naming);
-        metrics::with_local_recorder(&fresh, || {
+        let (agent, data) = (recorder(&self.naming), recorder(&self.naming));
+        metrics::with_local_recorder(&data, || {
+            for a in open
+                .iter()
+                .filter(|a| a.phase == Phase::Firing && a.kind == "dead_tuples")
+            {
+                let relation = a
+                    .labels
+                    .iter()
+                    .find(|(k, _)| *k == "relation")
+                    .map_or(String::new(), |(_, v)| v.clone());
+                let labels = self
+                    .naming
+                    .labels(&[("relation", relation), ("severity", a.severity.as_str().to_string())]);
+                let level = if a.severity == crate::alerts::Severity::Crit {
+                    2.0
+                } else {
+                    1.0
+                };
+                metrics::gauge!(self.naming.name("pg_dead_tuple_backlog_alert"), labels).set(level);
+            }
+        });
+        metrics::with_local_recorder(&agent, || {
             let mut firing: BTreeMap<(&str, &str), f64> = BTreeMap::new();
             for a in open.iter().filter(|a| a.phase == Phase::Firing) {
                 *firing.entry((a.kind, a.severity.as_str())).or_default() += 1.0;
-                if a.kind == "dead_tuples" {
-                    let relation = a
-                        .labels
-                        .iter()
-                        .find(|(k, _)| *k == "relation")
-                        .map_or(String::new(), |(_, v)| v.clone());
-                    let labels = self
-                        .naming
-                        .labels(&[("relation", relation), ("severity", a.severity.as_str().to_string())]);
-                    let level = if a.severity == crate::alerts::Severity::Crit {
-                        2.0
-                    } else {
-                        1.0
-                    };
-                    metrics::gauge!(self.naming.name("pg_dead_tuple_backlog_alert"), labels).set(level);
-                }
             }
             for ((kind, severity), count) in firing {
                 let labels = vec![Label::new("kind", kind), Label::new("severity", severity)];
                 metrics::gauge!("pgmon_alerts_firing", labels).set(count);
             }
         });
-        self.alerts_text = fresh.handle().render();
+        self.alerts_text = agent.handle().render();
+        self.alert_data_text = data.handle().render();
     }
 
     fn loop_labels(&self, name: LoopName) -> Vec<Label> {
         self.naming.labels(&[("loop", name.as_str().to_string())])
     }
 
-    pub fn record_run(
-        &self,
-        name: LoopName,
-        duration: Duration,
-        success: bool,
-        errors: u64,
-        over_budget: bool,
-        reachable: bool,
-    ) {
+    pub fn record_run(&self, name: LoopName, duration: Duration, success: bool, errors: u64, over_budget: bool) {
         let labels = self.loop_labels(name);
         let finished = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -226,7 +229,20 @@ impl Telemetry {
             if over_budget {
                 metrics::counter!("pgmon_loop_budget_overruns_total", labels).increment(1);
             }
-            metrics::gauge!("pgmon_database_up", self.naming.labels(&[])).set(if reachable { 1.0 } else { 0.0 });
+        });
+    }
+
+    /// `pgmon_database_up`: the agent's latest evidence about the database.
+    pub fn record_database_up(&self, up: bool) {
+        metrics::with_local_recorder(&self.agent, || {
+            metrics::gauge!("pgmon_database_up", self.naming.labels(&[])).set(if up { 1.0 } else { 0.0 });
+        });
+    }
+
+    pub fn record_pool_busy(&self, name: LoopName) {
+        let labels = self.loop_labels(name);
+        metrics::with_local_recorder(&self.agent, || {
+            metrics::counter!("pgmon_pool_busy_total", labels).increment(1);
         });
     }
 
@@ -274,8 +290,10 @@ impl Telemetry {
         self.loop_text.remove(&name);
     }
 
-    /// The whole `/metrics` body.
-    pub fn render(&self) -> String {
+    /// The whole `/metrics` body. While the database is unreachable (`database_down`) only the
+    /// agent's own series are served: the last values read from the database are withdrawn
+    /// rather than shown next to `pgmon_database_up 0` as if they were current.
+    pub fn render(&self, database_down: bool) -> String {
         let handle = self.agent.handle();
         handle.run_upkeep();
         if let Some(stats) = &self.notifier {
@@ -286,8 +304,11 @@ impl Telemetry {
             });
         }
         let mut out = handle.render();
-        for text in self.loop_text.values() {
-            out.push_str(text);
+        if !database_down {
+            for text in self.loop_text.values() {
+                out.push_str(text);
+            }
+            out.push_str(&self.alert_data_text);
         }
         out.push_str(&self.alerts_text);
         out
@@ -372,8 +393,9 @@ mod tests {
         for prefix in ["", "pgmon_"] {
             let mut t = Telemetry::new(naming(prefix));
             t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
-            t.record_run(LoopName::HotPath, Duration::from_millis(5), true, 0, false, true);
-            let text = t.render();
+            t.record_run(LoopName::HotPath, Duration::from_millis(5), true, 0, false);
+            t.record_database_up(true);
+            let text = t.render(false);
             for family in families(&text) {
                 let base = family.trim_end_matches("_bucket");
                 assert!(
@@ -396,7 +418,7 @@ mod tests {
     fn failed_section_exports_nothing_and_series_follow_the_snapshot() {
         let mut t = Telemetry::new(naming(""));
         t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
-        let text = t.render();
+        let text = t.render(false);
         assert!(
             !text.contains("pgmon_canary_latency_seconds"),
             "canary failed: no stale value"
@@ -407,11 +429,30 @@ mod tests {
         without_temp.temp = Ok(vec![]);
         t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(without_temp)));
         assert!(
-            !t.render().contains("pg_temp_bytes_total"),
+            !t.render(false).contains("pg_temp_bytes_total"),
             "a database that left the snapshot leaves /metrics"
         );
         t.clear_snapshot(LoopName::HotPath);
-        assert!(!t.render().contains("pg_connections"));
+        assert!(!t.render(false).contains("pg_connections"));
+    }
+
+    #[test]
+    fn unreachable_database_withdraws_every_data_series_but_keeps_the_agents() {
+        let mut t = Telemetry::new(naming(""));
+        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
+        t.record_database_up(false);
+        let down = t.render(true);
+        assert!(!down.contains("pg_connections"), "{down}");
+        assert!(!down.contains("pg_temp_bytes_total"), "{down}");
+        assert!(
+            down.contains("pgmon_database_up{cluster=\"prod\",db=\"app\"} 0"),
+            "{down}"
+        );
+        assert!(down.contains("pgmon_errors_total"), "{down}");
+        t.record_database_up(true);
+        assert!(t
+            .render(false)
+            .contains("pg_connections{cluster=\"prod\",db=\"app\"} 12"));
     }
 
     #[test]
@@ -438,7 +479,7 @@ mod tests {
         let mut t = Telemetry::new(naming(""));
         t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(s)));
         assert!(t
-            .render()
+            .render(false)
             .contains("pgmon_canary_latency_seconds{cluster=\"prod\",db=\"app\"} 0.0004"));
     }
 }

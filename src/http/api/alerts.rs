@@ -7,10 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 pub async fn alerts(app: web::Data<AppState>) -> HttpResponse {
-    let view = match app.view().await {
-        Ok(view) => view,
-        Err(resp) => return resp,
-    };
+    let view = app.view();
     let catalog: Vec<_> = CATALOG.iter().map(|(kind, _)| kind).collect();
     HttpResponse::Ok().json(json!({
         "cluster": view.cluster,

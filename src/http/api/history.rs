@@ -8,10 +8,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 pub async fn history(app: web::Data<AppState>) -> HttpResponse {
-    let view = match app.view().await {
-        Ok(view) => view,
-        Err(resp) => return resp,
-    };
+    let view = app.view();
     let charted = [
         "connections",
         "blocked_sessions",
@@ -37,10 +34,7 @@ pub async fn history(app: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn sql(app: web::Data<AppState>) -> HttpResponse {
-    let view = match app.view().await {
-        Ok(view) => view,
-        Err(resp) => return resp,
-    };
+    let view = app.view();
     HttpResponse::Ok().json(json!({
         "cluster": view.cluster,
         "server_version_num": view.capabilities.as_ref().map(|c| c.server_version_num),

@@ -1,5 +1,7 @@
 //! `GET /api/v1/*`: JSON views of the latest snapshots, one file per loop's endpoints. Every
-//! body carries `cluster`, `db`, `collected_at` and the `sql` its numbers came from. A section
+//! body carries `cluster`, `db`, `collected_at`, `age_seconds`, `stale` (why the snapshot is
+//! not current — the database is unreachable, the loop's last run failed or is late — or
+//! null), `database_reachable` and the `sql` its numbers came from. A section
 //! that failed its run is `null`, with the reason under `error` (or `errors` by section); an
 //! endpoint whose loop has not completed a run yet answers 503 with the loops' health.
 
@@ -47,6 +49,21 @@ fn rfc3339(at: std::time::SystemTime) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
+/// `{prefix}age_seconds` and `{prefix}stale` of a loop's snapshot taken at `at`.
+fn put_freshness(
+    obj: &mut Map<String, Value>,
+    prefix: &str,
+    view: &StateView,
+    loop_name: LoopName,
+    at: Option<std::time::SystemTime>,
+) {
+    let now = std::time::SystemTime::now();
+    let age = at.map(|at| now.duration_since(at).unwrap_or_default().as_secs());
+    let stale = at.and_then(|_| view.stale_reason(loop_name, now));
+    obj.insert(format!("{prefix}age_seconds"), json!(age));
+    obj.insert(format!("{prefix}stale"), json!(stale));
+}
+
 fn sql_named(all: Vec<SqlUsed>, names: &[&str]) -> Value {
     json!(all
         .into_iter()
@@ -61,10 +78,7 @@ async fn respond<S>(
     pick: for<'a> fn(&'a Published) -> Option<&'a S>,
     build: impl FnOnce(&StateView, &S, &mut Map<String, Value>),
 ) -> HttpResponse {
-    let view = match app.view().await {
-        Ok(view) => view,
-        Err(resp) => return resp,
-    };
+    let view = app.view();
     let Some((at, snapshot)) = view.snapshots.get(&loop_name).and_then(|p| pick(p).map(|s| (p.at, s))) else {
         return HttpResponse::ServiceUnavailable().json(json!({
             "error": format!("no {loop_name} snapshot yet: the {loop_name} loop has not completed a run"),
@@ -75,6 +89,8 @@ async fn respond<S>(
     obj.insert("cluster".into(), json!(view.cluster));
     obj.insert("db".into(), json!(view.db));
     obj.insert("collected_at".into(), json!(rfc3339(at)));
+    put_freshness(&mut obj, "", &view, loop_name, Some(at));
+    obj.insert("database_reachable".into(), json!(view.database.reachable));
     build(&view, snapshot, &mut obj);
     HttpResponse::Ok().json(Value::Object(obj))
 }

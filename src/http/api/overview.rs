@@ -2,7 +2,8 @@
 //! canary) and the workload headline figures (TPS/QPS, latency, WAL, checkpoints), loop
 //! health and advisories. Fields of a loop with no snapshot yet are `null`.
 
-use super::{rfc3339, section};
+use super::{put_freshness, rfc3339, section};
+use crate::actors::messages::LoopName;
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
@@ -12,10 +13,7 @@ fn field(v: &Value, key: &str) -> Value {
 }
 
 pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
-    let view = match app.view().await {
-        Ok(view) => view,
-        Err(resp) => return resp,
-    };
+    let view = app.view();
     let mut errors = Map::new();
     let mut obj = Map::new();
     obj.insert("cluster".into(), json!(view.cluster));
@@ -31,6 +29,16 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
         }))),
     );
     obj.insert("advisories".into(), json!(view.advisories));
+    obj.insert("privileges_lost".into(), json!(view.privileges_lost));
+    obj.insert("write_access".into(), json!(view.write_access));
+    obj.insert(
+        "database".into(),
+        json!({
+            "reachable": view.database.reachable,
+            "error": view.database.error.as_deref().filter(|_| view.database.is_down()),
+            "since": view.database.since.map(rfc3339),
+        }),
+    );
     obj.insert("loops".into(), json!(view.loops));
     obj.insert("open_alerts".into(), json!(view.open_alerts));
     obj.insert(
@@ -48,6 +56,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
         section("transactions", &hp.transactions, &mut errors)
     });
     obj.insert("collected_at".into(), json!(hot.map(|(p, _)| rfc3339(p.at))));
+    put_freshness(&mut obj, "", &view, LoopName::HotPath, hot.map(|(p, _)| p.at));
     obj.insert(
         "connections".into(),
         hot.map_or(Value::Null, |(_, hp)| {
@@ -95,6 +104,13 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
         map.insert("mb_per_second".into(), json!(mb));
     }
     obj.insert("workload_collected_at".into(), json!(work.map(|(p, _)| rfc3339(p.at))));
+    put_freshness(
+        &mut obj,
+        "workload_",
+        &view,
+        LoopName::Workload,
+        work.map(|(p, _)| p.at),
+    );
     obj.insert("tps".into(), field(&throughput, "tps"));
     obj.insert("qps".into(), field(&throughput, "qps"));
     obj.insert(
