@@ -14,22 +14,46 @@ promtool check rules docs/prometheus/pgmon-rules.yaml
 ./scripts/ui-check.sh
 ./scripts/lint-ops.sh
 threads=${PGMON_TEST_THREADS:-4}
-cargo test --locked --all-targets -- --test-threads="$threads"
-
 debian_major=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
-versions=${PGMON_TEST_VERSIONS:-12 13 14 15 16 17 18}
 summary=()
-for major in $versions; do
-  [ "$major" = "$debian_major" ] && { summary+=("PostgreSQL $major: covered above"); continue; }
-  bindir=$(./scripts/pg-provision.sh "$major")
-  echo "== integration tests on PostgreSQL $major ($bindir)"
+failed=0
+# Each version's run is recorded whatever its outcome, and the summary is printed even when a
+# run fails, so a failure always names the PostgreSQL version it ran on.
+run_suite() {
+  local label=$1; shift
+  local start
   start=$(date +%s)
+  echo "== $label"
+  if "$@"; then
+    summary+=("$label: passed in $(( $(date +%s) - start ))s")
+  else
+    summary+=("$label: FAILED after $(( $(date +%s) - start ))s")
+    failed=1
+  fi
+}
+report() {
+  echo "== summary"
+  printf '%s\n' "${summary[@]}"
+}
+trap report EXIT
+
+run_suite "PostgreSQL $debian_major (Debian package): unit, integration, UI end to end" \
+  cargo test --locked --all-targets -- --test-threads="$threads"
+
+versions=${PGMON_TEST_VERSIONS:-12 13 14 15 16 17 18}
+for major in $versions; do
+  [ "$major" = "$debian_major" ] && continue
+  if ! bindir=$(./scripts/pg-provision.sh "$major"); then
+    summary+=("PostgreSQL $major: FAILED to provision the binaries")
+    failed=1
+    continue
+  fi
   # The browser suite (tests/ui.rs) runs once, above: the panels read the same API on every version.
-  PGMON_TEST_PG_BINDIR=$bindir cargo test --locked --tests --no-fail-fast -- --test-threads="$threads" \
+  run_suite "PostgreSQL $major ($bindir): integration" \
+    env PGMON_TEST_PG_BINDIR="$bindir" cargo test --locked --tests --no-fail-fast -- --test-threads="$threads" \
     --skip every_panel_renders_seeded_data_in_chromium
-  summary+=("PostgreSQL $major: passed in $(( $(date +%s) - start ))s")
 done
 # The Dockerfile's build step, as the image runs it (the release profile with LTO).
-cargo build --release --locked
-summary+=("release build: $(./target/release/pgmon --version)")
-printf '%s\n' "${summary[@]}"
+run_suite "release build" cargo build --release --locked
+[ "$failed" = 0 ] && summary+=("release: $(./target/release/pgmon --version)")
+exit "$failed"

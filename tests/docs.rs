@@ -409,7 +409,7 @@ fn get<'a>(y: &'a Yaml, path: &[&str]) -> &'a Yaml {
 }
 
 #[test]
-fn kubernetes_manifest_is_hardened_and_probes_healthz() {
+fn kubernetes_manifest_is_hardened_and_probes_livez_and_healthz() {
     let docs = yaml_docs("deploy/kubernetes/pgmon.yaml");
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     for kind in ["ConfigMap", "Deployment", "Service"] {
@@ -431,10 +431,11 @@ fn kubernetes_manifest_is_hardened_and_probes_healthz() {
     )
     .as_bool());
     assert_eq!(non_root, Some(true));
-    for probe in ["livenessProbe", "readinessProbe"] {
+    // A database outage must never restart the agent: liveness is /livez, readiness /healthz.
+    for (probe, path) in [("livenessProbe", "/livez"), ("readinessProbe", "/healthz")] {
         assert_eq!(
             get(container, &[probe, "httpGet", "path"]).as_str(),
-            Some("/healthz"),
+            Some(path),
             "{probe}"
         );
     }

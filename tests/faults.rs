@@ -326,7 +326,7 @@ fn api_flood_causes_no_loop_overrun_or_error() {
     let errors_before = agent.metric("pgmon_errors_total", "loop=\"hot_path\"").unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let flood: Vec<_> = (0..16)
+    let flood: Vec<_> = (0..64)
         .map(|i| {
             let (stop, served, addr) = (stop.clone(), served.clone(), agent.addr.clone());
             std::thread::spawn(move || {
@@ -335,7 +335,7 @@ fn api_flood_causes_no_loop_overrun_or_error() {
                     .timeout_global(Some(Duration::from_secs(10)))
                     .build()
                     .into();
-                let path = if i % 2 == 0 { "/api/v1/overview" } else { "/metrics" };
+                let path = if i % 8 == 0 { "/metrics" } else { "/api/v1/overview" };
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     if let Ok(mut resp) = http.get(format!("http://{addr}{path}")).call() {
                         let _ = resp.body_mut().read_to_string();
@@ -374,11 +374,13 @@ fn api_flood_causes_no_loop_overrun_or_error() {
     );
 }
 
-/// Item 9: a run cut by its budget keeps the loop's memory. Two lock-wait episodes are counted,
-/// then every run hangs (SIGSTOP on the agent's backends) and is aborted; afterwards
-/// `pg_blocked_sessions_total` has not gone backwards and a third episode counts as the third.
+/// Item 9: failed runs, and the supervisor restart they lead to, keep the loop's memory. Two
+/// lock-wait episodes are counted; then the role may not log in (and its sessions are ended)
+/// until the hot path has failed three times and been restarted; afterwards
+/// `pg_blocked_sessions_total` has not gone backwards (the server never restarted) and a third
+/// episode counts as the third.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn aborted_runs_keep_the_lock_wait_counter() {
+async fn failed_runs_and_restarts_keep_the_lock_wait_counter() {
     let pg = TestPostgres::start();
     pg.psql("postgres", "CREATE DATABASE app");
     pg.psql(
@@ -390,7 +392,9 @@ async fn aborted_runs_keep_the_lock_wait_counter() {
     healthy(&agent);
     let counted = |at_least: f64| {
         support::eventually(WAIT, "lock-wait episodes counted", || {
-            agent.metric("pg_blocked_sessions_total", "").filter(|v| *v >= at_least)
+            agent
+                .metric("pg_blocked_sessions_total", "")
+                .filter(|v| *v >= at_least)
         })
     };
     for episode in 1..=2 {
@@ -405,18 +409,19 @@ async fn aborted_runs_keep_the_lock_wait_counter() {
     }
     assert_eq!(agent.metric("pg_blocked_sessions_total", ""), Some(2.0));
 
-    let pids = agent_backends(&pg);
-    signal(&pids, "-STOP");
-    let stopped = Stopped(pids);
-    agent.wait_json("/healthz", WAIT, "a hot-path run aborted by its budget", |_, body| {
-        (body["loops"]["hot_path"]["last_failure_kind"] == "timeout").then_some(())
+    pg.psql(
+        "postgres",
+        "ALTER ROLE monitor NOLOGIN; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'monitor';",
+    );
+    agent.wait_json("/healthz", WAIT, "a supervised restart of the hot path", |_, body| {
+        (body["loops"]["hot_path"]["restarts"].as_u64()? >= 1).then_some(())
     });
-    drop(stopped);
+    pg.psql("postgres", "ALTER ROLE monitor LOGIN");
     healthy(&agent);
     assert_eq!(
         agent.metric("pg_blocked_sessions_total", ""),
         Some(2.0),
-        "the counter survives an aborted run"
+        "the counter survives failed runs and a restart"
     );
     let (holder, waiter) = pg.blocked_session("app").await;
     assert_eq!(counted(3.0), 3.0);

@@ -751,4 +751,59 @@ mod tests {
             matches!(h.status(at(1)), LoopStatus::Degraded(r) if r.starts_with("over budget: last run took 1.400s"))
         );
     }
+
+    fn unreachable(error: &str) -> RunOutcome {
+        RunOutcome::Failed {
+            kind: FailureKind::Unreachable,
+            error: error.into(),
+        }
+    }
+
+    fn completed() -> RunOutcome {
+        RunOutcome::Completed {
+            snapshot: Arc::new(LoopSnapshot::Empty { round_trip: Ok(()) }),
+        }
+    }
+
+    #[test]
+    fn outage_is_confirmed_after_two_failed_runs_of_one_loop() {
+        let mut db = DatabaseStatus::default();
+        assert!(db.observe(LoopName::HotPath, at(0), at(1), &completed()));
+        assert_eq!(db.reachable, Some(true));
+        assert!(db.observe(LoopName::HotPath, at(15), at(16), &unreachable("database unreachable: refused")));
+        assert!(db.is_down());
+        assert_eq!(db.confirmed_unreachable(), None, "one failed run is not yet an outage");
+        // Another loop failing at the same moment does not confirm it either.
+        db.observe(LoopName::Workload, at(15), at(16), &unreachable("database unreachable: refused"));
+        assert_eq!(db.confirmed_unreachable(), None);
+        db.observe(LoopName::HotPath, at(30), at(31), &unreachable("database unreachable: refused"));
+        assert_eq!(db.confirmed_unreachable(), Some("database unreachable: refused"));
+        assert_eq!(db.since, Some(at(16)));
+    }
+
+    #[test]
+    fn busy_pool_timeout_and_panic_say_nothing_about_the_database() {
+        let mut db = DatabaseStatus::default();
+        db.observe(LoopName::HotPath, at(0), at(1), &completed());
+        for kind in [FailureKind::PoolBusy, FailureKind::Timeout, FailureKind::Panic, FailureKind::Query] {
+            let outcome = RunOutcome::Failed {
+                kind,
+                error: "x".into(),
+            };
+            assert!(!db.observe(LoopName::Workload, at(2), at(3), &outcome));
+            assert_eq!(db.reachable, Some(true), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_run_that_started_before_the_outage_was_seen_does_not_end_it() {
+        let mut db = DatabaseStatus::default();
+        db.observe(LoopName::HotPath, at(10), at(11), &unreachable("database unreachable: refused"));
+        // The hourly run started before the failure was seen and finished after it.
+        assert!(!db.observe(LoopName::Hourly, at(5), at(12), &completed()));
+        assert!(db.is_down());
+        assert!(db.observe(LoopName::HotPath, at(25), at(26), &completed()));
+        assert_eq!(db.reachable, Some(true));
+        assert_eq!(db.failed_runs, 0);
+    }
 }

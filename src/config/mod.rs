@@ -422,9 +422,9 @@ impl Default for Timeouts {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Database {
-    /// Connections reserved for the hot-path loop (it must never wait behind slow loops).
+    /// Connections of the hot path's own pool.
     pub hot_path_connections: u32,
-    /// Connections shared by the workload, storage and hourly loops.
+    /// Connections of each of the workload, storage and hourly loops' own pools.
     pub background_connections: u32,
 }
 

@@ -10,6 +10,11 @@ export interface Envelope {
   cluster: string;
   db: string;
   collected_at?: string | null;
+  /** Seconds since `collected_at`. */
+  age_seconds?: number | null;
+  /** Why this snapshot is not current (database unreachable, last run failed, late), or null. */
+  stale?: string | null;
+  database_reachable?: boolean | null;
   sql?: SqlUsed[];
   error?: string | null;
   errors?: Record<string, string>;
@@ -31,6 +36,7 @@ export interface LoopHealth {
   restarts: number;
   skipped_ticks: number;
   budget_overruns: number;
+  pool_busy?: number;
   next_run_due: string | null;
   status?: "ok" | "starting" | "degraded";
   reason?: string | null;

@@ -1,6 +1,7 @@
-// The frame every panel shares: its title and deep link, when its data was collected, the
-// error of the latest request (the previous data stays visible, marked stale), per-section
-// errors, and the collapsible SQL used.
+// The frame every panel shares: its title and deep link, when its data was collected, whether
+// the agent says that snapshot is stale (database unreachable, last run failed), the error of
+// the latest request (the previous data stays visible, marked stale), per-section errors, and
+// the collapsible SQL used.
 import type { SqlUsed as Sql } from "../api";
 import { ago } from "../format";
 import { SqlUsed } from "./SqlUsed";
@@ -17,6 +18,8 @@ interface PanelProps {
   /** Sections of the answer that failed on the agent's side. */
   sectionErrors?: Record<string, string> | null;
   collectedAt?: string | null;
+  /** The agent's reason why this snapshot is not current (e.g. the database is unreachable). */
+  stale?: string | null;
   sql?: Sql[];
   sqlNote?: string;
   hasData: boolean;
@@ -24,12 +27,19 @@ interface PanelProps {
 }
 
 export function Panel(props: PanelProps) {
-  const { id, title, loading, error, status, sectionErrors, collectedAt, sql, sqlNote, hasData, children } = props;
+  const { id, title, loading, error, status, sectionErrors, collectedAt, stale, sql, sqlNote, hasData, children } = props;
   const waiting = !hasData && !!error && status === 503;
   const state = loading && !hasData ? "loading" : hasData ? "ready" : waiting ? "waiting" : "error";
   const failed = Object.entries(sectionErrors ?? {});
   return (
-    <section className="panel" id={id} data-panel={id} data-state={state} aria-busy={state === "loading"}>
+    <section
+      className={stale && hasData ? "panel stale" : "panel"}
+      id={id}
+      data-panel={id}
+      data-state={state}
+      data-stale={stale && hasData ? "true" : undefined}
+      aria-busy={state === "loading"}
+    >
       <header className="panel-head">
         <h2>
           <a href={`#/${id}`}>{title}</a>
@@ -40,6 +50,11 @@ export function Panel(props: PanelProps) {
           </span>
         )}
       </header>
+      {stale && hasData && (
+        <p className="stale-note" role="status">
+          <strong>Stale.</strong> {stale}. These figures are the last ones read{collectedAt ? ` (${ago(collectedAt)})` : ""}, not current values.
+        </p>
+      )}
       {error && waiting && (
         <p className="waiting" role="status">
           <strong>No data yet.</strong> <span>{error}</span>

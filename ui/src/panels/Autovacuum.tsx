@@ -45,7 +45,7 @@ export function AutovacuumPanel() {
   const r = useApi<AutovacuumResponse>("api/v1/autovacuum");
   const d = r.data;
   return (
-    <Panel id="autovacuum" title="Autovacuum" loading={r.loading} error={r.error} status={r.status} sectionErrors={d?.errors} collectedAt={d?.collected_at} sql={d?.sql} hasData={d !== null}>
+    <Panel id="autovacuum" title="Autovacuum" loading={r.loading} error={r.error} status={r.status} sectionErrors={d?.errors} collectedAt={d?.collected_at} stale={d?.stale} sql={d?.sql} hasData={d !== null}>
       {d && (
         <>
           <h3>Tables by dead tuples</h3>

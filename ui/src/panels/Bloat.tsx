@@ -23,7 +23,7 @@ export function BloatPanel() {
   const r = useApi<BloatResponse>("api/v1/bloat");
   const b = r.data?.bloat;
   return (
-    <Panel id="bloat" title="Bloat" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("bloat", r.data?.error)} collectedAt={r.data?.collected_at} sql={r.data?.sql} hasData={r.data !== null}>
+    <Panel id="bloat" title="Bloat" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("bloat", r.data?.error)} collectedAt={r.data?.collected_at} stale={r.data?.stale} sql={r.data?.sql} hasData={r.data !== null}>
       {r.data && !b && <Empty>Bloat not sampled this run: see the section error above.</Empty>}
       {b && !b.available && (
         <Empty>

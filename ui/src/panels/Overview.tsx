@@ -102,7 +102,7 @@ export function OverviewPanel() {
       error={overview.error}
       status={overview.status}
       sectionErrors={o?.errors}
-      collectedAt={o?.collected_at}
+      collectedAt={o?.collected_at} stale={o?.stale}
       sql={o?.sql}
       hasData={o !== null}
     >

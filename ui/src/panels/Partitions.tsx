@@ -58,7 +58,7 @@ export function PartitionsPanel() {
   const parents = r.data?.parents;
   const holes = (parents ?? []).flatMap((p) => p.holes.map((h) => ({ ...h, parent: p.parent })));
   return (
-    <Panel id="partitions" title="Partitions" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("partitions", r.data?.error)} collectedAt={r.data?.collected_at} sql={r.data?.sql} hasData={r.data !== null}>
+    <Panel id="partitions" title="Partitions" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("partitions", r.data?.error)} collectedAt={r.data?.collected_at} stale={r.data?.stale} sql={r.data?.sql} hasData={r.data !== null}>
       {r.data && !parents && <Empty>Partitions not collected this run: see the section error above.</Empty>}
       {parents && parents.length === 0 && <Empty>No partitioned tables in this database.</Empty>}
       {parents && parents.length > 0 && (

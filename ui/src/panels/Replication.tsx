@@ -34,7 +34,7 @@ export function ReplicationPanel() {
       error={r.error}
       status={r.status}
       sectionErrors={sectionError("replication", d?.error)}
-      collectedAt={d?.collected_at}
+      collectedAt={d?.collected_at} stale={d?.stale}
       sql={d?.sql}
       hasData={d !== null}
     >

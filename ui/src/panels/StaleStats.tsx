@@ -20,7 +20,7 @@ export function StaleStatsPanel() {
   const r = useApi<Envelope & { tables: StaleTable[] | null }>("api/v1/stale-stats");
   const d = r.data;
   return (
-    <Panel id="stale-stats" title="Stale statistics" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("stale_stats", d?.error)} collectedAt={d?.collected_at} sql={d?.sql} hasData={d !== null}>
+    <Panel id="stale-stats" title="Stale statistics" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("stale_stats", d?.error)} collectedAt={d?.collected_at} stale={d?.stale} sql={d?.sql} hasData={d !== null}>
       {d && !d.tables && <Empty>Stale statistics not collected this run: see the section error above.</Empty>}
       {d?.tables && d.tables.length === 0 && <Empty>Every modified table has recent statistics.</Empty>}
       {d?.tables && d.tables.length > 0 && (

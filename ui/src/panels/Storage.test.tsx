@@ -19,4 +19,15 @@ describe("StoragePanel", () => {
     expect(screen.getByText("No user tables in this database.")).toBeInTheDocument();
     expect(screen.getByText(/Index sizes not collected this run/)).toBeInTheDocument();
   });
+
+  it("marks the last snapshot stale with the agent's reason while the database is unreachable", async () => {
+    const stale = "database unreachable: connection refused";
+    stubFetch({
+      "api/v1/storage": { body: { ...envelope, stale, age_seconds: 700, database_reachable: false, tables: [], indexes: [] } },
+      "api/v1/unused-indexes": { body: { ...envelope, stale, error: null, unused_indexes: { indexes: [], constraint_indexes: [], min_bytes: 0, observed_since: null } } },
+    });
+    const { container } = renderLive(<StoragePanel />);
+    expect(await screen.findByText(/These figures are the last ones read/)).toHaveTextContent(`Stale. ${stale}.`);
+    expect(container.querySelector('[data-panel="storage"]')).toHaveAttribute("data-stale", "true");
+  });
 });

@@ -71,7 +71,7 @@ export function StoragePanel() {
       error={storage.error}
       status={storage.status}
       sectionErrors={sectionErrors}
-      collectedAt={s?.collected_at}
+      collectedAt={s?.collected_at} stale={s?.stale}
       sql={sql}
       hasData={s !== null}
     >

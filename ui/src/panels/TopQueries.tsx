@@ -50,7 +50,7 @@ export function TopQueriesPanel() {
       error={r.error}
       status={r.status}
       sectionErrors={sectionError("statements", d?.error)}
-      collectedAt={d?.collected_at}
+      collectedAt={d?.collected_at} stale={d?.stale}
       sql={d?.sql}
       hasData={d !== null}
     >

@@ -39,7 +39,7 @@ export function WraparoundPanel() {
   const r = useApi<WraparoundResponse>("api/v1/wraparound");
   const d = r.data;
   return (
-    <Panel id="wraparound" title="Wraparound" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("wraparound", d?.error)} collectedAt={d?.collected_at} sql={d?.sql} hasData={d !== null}>
+    <Panel id="wraparound" title="Wraparound" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("wraparound", d?.error)} collectedAt={d?.collected_at} stale={d?.stale} sql={d?.sql} hasData={d !== null}>
       {d && (
         <>
           <p className="muted">
