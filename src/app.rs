@@ -111,21 +111,22 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let history_window = config.ui.history_window;
     let state_actor = StateActor::new(cluster, db_label, telemetry, history_window);
     let views = state_actor.subscribe();
+    let heartbeat = state_actor.heartbeat();
     let state = StateActor::create(move |ctx| {
         let evaluator = AlertEvaluator::new(thresholds, ctx.address().recipient(), notifier).start();
         state_actor.with_alerts(evaluator.recipient())
     });
     // Held until shutdown: an actix Supervisor restarts only actors that still have a live
     // address, so dropping these would turn the first loop failure into a permanent stop.
-    let loops = crate::actors::start_loops(&config, &pools, state.clone(), capabilities);
+    let loops = crate::actors::start_loops(&config, &pools, state, capabilities);
 
     let static_dir = Some(PathBuf::from(&config.http.static_dir)).filter(|d| d.is_dir());
     if let Some(dir) = &static_dir {
         tracing::info!(static_dir = %dir.display(), "serving the UI from disk");
     }
     let app_state = AppState {
-        state,
         views,
+        heartbeat,
         static_dir,
         hide_postgres_defaults: config.ui.hide_postgres_defaults,
     };

@@ -392,9 +392,7 @@ async fn failed_runs_and_restarts_keep_the_lock_wait_counter() {
     healthy(&agent);
     let counted = |at_least: f64| {
         support::eventually(WAIT, "lock-wait episodes counted", || {
-            agent
-                .metric("pg_blocked_sessions_total", "")
-                .filter(|v| *v >= at_least)
+            agent.metric("pg_blocked_sessions_total", "").filter(|v| *v >= at_least)
         })
     };
     for episode in 1..=2 {

@@ -7,7 +7,8 @@
 //! and metrics agree), and forwards each new view to the AlertEvaluator. After each change it
 //! publishes an immutable `Arc<StateView>` on a `tokio::sync::watch` channel: HTTP handlers
 //! read the latest one without ever queueing behind this mailbox, so no amount of HTTP
-//! traffic delays a loop. `GetView` answers the same view (tests, `/livez`). It never touches
+//! traffic delays a loop. `GetView` answers the same view (tests). A one-second heartbeat
+//! stamped from its context tells `/livez` the actor system is alive. It never touches
 //! the database and holds no lock across an await; if it stopped, the System would stop with
 //! it.
 
@@ -344,6 +345,34 @@ pub struct StateActor {
     history: Arc<History>,
     view: Arc<StateView>,
     views: tokio::sync::watch::Sender<Arc<StateView>>,
+    heartbeat: Heartbeat,
+}
+
+/// The actor system's pulse: the StateActor stamps it every second from its own context, so
+/// `/livez` can tell a live agent from a wedged one without sending it a message (a flood of
+/// probes must not queue in its mailbox).
+#[derive(Debug, Clone, Default)]
+pub struct Heartbeat(Arc<std::sync::atomic::AtomicU64>);
+
+impl Heartbeat {
+    pub const PERIOD: Duration = Duration::from_secs(1);
+
+    fn beat(&self) {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        self.0
+            .store(now.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long ago the actor system last showed a sign of life.
+    pub fn age(&self) -> Duration {
+        let last = Duration::from_millis(self.0.load(std::sync::atomic::Ordering::Relaxed));
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        now.saturating_sub(last)
+    }
 }
 
 impl StateActor {
@@ -386,7 +415,9 @@ impl StateActor {
             history,
             view,
             views,
+            heartbeat: Heartbeat::default(),
         };
+        actor.heartbeat.beat();
         actor.refresh_view();
         actor
     }
@@ -395,6 +426,11 @@ impl StateActor {
     pub fn with_alerts(mut self, alerts: Recipient<EvaluateAlerts>) -> Self {
         self.alerts = Some(alerts);
         self
+    }
+
+    /// The pulse `/livez` reads.
+    pub fn heartbeat(&self) -> Heartbeat {
+        self.heartbeat.clone()
     }
 
     /// The latest view, for readers that must never wait for this actor (HTTP handlers).
@@ -450,6 +486,10 @@ impl StateActor {
 
 impl Actor for StateActor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(Heartbeat::PERIOD, |act, _| act.heartbeat.beat());
+    }
 }
 
 impl Handler<LoopStarted> for StateActor {
@@ -770,13 +810,28 @@ mod tests {
         let mut db = DatabaseStatus::default();
         assert!(db.observe(LoopName::HotPath, at(0), at(1), &completed()));
         assert_eq!(db.reachable, Some(true));
-        assert!(db.observe(LoopName::HotPath, at(15), at(16), &unreachable("database unreachable: refused")));
+        assert!(db.observe(
+            LoopName::HotPath,
+            at(15),
+            at(16),
+            &unreachable("database unreachable: refused")
+        ));
         assert!(db.is_down());
         assert_eq!(db.confirmed_unreachable(), None, "one failed run is not yet an outage");
         // Another loop failing at the same moment does not confirm it either.
-        db.observe(LoopName::Workload, at(15), at(16), &unreachable("database unreachable: refused"));
+        db.observe(
+            LoopName::Workload,
+            at(15),
+            at(16),
+            &unreachable("database unreachable: refused"),
+        );
         assert_eq!(db.confirmed_unreachable(), None);
-        db.observe(LoopName::HotPath, at(30), at(31), &unreachable("database unreachable: refused"));
+        db.observe(
+            LoopName::HotPath,
+            at(30),
+            at(31),
+            &unreachable("database unreachable: refused"),
+        );
         assert_eq!(db.confirmed_unreachable(), Some("database unreachable: refused"));
         assert_eq!(db.since, Some(at(16)));
     }
@@ -785,7 +840,12 @@ mod tests {
     fn busy_pool_timeout_and_panic_say_nothing_about_the_database() {
         let mut db = DatabaseStatus::default();
         db.observe(LoopName::HotPath, at(0), at(1), &completed());
-        for kind in [FailureKind::PoolBusy, FailureKind::Timeout, FailureKind::Panic, FailureKind::Query] {
+        for kind in [
+            FailureKind::PoolBusy,
+            FailureKind::Timeout,
+            FailureKind::Panic,
+            FailureKind::Query,
+        ] {
             let outcome = RunOutcome::Failed {
                 kind,
                 error: "x".into(),
@@ -798,7 +858,12 @@ mod tests {
     #[test]
     fn a_run_that_started_before_the_outage_was_seen_does_not_end_it() {
         let mut db = DatabaseStatus::default();
-        db.observe(LoopName::HotPath, at(10), at(11), &unreachable("database unreachable: refused"));
+        db.observe(
+            LoopName::HotPath,
+            at(10),
+            at(11),
+            &unreachable("database unreachable: refused"),
+        );
         // The hourly run started before the failure was seen and finished after it.
         assert!(!db.observe(LoopName::Hourly, at(5), at(12), &completed()));
         assert!(db.is_down());

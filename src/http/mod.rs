@@ -1,7 +1,7 @@
 //! The HTTP side (actix-web): `/livez`, `/healthz`, `/metrics`, `/api/v1/*` and the UI at `/`.
 //! Handlers read the latest immutable view the StateActor published on its watch channel, so
 //! they never queue behind its mailbox (nor delay a loop); none touches the database or runs a
-//! collector. Only `/livez` asks the StateActor itself, to prove it still answers.
+//! collector. `/livez` reads the StateActor's heartbeat, also without a message.
 //! Optional HTTPS and per-scope credentials ([`auth`]) are wired in by `app`.
 
 mod api;
@@ -10,18 +10,17 @@ mod health;
 mod openapi;
 mod ui;
 
-use crate::actors::messages::GetView;
-use crate::actors::state::{StateActor, StateView};
-use actix::Addr;
+use crate::actors::state::{Heartbeat, StateView};
 use actix_web::{web, HttpResponse};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub state: Addr<StateActor>,
     /// The StateActor's latest view (`StateActor::subscribe`).
     pub views: tokio::sync::watch::Receiver<Arc<StateView>>,
+    /// The StateActor's pulse, for `/livez`.
+    pub heartbeat: Heartbeat,
     pub static_dir: Option<PathBuf>,
     /// `ui.hide_postgres_defaults`: leave postgres/template* out of wraparound listings.
     pub hide_postgres_defaults: bool,
@@ -34,8 +33,8 @@ impl AppState {
     }
 }
 
-/// How long `/livez` waits for the StateActor before calling the agent dead.
-const LIVENESS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How old the StateActor's heartbeat may be before `/livez` calls the agent dead.
+const LIVENESS_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // HEAD too, for probes that use it: otherwise it would fall through to the UI's 200 page.
@@ -68,16 +67,21 @@ async fn metrics(app: web::Data<AppState>) -> HttpResponse {
         .body(app.view().metrics_text.clone())
 }
 
-/// `GET /livez`: 200 while the process and its state actor answer, whatever the database does
-/// (a liveness probe must not restart the agent during a database outage); 503 when the actor
-/// system no longer answers.
+/// `GET /livez`: 200 while the process and its actor system answer, whatever the database does
+/// (a liveness probe must not restart the agent during a database outage); 503 when the
+/// StateActor's heartbeat has stopped for `LIVENESS_LIMIT`. Reads an atomic: no mailbox.
 async fn livez(app: web::Data<AppState>) -> HttpResponse {
-    match tokio::time::timeout(LIVENESS_WAIT, app.state.send(GetView)).await {
-        Ok(Ok(view)) => HttpResponse::Ok().json(serde_json::json!({
-            "status": "alive",
-            "uptime_seconds": std::time::SystemTime::now().duration_since(view.started_at).map(|d| d.as_secs()).unwrap_or(0),
-        })),
-        Ok(Err(e)) => HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "dead", "error": format!("state actor unavailable: {e}") })),
-        Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "dead", "error": "state actor did not answer within 5s" })),
+    let silent = app.heartbeat.age();
+    let uptime = std::time::SystemTime::now()
+        .duration_since(app.view().started_at)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    if silent <= LIVENESS_LIMIT {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "alive", "uptime_seconds": uptime }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(serde_json::json!({
+            "status": "dead",
+            "error": format!("the agent's actors have not answered for {}s", silent.as_secs()),
+        }))
     }
 }
