@@ -674,6 +674,7 @@ mod tests {
                 partitions::parse_time("2024-03-01 12:00:00").unwrap(),
                 7,
             )),
+            skipped_relations: vec![],
         };
         let c = only(&Inputs {
             hourly: Some(&hourly),

@@ -15,7 +15,16 @@ pub async fn bloat(app: web::Data<AppState>) -> HttpResponse {
         put(obj, "bloat", &h.bloat);
         obj.insert(
             "sql".into(),
-            sql_named(sql_used(), &["bloat_candidates", "bloat_sample"]),
+            sql_named(
+                sql_used(),
+                &[
+                    "blocked_relations",
+                    "bloat_candidates",
+                    "relation_candidates",
+                    "relation_size",
+                    "bloat_sample",
+                ],
+            ),
         );
     })
     .await
