@@ -52,6 +52,7 @@ impl HourlyJob {
                 deadline,
                 stale_stats::collect(
                     client,
+                    caps.server_version_num,
                     s.alerts.stats_stale_warn_hours,
                     s.alerts.stats_stale_crit_hours,
                     s.limits.top_relations
@@ -86,7 +87,8 @@ impl LoopJob for HourlyJob {
     }
 }
 
-pub fn sql_used() -> Vec<SqlUsed> {
+/// The SQL behind each hourly section, in the variant for `server_version_num`.
+pub fn sql_used(server_version_num: i32) -> Vec<SqlUsed> {
     vec![
         SqlUsed {
             collector: "wraparound_databases",
@@ -98,7 +100,7 @@ pub fn sql_used() -> Vec<SqlUsed> {
         },
         SqlUsed {
             collector: "stale_stats",
-            sql: stale_stats::STALE_STATS_SQL,
+            sql: stale_stats::stale_stats_sql(server_version_num),
         },
         SqlUsed {
             collector: "blocked_relations",
