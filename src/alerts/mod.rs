@@ -647,6 +647,7 @@ mod tests {
                 relation: "public.orders".into(),
                 modified_since_analyze: 10,
                 stale_seconds: 13.0 * 3600.0,
+                stale_seconds_lower_bound: false,
                 never_analyzed: false,
                 severity: Severity::Warn,
                 fix: String::new(),
@@ -674,6 +675,7 @@ mod tests {
                 partitions::parse_time("2024-03-01 12:00:00").unwrap(),
                 7,
             )),
+            skipped_relations: vec![],
         };
         let c = only(&Inputs {
             hourly: Some(&hourly),

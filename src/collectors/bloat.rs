@@ -1,21 +1,13 @@
 //! Bloat samples with `pgstattuple_approx` (when the pgstattuple extension is installed) on
 //! the Top-N tables by size, one call each, stopping at the hourly budget. Each call is
-//! bounded by the session's statement_timeout too.
+//! bounded by the session's statement_timeout too. The candidates come from the storage
+//! loop's size query ([`sizes::collect_relations`]), so a table a lock blocks is skipped with
+//! that lock, and its neighbours are still sampled.
 
+use super::relation_locks::SkippedRelation;
+use super::sizes;
 use serde::Serialize;
 use tokio_postgres::Client;
-
-pub const BLOAT_CANDIDATES_SQL: &str = r"
-SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'm')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\_toast%'
-   AND c.relpersistence <> 't'
-   AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation = c.oid AND l.mode = 'AccessExclusiveLock')
- ORDER BY pg_total_relation_size(c.oid) DESC NULLS LAST, c.oid
- LIMIT $1";
 
 pub const BLOAT_SAMPLE_SQL: &str = "\
 SELECT table_len, scanned_percent, approx_free_space, approx_free_percent, dead_tuple_len, dead_tuple_percent
@@ -37,8 +29,24 @@ pub struct BloatSamples {
     pub available: bool,
     pub unavailable_reason: Option<String>,
     pub samples: Vec<BloatSample>,
-    /// Tables skipped because the hourly budget ran out, or whose sample failed.
+    /// Tables not sampled this run: a lock blocks them, the hourly budget ran out, or their
+    /// sample failed.
     pub skipped: Vec<String>,
+    /// The same tables, each with why.
+    pub skipped_relations: Vec<SkippedRelation>,
+}
+
+impl BloatSamples {
+    /// `available: false` with the reason, nothing sampled.
+    pub fn unavailable(reason: String) -> Self {
+        Self {
+            available: false,
+            unavailable_reason: Some(reason),
+            samples: Vec::new(),
+            skipped: Vec::new(),
+            skipped_relations: Vec::new(),
+        }
+    }
 }
 
 pub async fn collect(
@@ -46,25 +54,25 @@ pub async fn collect(
     limit: u32,
     deadline: tokio::time::Instant,
 ) -> Result<BloatSamples, tokio_postgres::Error> {
-    let candidates = client.query(BLOAT_CANDIDATES_SQL, &[&i64::from(limit)]).await?;
+    let candidates = sizes::collect_relations(client, limit).await?;
     let mut out = BloatSamples {
         available: true,
         unavailable_reason: None,
         samples: Vec::new(),
         skipped: Vec::new(),
+        skipped_relations: candidates.skipped,
     };
-    for c in &candidates {
-        let oid: u32 = c.try_get("oid")?;
-        let relation = super::sanitize_label(&format!(
-            "{}.{}",
-            c.try_get::<_, String>("schema")?,
-            c.try_get::<_, String>("name")?
-        ));
-        let sample = match tokio::time::timeout_at(deadline, client.query_one(BLOAT_SAMPLE_SQL, &[&oid])).await {
+    for c in &candidates.value {
+        let relation = super::sanitize_label(&format!("{}.{}", c.schema, c.name));
+        let sample = match tokio::time::timeout_at(deadline, client.query_one(BLOAT_SAMPLE_SQL, &[&c.oid])).await {
             Ok(Ok(row)) => row,
             Ok(Err(e)) if e.is_closed() => return Err(e),
-            _ => {
-                out.skipped.push(relation);
+            failed => {
+                let reason = match failed {
+                    Ok(Err(e)) => format!("its sample failed: {}", crate::db::describe_pg_error(&e)),
+                    _ => "the hourly budget ran out before its sample".to_string(),
+                };
+                out.skipped_relations.push(SkippedRelation { relation, reason });
                 continue;
             }
         };
@@ -78,5 +86,6 @@ pub async fn collect(
             dead_tuple_percent: sample.try_get("dead_tuple_percent")?,
         });
     }
+    out.skipped = out.skipped_relations.iter().map(|s| s.relation.clone()).collect();
     Ok(out)
 }

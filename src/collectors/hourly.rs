@@ -2,6 +2,8 @@
 //! statistics, and pgstattuple_approx bloat samples (last, since they use what budget is left).
 
 use super::bloat::{self, BloatSamples};
+use super::relation_locks;
+use super::sizes;
 use super::stale_stats::{self, StaleTable};
 use super::wraparound::{self, Wraparound};
 use super::{within, CollectSettings, LoopJob, LoopSnapshot, Section, SqlUsed};
@@ -50,6 +52,7 @@ impl HourlyJob {
                 deadline,
                 stale_stats::collect(
                     client,
+                    caps.server_version_num,
                     s.alerts.stats_stale_warn_hours,
                     s.alerts.stats_stale_crit_hours,
                     s.limits.top_relations
@@ -59,15 +62,10 @@ impl HourlyJob {
         let bloat = if caps.has_extension("pgstattuple") {
             within(deadline, bloat::collect(client, s.limits.top_relations, deadline)).await
         } else {
-            Ok(BloatSamples {
-                available: false,
-                unavailable_reason: Some(format!(
-                    "extension pgstattuple is not installed in database {}: CREATE EXTENSION pgstattuple; (the role needs pg_stat_scan_tables, part of pg_monitor)",
-                    quote_ident(&caps.database)
-                )),
-                samples: Vec::new(),
-                skipped: Vec::new(),
-            })
+            Ok(BloatSamples::unavailable(format!(
+                "extension pgstattuple is not installed in database {}: CREATE EXTENSION pgstattuple; (the role needs pg_stat_scan_tables, part of pg_monitor)",
+                quote_ident(&caps.database)
+            )))
         };
         HourlySnapshot {
             database: caps.database.clone(),
@@ -89,7 +87,8 @@ impl LoopJob for HourlyJob {
     }
 }
 
-pub fn sql_used() -> Vec<SqlUsed> {
+/// The SQL behind each hourly section, in the variant for `server_version_num`.
+pub fn sql_used(server_version_num: i32) -> Vec<SqlUsed> {
     vec![
         SqlUsed {
             collector: "wraparound_databases",
@@ -101,11 +100,23 @@ pub fn sql_used() -> Vec<SqlUsed> {
         },
         SqlUsed {
             collector: "stale_stats",
-            sql: stale_stats::STALE_STATS_SQL,
+            sql: stale_stats::stale_stats_sql(server_version_num),
+        },
+        SqlUsed {
+            collector: "blocked_relations",
+            sql: relation_locks::BLOCKED_RELATIONS_SQL,
         },
         SqlUsed {
             collector: "bloat_candidates",
-            sql: bloat::BLOAT_CANDIDATES_SQL,
+            sql: sizes::RELATION_SIZES_SQL,
+        },
+        SqlUsed {
+            collector: "relation_candidates",
+            sql: sizes::RELATION_CANDIDATES_SQL,
+        },
+        SqlUsed {
+            collector: "relation_size",
+            sql: sizes::RELATION_SIZE_SQL,
         },
         SqlUsed {
             collector: "bloat_sample",

@@ -13,6 +13,7 @@ pub mod freshness;
 pub mod hot_path;
 pub mod hourly;
 pub mod partitions;
+pub mod relation_locks;
 pub mod replication;
 pub mod sizes;
 pub mod stale_stats;

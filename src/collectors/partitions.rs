@@ -9,6 +9,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
 
+/// A bound holds only constants, so `pg_get_expr` gets no relation (0): given the partition's
+/// OID it would open the partition to name its columns, waiting behind any AccessExclusiveLock
+/// on it (and failing the whole section with lock_timeout).
 pub const PARTITIONS_SQL: &str = "\
 SELECT pn.nspname::text AS parent_schema,
        p.relname::text AS parent_name,
@@ -18,7 +21,7 @@ SELECT pn.nspname::text AS parent_schema,
          WHERE a.attrelid = p.oid AND a.attnum = pt.partattrs[0]) AS key_type,
        cn.nspname::text AS child_schema,
        c.relname::text AS child_name,
-       pg_get_expr(c.relpartbound, c.oid) AS bound
+       pg_get_expr(c.relpartbound, 0) AS bound
   FROM pg_partitioned_table pt
   JOIN pg_class p ON p.oid = pt.partrelid
   JOIN pg_namespace pn ON pn.oid = p.relnamespace

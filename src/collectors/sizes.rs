@@ -1,7 +1,15 @@
 //! Relation and index sizes, Top-N by bytes (`pg_class` + size functions), dead vs live tuples,
 //! a statistics-only bloat estimate, and index usage; plus unused indexes, selected by
 //! `idx_scan = 0` first and only then ranked by size (never cut from a by-usage Top-N).
+//!
+//! A size function waits for any AccessExclusiveLock on a relation it opens: each query leaves
+//! out what [`relation_locks`](super::relation_locks) finds blocked (reported as skipped, with
+//! the lock), and runs once more when a lock taken meanwhile still makes it time out. Should the
+//! Top-N tables hit lock_timeout again, they are sized one table per query, so the one locked
+//! table is skipped and every other size is still published.
 
+use super::relation_locks::{self, Blocked, SkippedRelation, WithSkipped};
+use futures::StreamExt;
 use serde::Serialize;
 use tokio_postgres::Client;
 
@@ -9,7 +17,7 @@ use tokio_postgres::Client;
 /// the N winners (each size function opens the relation's files: on 10k tables that is what
 /// dominates this loop).
 pub const RELATION_SIZES_SQL: &str = r"
-SELECT t.schema, t.name, t.relkind, COALESCE(t.total_bytes, 0)::int8 AS total_bytes,
+SELECT t.oid, t.schema, t.name, t.relkind, COALESCE(t.total_bytes, 0)::int8 AS total_bytes,
        COALESCE(pg_indexes_size(t.oid), 0)::int8 AS index_bytes,
        COALESCE(pg_total_relation_size(NULLIF(t.reltoastrelid, 0)), 0)::int8 AS toast_bytes,
        COALESCE(s.n_live_tup, 0)::int8 AS live_tuples,
@@ -22,13 +30,38 @@ SELECT t.schema, t.name, t.relkind, COALESCE(t.total_bytes, 0)::int8 AS total_by
            AND n.nspname NOT IN ('pg_catalog', 'information_schema')
            AND n.nspname NOT LIKE 'pg\_toast%'
            AND c.relpersistence <> 't'
-           -- A relation being rewritten (VACUUM FULL, TRUNCATE, ALTER) would make the size
-           -- functions wait for its lock: skip it this run.
-           AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation = c.oid AND l.mode = 'AccessExclusiveLock')
+           -- $2: tables whose size functions would wait for a lock on the table, an index or
+           -- its TOAST (blocked_relations): skipped this run.
+           AND c.oid <> ALL($2::oid[])
          ORDER BY 6 DESC NULLS LAST, c.oid
          LIMIT $1) t
   LEFT JOIN pg_stat_user_tables s ON s.relid = t.oid
  ORDER BY t.total_bytes DESC NULLS LAST, t.oid";
+
+/// Only when [`RELATION_SIZES_SQL`] keeps hitting lock_timeout: every table it would rank,
+/// each then sized by [`RELATION_SIZE_SQL`] on its own.
+pub const RELATION_CANDIDATES_SQL: &str = r"
+SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'm')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\_toast%'
+   AND c.relpersistence <> 't'
+   AND c.oid <> ALL($1::oid[])
+ ORDER BY c.oid";
+
+/// One table's sizes and tuple counts (the fallback); no row when it was dropped meanwhile.
+pub const RELATION_SIZE_SQL: &str = "\
+SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS relkind,
+       COALESCE(pg_total_relation_size(c.oid), 0)::int8 AS total_bytes,
+       COALESCE(pg_indexes_size(c.oid), 0)::int8 AS index_bytes,
+       COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0)::int8 AS toast_bytes,
+       pg_stat_get_live_tuples(c.oid) AS live_tuples,
+       pg_stat_get_dead_tuples(c.oid) AS dead_tuples
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.oid = $1";
 
 pub const INDEX_SIZES_SQL: &str = r"
 SELECT t.schema, t.table_name, t.index_name, COALESCE(t.bytes, 0)::int8 AS bytes,
@@ -44,7 +77,8 @@ SELECT t.schema, t.table_name, t.index_name, COALESCE(t.bytes, 0)::int8 AS bytes
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
            AND n.nspname NOT LIKE 'pg\_toast%'
            AND i.relpersistence <> 't'
-           AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation IN (i.oid, r.oid) AND l.mode = 'AccessExclusiveLock')
+           -- $2: indexes pg_relation_size would wait for (blocked_relations): skipped this run.
+           AND i.oid <> ALL($2::oid[])
          ORDER BY 6 DESC NULLS LAST, i.oid
          LIMIT $1) t
   LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = t.oid
@@ -63,10 +97,14 @@ SELECT u.schema, u.table_name, u.index_name, u.bytes, u.idx_scan,
           FROM pg_stat_user_indexes s
           JOIN pg_index x ON x.indexrelid = s.indexrelid
          WHERE s.idx_scan = 0
-           AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation IN (s.indexrelid, s.relid) AND l.mode = 'AccessExclusiveLock')) u
+           -- $3: indexes pg_relation_size would wait for (blocked_relations): skipped this run.
+           AND s.indexrelid <> ALL($3::oid[])) u
  WHERE u.bytes >= $1
  ORDER BY u.bytes DESC, u.indexrelid
  LIMIT $2";
+
+/// Size queries of the fallback in flight at once on the one connection (pipelined).
+const PIPELINE: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RelationSize {
@@ -111,6 +149,7 @@ pub struct UnusedIndexes {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RelationRow {
+    pub oid: u32,
     pub schema: String,
     pub name: String,
     pub relkind: String,
@@ -130,6 +169,7 @@ pub fn relation_sizes(
     rows.into_iter()
         .map(
             |RelationRow {
+                 oid: _,
                  schema,
                  name,
                  relkind,
@@ -165,22 +205,92 @@ pub fn relation_sizes(
         .collect()
 }
 
-pub async fn collect_relations(client: &Client, limit: u32) -> Result<Vec<RelationRow>, tokio_postgres::Error> {
-    let rows = client.query(RELATION_SIZES_SQL, &[&i64::from(limit)]).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RelationRow {
-                schema: r.try_get("schema")?,
-                name: r.try_get("name")?,
-                relkind: r.try_get("relkind")?,
-                total: r.try_get("total_bytes")?,
-                index: r.try_get("index_bytes")?,
-                toast: r.try_get("toast_bytes")?,
-                live: r.try_get("live_tuples")?,
-                dead: r.try_get("dead_tuples")?,
-            })
+fn relation_from_row(r: &tokio_postgres::Row) -> Result<RelationRow, tokio_postgres::Error> {
+    Ok(RelationRow {
+        oid: r.try_get("oid")?,
+        schema: r.try_get("schema")?,
+        name: r.try_get("name")?,
+        relkind: r.try_get("relkind")?,
+        total: r.try_get("total_bytes")?,
+        index: r.try_get("index_bytes")?,
+        toast: r.try_get("toast_bytes")?,
+        live: r.try_get("live_tuples")?,
+        dead: r.try_get("dead_tuples")?,
+    })
+}
+
+/// The `limit` biggest by total bytes, ties by OID: the order of [`RELATION_SIZES_SQL`].
+pub fn top_by_total(mut rows: Vec<RelationRow>, limit: u32) -> Vec<RelationRow> {
+    rows.sort_by(|a, b| b.total.cmp(&a.total).then(a.oid.cmp(&b.oid)));
+    rows.truncate(limit as usize);
+    rows
+}
+
+/// The Top-N tables by total bytes, and the tables a lock kept out.
+pub async fn collect_relations(
+    client: &Client,
+    limit: u32,
+) -> Result<WithSkipped<Vec<RelationRow>>, tokio_postgres::Error> {
+    let limit_param = i64::from(limit);
+    let batch = relation_locks::skipping_locked(client, |blocked| async move {
+        let oids = blocked.table_oids();
+        client.query(RELATION_SIZES_SQL, &[&limit_param, &oids]).await
+    })
+    .await;
+    match batch {
+        Ok((rows, blocked)) => Ok(WithSkipped {
+            value: rows.iter().map(relation_from_row).collect::<Result<_, _>>()?,
+            skipped: blocked.skipped_tables(),
+        }),
+        Err(e) if relation_locks::is_lock_timeout(&e) => {
+            let blocked = relation_locks::collect(client).await?;
+            collect_relations_one_by_one(client, limit, &blocked).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The fallback: every candidate table sized by its own query (pipelined), so a lock that
+/// outlasts `lock_timeout` costs only the table it blocks, listed as skipped with the error.
+pub async fn collect_relations_one_by_one(
+    client: &Client,
+    limit: u32,
+    blocked: &Blocked,
+) -> Result<WithSkipped<Vec<RelationRow>>, tokio_postgres::Error> {
+    let candidates = client
+        .query(RELATION_CANDIDATES_SQL, &[&blocked.table_oids()])
+        .await?
+        .iter()
+        .map(|c| {
+            let (schema, name): (String, String) = (c.try_get("schema")?, c.try_get("name")?);
+            Ok((c.try_get("oid")?, super::sanitize_label(&format!("{schema}.{name}"))))
         })
-        .collect()
+        .collect::<Result<Vec<(u32, String)>, tokio_postgres::Error>>()?;
+    let one = client.prepare(RELATION_SIZE_SQL).await?;
+    let one = &one;
+    let mut sized = futures::stream::iter(candidates)
+        .map(|(oid, relation)| async move { (relation, client.query_opt(one, &[&oid]).await) })
+        .buffered(PIPELINE);
+    let (mut rows, mut skipped) = (Vec::new(), blocked.skipped_tables());
+    while let Some((relation, result)) = sized.next().await {
+        match result {
+            Ok(Some(row)) => rows.push(relation_from_row(&row)?),
+            Ok(None) => {}
+            Err(e) if relation_locks::is_lock_timeout(&e) => skipped.push(SkippedRelation {
+                relation,
+                reason: format!(
+                    "its own size query waited longer than lock_timeout: {}",
+                    crate::db::describe_pg_error(&e)
+                ),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    skipped.sort();
+    Ok(WithSkipped {
+        value: top_by_total(rows, limit),
+        skipped,
+    })
 }
 
 fn index_from_row(r: &tokio_postgres::Row) -> Result<IndexSize, tokio_postgres::Error> {
@@ -194,18 +304,36 @@ fn index_from_row(r: &tokio_postgres::Row) -> Result<IndexSize, tokio_postgres::
     })
 }
 
-pub async fn collect_indexes(client: &Client, limit: u32) -> Result<Vec<IndexSize>, tokio_postgres::Error> {
-    let rows = client.query(INDEX_SIZES_SQL, &[&i64::from(limit)]).await?;
-    rows.iter().map(index_from_row).collect()
+/// The Top-N indexes by bytes, and the indexes a lock kept out.
+pub async fn collect_indexes(
+    client: &Client,
+    limit: u32,
+) -> Result<WithSkipped<Vec<IndexSize>>, tokio_postgres::Error> {
+    let limit = i64::from(limit);
+    let (rows, blocked) = relation_locks::skipping_locked(client, |blocked| async move {
+        let oids = blocked.index_oids();
+        client.query(INDEX_SIZES_SQL, &[&limit, &oids]).await
+    })
+    .await?;
+    Ok(WithSkipped {
+        value: rows.iter().map(index_from_row).collect::<Result<_, _>>()?,
+        skipped: blocked.skipped_indexes(),
+    })
 }
 
+/// Never-scanned indexes over `min_bytes`, and the indexes a lock kept out.
 pub async fn collect_unused(
     client: &Client,
     min_bytes: u64,
     limit: u32,
-) -> Result<UnusedIndexes, tokio_postgres::Error> {
+) -> Result<WithSkipped<UnusedIndexes>, tokio_postgres::Error> {
     let min = i64::try_from(min_bytes).unwrap_or(i64::MAX);
-    let rows = client.query(UNUSED_INDEXES_SQL, &[&min, &i64::from(limit)]).await?;
+    let limit = i64::from(limit);
+    let (rows, blocked) = relation_locks::skipping_locked(client, |blocked| async move {
+        let oids = blocked.index_oids();
+        client.query(UNUSED_INDEXES_SQL, &[&min, &limit, &oids]).await
+    })
+    .await?;
     let mut observed_since = None;
     let (mut indexes, mut constraint_indexes) = (Vec::new(), Vec::new());
     for r in &rows {
@@ -221,11 +349,14 @@ pub async fn collect_unused(
             indexes.push(index);
         }
     }
-    Ok(UnusedIndexes {
-        min_bytes,
-        observed_since,
-        indexes,
-        constraint_indexes,
+    Ok(WithSkipped {
+        value: UnusedIndexes {
+            min_bytes,
+            observed_since,
+            indexes,
+            constraint_indexes,
+        },
+        skipped: blocked.skipped_indexes(),
     })
 }
 
@@ -246,6 +377,7 @@ mod tests {
         dead: i64,
     ) -> RelationRow {
         RelationRow {
+            oid: 0,
             schema: schema.into(),
             name: name.into(),
             relkind: relkind.into(),
@@ -274,5 +406,16 @@ mod tests {
         let rows = vec![row("s", "t", "m", 10, 0, 0, 0, 0)];
         let s = &relation_sizes(rows, &HashMap::new(), None)[0];
         assert_eq!((s.growth_bytes, s.bloat_estimated_bytes), (None, 0));
+    }
+
+    #[test]
+    fn fallback_ranks_like_the_batch_query() {
+        let sized = |oid, total| RelationRow {
+            oid,
+            ..row("s", &format!("t{oid}"), "r", total, 0, 0, 0, 0)
+        };
+        let top = top_by_total(vec![sized(5, 10), sized(3, 30), sized(4, 30), sized(1, 20)], 3);
+        let order: Vec<u32> = top.iter().map(|r| r.oid).collect();
+        assert_eq!(order, [3, 4, 1]);
     }
 }

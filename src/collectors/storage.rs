@@ -1,8 +1,10 @@
 //! The storage loop's collectors (spec §4, every 10 min, budget 10 s): relation and index
 //! sizes with growth, unused indexes, partition horizon. Growth compares with the previous
-//! snapshot this job carries.
+//! snapshot this job carries. A relation whose size a lock would make the loop wait for is
+//! left out and listed in `skipped_relations` with that lock.
 
 use super::partitions::{self, PartitionedParent};
+use super::relation_locks::{self, SkippedRelation};
 use super::sizes::{self, IndexSize, RelationSize, UnusedIndexes};
 use super::{within, CollectSettings, LoopJob, LoopSnapshot, Section, SqlUsed};
 use crate::db::capabilities::Capabilities;
@@ -19,6 +21,9 @@ pub struct StorageSnapshot {
     pub indexes: Section<Vec<IndexSize>>,
     pub unused_indexes: Section<UnusedIndexes>,
     pub partitions: Section<Vec<PartitionedParent>>,
+    /// Tables and indexes left out of the sections above this run, with the lock (or lock
+    /// timeout) that kept them out; sorted by relation.
+    pub skipped_relations: Vec<SkippedRelation>,
 }
 
 impl StorageSnapshot {
@@ -63,6 +68,12 @@ impl StorageJob {
             ),
             within(deadline, partitions::collect(client)),
         );
+        let mut skipped_relations = Vec::new();
+        let relations = relation_locks::take_skipped(relations, &mut skipped_relations);
+        let indexes = relation_locks::take_skipped(indexes, &mut skipped_relations);
+        let unused = relation_locks::take_skipped(unused, &mut skipped_relations);
+        skipped_relations.sort();
+        skipped_relations.dedup_by(|a, b| a.relation == b.relation);
         let now = Instant::now();
         let hours = self.previous_at.map(|at| now.duration_since(at).as_secs_f64() / 3600.0);
         let relations = relations.map(|rows| {
@@ -91,6 +102,7 @@ impl StorageJob {
             indexes,
             unused_indexes: unused,
             partitions,
+            skipped_relations,
         }
     }
 }
@@ -109,8 +121,20 @@ impl LoopJob for StorageJob {
 pub fn sql_used() -> Vec<SqlUsed> {
     vec![
         SqlUsed {
+            collector: "blocked_relations",
+            sql: relation_locks::BLOCKED_RELATIONS_SQL,
+        },
+        SqlUsed {
             collector: "relation_sizes",
             sql: sizes::RELATION_SIZES_SQL,
+        },
+        SqlUsed {
+            collector: "relation_candidates",
+            sql: sizes::RELATION_CANDIDATES_SQL,
+        },
+        SqlUsed {
+            collector: "relation_size",
+            sql: sizes::RELATION_SIZE_SQL,
         },
         SqlUsed {
             collector: "index_sizes",

@@ -42,7 +42,9 @@ pub async fn sql(app: web::Data<AppState>) -> HttpResponse {
             "hot_path": view.hot_path_sql(),
             "workload": view.workload_sql(),
             "storage": crate::collectors::storage::sql_used(),
-            "hourly": crate::collectors::hourly::sql_used(),
+            "hourly": crate::collectors::hourly::sql_used(
+                view.capabilities.as_ref().map_or(140000, |c| c.server_version_num)
+            ),
         },
     }))
 }

@@ -3,19 +3,35 @@
 use super::{put, respond, sql_named};
 use crate::actors::messages::LoopName;
 use crate::actors::state::Published;
-use crate::collectors::hourly::sql_used;
+use crate::actors::state::StateView;
+use crate::collectors::hourly;
 use crate::collectors::wraparound::{visible, XID_LIMIT};
+use crate::collectors::SqlUsed;
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
+/// The hourly SQL in the variant for the connected server (PostgreSQL 14+ before it is known).
+fn sql_used(view: &StateView) -> Vec<SqlUsed> {
+    hourly::sql_used(view.capabilities.as_ref().map_or(140000, |c| c.server_version_num))
+}
+
 /// pgstattuple_approx samples of the Top-N tables, or why there are none.
 pub async fn bloat(app: web::Data<AppState>) -> HttpResponse {
-    respond(&app, LoopName::Hourly, Published::hourly, |_, h, obj| {
+    respond(&app, LoopName::Hourly, Published::hourly, |view, h, obj| {
         put(obj, "bloat", &h.bloat);
         obj.insert(
             "sql".into(),
-            sql_named(sql_used(), &["bloat_candidates", "bloat_sample"]),
+            sql_named(
+                sql_used(view),
+                &[
+                    "blocked_relations",
+                    "bloat_candidates",
+                    "relation_candidates",
+                    "relation_size",
+                    "bloat_sample",
+                ],
+            ),
         );
     })
     .await
@@ -23,9 +39,9 @@ pub async fn bloat(app: web::Data<AppState>) -> HttpResponse {
 
 /// Tables modified since an analyze older than the threshold (or never analyzed).
 pub async fn stale_stats(app: web::Data<AppState>) -> HttpResponse {
-    respond(&app, LoopName::Hourly, Published::hourly, |_, h, obj| {
+    respond(&app, LoopName::Hourly, Published::hourly, |view, h, obj| {
         put(obj, "tables", &h.stale_stats);
-        obj.insert("sql".into(), sql_named(sql_used(), &["stale_stats"]));
+        obj.insert("sql".into(), sql_named(sql_used(view), &["stale_stats"]));
     })
     .await
 }
@@ -33,7 +49,7 @@ pub async fn stale_stats(app: web::Data<AppState>) -> HttpResponse {
 /// Worst database and relation XID ages; postgres/template* hidden per `ui.hide_postgres_defaults`.
 pub async fn wraparound(app: web::Data<AppState>) -> HttpResponse {
     let hide = app.hide_postgres_defaults;
-    respond(&app, LoopName::Hourly, Published::hourly, |_, h, obj| {
+    respond(&app, LoopName::Hourly, Published::hourly, |view, h, obj| {
         match &h.wraparound {
             Ok(w) => {
                 obj.insert("databases".into(), json!(visible(&w.databases, hide)));
@@ -50,7 +66,7 @@ pub async fn wraparound(app: web::Data<AppState>) -> HttpResponse {
         obj.insert("hide_postgres_defaults".into(), json!(hide));
         obj.insert(
             "sql".into(),
-            sql_named(sql_used(), &["wraparound_databases", "wraparound_relations"]),
+            sql_named(sql_used(view), &["wraparound_databases", "wraparound_relations"]),
         );
     })
     .await

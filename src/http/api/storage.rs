@@ -6,16 +6,25 @@ use crate::actors::state::Published;
 use crate::collectors::storage::sql_used;
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
-/// Top-N tables and indexes by bytes, with growth since the previous snapshot.
+/// Top-N tables and indexes by bytes, with growth since the previous snapshot, and the
+/// relations a lock kept out of them.
 pub async fn storage(app: web::Data<AppState>) -> HttpResponse {
     respond(&app, LoopName::Storage, Published::storage, |_, s, obj| {
         let mut errors = Map::new();
         obj.insert("tables".into(), section("relations", &s.relations, &mut errors));
         obj.insert("indexes".into(), section("indexes", &s.indexes, &mut errors));
+        obj.insert("skipped_relations".into(), json!(s.skipped_relations));
         obj.insert("errors".into(), Value::Object(errors));
-        obj.insert("sql".into(), sql_named(sql_used(), &["relation_sizes", "index_sizes"]));
+        let names = [
+            "blocked_relations",
+            "relation_sizes",
+            "relation_candidates",
+            "relation_size",
+            "index_sizes",
+        ];
+        obj.insert("sql".into(), sql_named(sql_used(), &names));
     })
     .await
 }
