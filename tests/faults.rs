@@ -169,6 +169,46 @@ fn stopped_backends_are_abandoned_and_the_agent_reconnects() {
     assert_eq!(agent.metric("pgmon_database_up", ""), Some(1.0));
 }
 
+/// A frozen server (SIGSTOP on the postmaster and every backend): the runs on existing
+/// sessions are cut by their budgets, new connections hang until `connect_timeout_ms`, and
+/// from then on the database reads as unreachable (`pgmon_database_up 0`, 503 naming it). After
+/// SIGCONT the agent is healthy again by itself.
+#[test]
+fn frozen_server_reads_as_unreachable_and_recovers() {
+    let pg = TestPostgres::start();
+    pg.create_monitor_role("monitor", "pw", "postgres");
+    let agent = Agent::start(
+        &pg.url("monitor", "pw", "postgres"),
+        &test_config("timeouts:\n  connect_timeout_ms: 1500\n"),
+    );
+    healthy(&agent);
+    let postmaster = std::fs::read_to_string(pg.data_dir().join("postmaster.pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let children = Command::new("pgrep").args(["-P", &postmaster]).output().unwrap();
+    let mut pids: Vec<String> = String::from_utf8_lossy(&children.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    pids.push(postmaster);
+    signal(&pids, "-STOP");
+    let frozen = Stopped(pids);
+    let body = agent.wait_json("/healthz", WAIT, "the frozen database named unreachable", |s, body| {
+        (s == 503 && body["database"]["reachable"] == false).then(|| body.clone())
+    });
+    assert!(
+        degraded(&body).iter().any(|d| d.starts_with("database: database unreachable")),
+        "{body}"
+    );
+    assert_eq!(agent.metric("pgmon_database_up", ""), Some(0.0));
+    drop(frozen);
+    healthy(&agent);
+    assert_eq!(agent.metric("pgmon_database_up", ""), Some(1.0));
+}
+
 /// Items 3 and 4: while the server is stopped, `pgmon_database_up` reads 0 on every scrape
 /// after the first one that says so, `/metrics` serves no data series (no sizes from before
 /// the outage next to `pgmon_database_up 0`), and the API keeps the last snapshots marked

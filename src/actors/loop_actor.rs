@@ -391,6 +391,7 @@ fn failure_kind(e: &DbError) -> FailureKind {
         DbError::PoolBusy(_) => FailureKind::PoolBusy,
         DbError::Unreachable(_) => FailureKind::Unreachable,
         DbError::Query(_) => FailureKind::Query,
+        DbError::SlowConnect(_) => FailureKind::Timeout,
     }
 }
 

@@ -19,6 +19,9 @@ use tls::PgTls;
 
 pub type PgConnection<'a> = bb8::PooledConnection<'a, PgManager>;
 
+/// The bound of a whole connection attempt when the DSN sets no `connect_timeout`.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long a cancel request may take before the session is dropped without it.
 const CANCEL_WAIT: Duration = Duration::from_millis(500);
 
@@ -60,13 +63,23 @@ pub struct PgManager {
     config: tokio_postgres::Config,
     tls: PgTls,
     guardrails: SessionGuardrails,
+    log: ConnectLog,
 }
 
-impl ManageConnection for PgManager {
-    type Connection = PgSession;
-    type Error = tokio_postgres::Error;
+/// Why a connection attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{}", describe_pg_error(.0))]
+    Pg(#[from] tokio_postgres::Error),
+    /// tokio-postgres' `connect_timeout` covers only the TCP connect; a server that accepts the
+    /// socket and never answers (frozen, SIGSTOPped postmaster) is cut here.
+    #[error("the server accepted the connection but did not complete the startup and authentication within {}", humantime::format_duration(*.0))]
+    TimedOut(Duration),
+}
 
-    async fn connect(&self) -> Result<PgSession, tokio_postgres::Error> {
+impl PgManager {
+    /// Connects and applies the guardrails; the whole attempt is bounded by the connect timeout.
+    async fn connect_guarded(&self) -> Result<PgSession, tokio_postgres::Error> {
         let (client, connection) = self.config.connect(self.tls.clone()).await?;
         let task = tokio::spawn(async move {
             let _ = connection.await;
@@ -79,9 +92,23 @@ impl ManageConnection for PgManager {
         session.client.batch_execute(&self.guardrails.sql()).await?;
         Ok(session)
     }
+}
 
-    async fn is_valid(&self, conn: &mut PgSession) -> Result<(), tokio_postgres::Error> {
-        conn.client.simple_query("").await.map(|_| ())
+impl ManageConnection for PgManager {
+    type Connection = PgSession;
+    type Error = ConnectError;
+
+    async fn connect(&self) -> Result<PgSession, ConnectError> {
+        let limit = self.config.get_connect_timeout().copied().unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let session = tokio::time::timeout(limit, self.connect_guarded())
+            .await
+            .map_err(|_| ConnectError::TimedOut(limit))??;
+        self.log.succeeded();
+        Ok(session)
+    }
+
+    async fn is_valid(&self, conn: &mut PgSession) -> Result<(), ConnectError> {
+        conn.client.simple_query("").await.map(|_| ()).map_err(ConnectError::from)
     }
 
     fn has_broken(&self, conn: &mut PgSession) -> bool {
@@ -96,34 +123,67 @@ impl ManageConnection for PgManager {
 pub struct PgPool {
     pool: Pool<PgManager>,
     tls: PgTls,
-    last_error: LastConnectError,
+    log: ConnectLog,
 }
 
+/// The outcome of the pool's latest connection attempt: bb8 makes connections in background
+/// tasks and reports failures only to its error sink.
 #[derive(Debug, Clone, Default)]
-struct LastConnectError(Arc<Mutex<Option<(Instant, String)>>>);
+struct ConnectLog(Arc<Mutex<LastConnect>>);
 
-impl ErrorSink<tokio_postgres::Error> for LastConnectError {
-    fn sink(&self, error: tokio_postgres::Error) {
+#[derive(Debug, Default)]
+struct LastConnect {
+    /// The latest failed attempt, and why.
+    error: Option<(Instant, String)>,
+    succeeded_at: Option<Instant>,
+}
+
+impl ConnectLog {
+    fn succeeded(&self) {
         if let Ok(mut last) = self.0.lock() {
-            *last = Some((Instant::now(), describe_pg_error(&error)));
+            last.succeeded_at = Some(Instant::now());
         }
     }
-    fn boxed_clone(&self) -> Box<dyn ErrorSink<tokio_postgres::Error>> {
+
+    /// The error of an attempt that failed after `since`.
+    fn failed_since(&self, since: Instant) -> Option<String> {
+        let last = self.0.lock().ok()?;
+        last.error.as_ref().filter(|(at, _)| *at >= since).map(|(_, e)| e.clone())
+    }
+
+    /// The error of the latest attempt, if it failed (no attempt succeeded after it).
+    fn latest_failure(&self) -> Option<String> {
+        let last = self.0.lock().ok()?;
+        let (at, error) = last.error.as_ref()?;
+        last.succeeded_at.map_or(true, |ok| ok < *at).then(|| error.clone())
+    }
+}
+
+impl ErrorSink<ConnectError> for ConnectLog {
+    fn sink(&self, error: ConnectError) {
+        if let Ok(mut last) = self.0.lock() {
+            last.error = Some((Instant::now(), error.to_string()));
+        }
+    }
+    fn boxed_clone(&self) -> Box<dyn ErrorSink<ConnectError>> {
         Box::new(self.clone())
     }
 }
 
 impl PgPool {
     /// A connection, or why none could be had by `deadline`. Only a failed connect is
-    /// "unreachable"; a connection still held by this pool's previous run is `PoolBusy`.
+    /// "unreachable"; a connection still held by this pool's previous run is `PoolBusy`; a
+    /// first connect that is merely slower than the budget (a loaded server doing SCRAM) is
+    /// `SlowConnect` and goes on in the background. A connect that hangs for good (a frozen
+    /// server) fails at `timeouts.connect_timeout_ms`, and from then on reads as unreachable.
     pub async fn get(&self, deadline: tokio::time::Instant) -> Result<PgConnection<'_>, DbError> {
         let asked = Instant::now();
         match tokio::time::timeout_at(deadline, self.pool.get()).await {
             Ok(Ok(conn)) => return Ok(conn),
-            Ok(Err(bb8::RunError::User(e))) => return Err(DbError::Unreachable(describe_pg_error(&e))),
+            Ok(Err(bb8::RunError::User(e))) => return Err(DbError::Unreachable(e.to_string())),
             Ok(Err(bb8::RunError::TimedOut)) | Err(_) => {}
         }
-        if let Some(reason) = self.error_since(asked) {
+        if let Some(reason) = self.log.failed_since(asked) {
             return Err(DbError::Unreachable(reason));
         }
         let state = self.pool.state();
@@ -132,9 +192,14 @@ impl PgPool {
                 "the loop's connection is still held by its previous run".into(),
             ));
         }
-        Err(DbError::Unreachable(
-            "could not connect within the loop budget (the server accepts no connection or does not answer)".into(),
-        ))
+        match self.log.latest_failure() {
+            Some(reason) => Err(DbError::Unreachable(format!(
+                "no connection within the loop budget; the last attempt failed: {reason}"
+            ))),
+            None => Err(DbError::SlowConnect(
+                "connecting took longer than the loop budget (a loaded server, a slow network or TLS handshake); the attempt goes on in the background".into(),
+            )),
+        }
     }
 
     /// Asks the server to cancel whatever `session` is running (bounded by [`CANCEL_WAIT`]),
@@ -144,20 +209,18 @@ impl PgPool {
         let _ = tokio::time::timeout(CANCEL_WAIT, token.cancel_query(self.tls.clone())).await;
         session.discard();
     }
-
-    fn error_since(&self, since: Instant) -> Option<String> {
-        let last = self.last_error.0.lock().ok()?;
-        last.as_ref().filter(|(at, _)| *at >= since).map(|(_, e)| e.clone())
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database unreachable: {0}")]
     Unreachable(String),
-    /// Every pooled connection is in use by other loops (the database itself answers).
+    /// The loop's connection is still held by its previous run (the database itself answers).
     #[error("no free connection: {0}")]
     PoolBusy(String),
+    /// A connection attempt is still under way at the deadline: slow, not (yet) failed.
+    #[error("slow connection: {0}")]
+    SlowConnect(String),
     #[error("query failed: {0}")]
     Query(String),
 }
@@ -245,7 +308,7 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
         lock_timeout_ms: config.timeouts.lock_timeout_ms,
     };
     let make = |size: u32, wait: Duration| {
-        let last_error = LastConnectError::default();
+        let log = ConnectLog::default();
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(None)
@@ -257,16 +320,17 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
             .test_on_check_out(false)
             // Each loop bounds its own wait by its budget; the pool must not cut it shorter.
             .connection_timeout(wait)
-            .error_sink(Box::new(last_error.clone()))
+            .error_sink(Box::new(log.clone()))
             .build_unchecked(PgManager {
                 config: pg.clone(),
                 tls: tls.clone(),
                 guardrails: guardrails.clone(),
+                log: log.clone(),
             });
         PgPool {
             pool,
             tls: tls.clone(),
-            last_error,
+            log,
         }
     };
     let background = config.database.background_connections;
