@@ -154,7 +154,9 @@ async function degradedPhase() {
   const workloadStale = page.getByTestId("workload-stale");
   const marked = await workloadStale.waitFor({ timeout: 20000 }).then(() => true, () => false);
   const staleText = marked ? await workloadStale.innerText() : "";
-  check(staleText.includes("database unreachable"), `overview: workload figures marked stale ("${staleText.slice(0, 120)}")`);
+  check(staleText.startsWith("Workload figures stale."), `overview: workload figures marked stale ("${staleText.slice(0, 120)}")`);
+  const staleCards = await page.locator('[data-panel="overview"] .stat[data-stale="true"]').count();
+  check(staleCards === 5, `overview: the five workload figures carry the stale mark (${staleCards})`);
   await page.screenshot({ path: join(shots, "degraded.png"), fullPage: true });
   check(page.errors.length === 0, `degraded: no console errors besides 503s (${page.errors.join(" | ")})`);
   await context.close();

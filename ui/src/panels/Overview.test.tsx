@@ -114,6 +114,15 @@ describe("OverviewPanel", () => {
     expect(screen.queryByText(/These figures are the last ones read/)).toBeNull();
   });
 
+  it("does not repeat the reason when the hot path is stale for the same one", async () => {
+    const reason = "database unreachable: connection refused";
+    serve({ ...base, stale: reason, workload_stale: reason });
+    expect(await screen.findByText(/These figures are the last ones read/)).toHaveTextContent(`Stale. ${reason}.`);
+    const note = screen.getByTestId("workload-stale");
+    expect(note).toHaveTextContent(/^Workload figures stale\. TPS, QPS, latency, WAL and checkpoints are the last ones read \(.+ ago\), not current values\.$/);
+    expect(document.querySelectorAll('.stat[data-stale="true"]')).toHaveLength(5);
+  });
+
   it("explains empty hot-path tables when the hot path has no snapshot", async () => {
     serve({ ...base, collected_at: null, connections: null, blocking_events: null, long_transactions: null, blocked_sessions: null });
     expect(await screen.findAllByText(/the hot path has no current snapshot/)).toHaveLength(2);

@@ -139,7 +139,8 @@ function OverviewBody({ o, history, historyError }: { o: Overview; history: Hist
       )}
       {ws && (
         <p className="stale-note" role="status" data-testid="workload-stale">
-          <strong>Workload figures stale.</strong> {ws}. TPS, QPS, latency, WAL and checkpoints are the last ones read
+          {/* The panel's own note already gives the reason when the hot path is stale for the same one. */}
+          <strong>Workload figures stale.</strong> {ws !== o.stale && `${ws}. `}TPS, QPS, latency, WAL and checkpoints are the last ones read
           {o.workload_collected_at ? ` (${ago(o.workload_collected_at)})` : ""}, not current values.
         </p>
       )}
