@@ -3,7 +3,7 @@
 // its SQL section expands to real SQL, sorting and deep links work, a narrow screen does not
 // scroll sideways, and the console stays clean; a screenshot of each panel is saved. Phase
 // "degraded": with the database stopped, the degraded banner names the unreachable database on
-// every page.
+// every page, the health panel says since when, and the overview marks its workload figures stale.
 //
 // PGMON_URL (the agent), PGMON_E2E_PHASE (panels | degraded), PGMON_E2E_SCREENSHOTS (a dir),
 // CHROMIUM (default /usr/bin/chromium).
@@ -28,7 +28,7 @@ const PANELS = {
   replication: ["primary", "walreceiver", "streaming"],
   wraparound: ["app", "% of limit", "Oldest relations"],
   alerts: ["blocking_locks", "firing", "Recently resolved"],
-  health: ["hot_path", "workload", "storage", "hourly", "reachable"],
+  health: ["hot_path", "workload", "storage", "hourly", "reachable", "Pool busy", "Advisories"],
 };
 
 const failures = [];
@@ -147,8 +147,16 @@ async function degradedPhase() {
   await page.locator('[data-panel="health"][data-state="ready"]').waitFor({ timeout: 15000 });
   const status = await page.locator('[data-panel="health"] .facts .badge').first().innerText();
   check(status.toLowerCase() === "degraded", `health: status badge says degraded (${status})`);
+  const database = await page.getByTestId("database-status").innerText();
+  check(database.startsWith("unreachable") && database.includes(" since "), `health: database row says unreachable since when ("${database.slice(0, 120)}")`);
   await page.goto(`${base}/#/overview`);
   await page.getByTestId("degraded").waitFor({ timeout: 20000 }).catch(() => {});
+  const workloadStale = page.getByTestId("workload-stale");
+  const marked = await workloadStale.waitFor({ timeout: 20000 }).then(() => true, () => false);
+  const staleText = marked ? await workloadStale.innerText() : "";
+  check(staleText.startsWith("Workload figures stale."), `overview: workload figures marked stale ("${staleText.slice(0, 120)}")`);
+  const staleCards = await page.locator('[data-panel="overview"] .stat[data-stale="true"]').count();
+  check(staleCards === 5, `overview: the five workload figures carry the stale mark (${staleCards})`);
   await page.screenshot({ path: join(shots, "degraded.png"), fullPage: true });
   check(page.errors.length === 0, `degraded: no console errors besides 503s (${page.errors.join(" | ")})`);
   await context.close();

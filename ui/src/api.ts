@@ -36,20 +36,40 @@ export interface LoopHealth {
   restarts: number;
   skipped_ticks: number;
   budget_overruns: number;
+  /** Runs that got no connection because the loop's own was still held by its previous run. */
   pool_busy?: number;
   next_run_due: string | null;
   status?: "ok" | "starting" | "degraded";
   reason?: string | null;
 }
 
+export interface DatabaseStatus {
+  reachable: boolean;
+  /** Why it is unreachable, while it is. */
+  error: string | null;
+  /** Since when it has been in its current state (RFC 3339). */
+  since?: string | null;
+  /** Consecutive runs (of one loop) that found it unreachable. */
+  failed_runs?: number;
+  server_version: string | null;
+}
+
 export interface Health {
   status: "ok" | "starting" | "degraded";
   cluster: string;
   db: string;
-  database: { reachable: boolean; error: string | null; server_version: string | null };
+  database: DatabaseStatus;
+  /** `database: …`, `<loop>: …`, `read_only: …`, `privileges: …`. */
   degraded: string[];
+  advisories?: Advisory[];
   loops: Record<string, LoopHealth>;
   uptime_seconds: number;
+}
+
+/** A table or index left out of a snapshot this run, and why (the lock and its pid). */
+export interface SkippedRelation {
+  relation: string;
+  reason: string;
 }
 
 export interface Alert {

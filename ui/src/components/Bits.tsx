@@ -1,10 +1,15 @@
-// Small display pieces shared by panels: a headline figure, a fill bar against a limit, and a
-// severity badge.
+// Small display pieces shared by panels: a headline figure, a fill bar against a limit, a
+// severity badge, and the note naming the relations skipped this run.
+import type { SkippedRelation } from "../api";
 
-export function Stat({ label, value, hint }: { label: string; value: React.ReactNode; hint?: React.ReactNode }) {
+/** A headline figure; `stale` (the agent's reason) marks it as the last value read, not a current one. */
+export function Stat({ label, value, hint, stale }: { label: string; value: React.ReactNode; hint?: React.ReactNode; stale?: string | null }) {
   return (
-    <div className="stat">
-      <div className="stat-label">{label}</div>
+    <div className={stale ? "stat stale" : "stat"} data-stale={stale ? "true" : undefined} title={stale ? `Stale: ${stale}` : undefined}>
+      <div className="stat-label">
+        {label}
+        {stale && <span className="stale-tag"> · stale</span>}
+      </div>
       <div className="stat-value">{value}</div>
       {hint && <div className="stat-hint muted">{hint}</div>}
     </div>
@@ -44,4 +49,24 @@ export function Meter({
 export function Severity({ severity }: { severity: string | null | undefined }) {
   if (!severity) return null;
   return <span className={`badge badge-${severity}`}>{severity}</span>;
+}
+
+/**
+ * Relations left out of this run's snapshot (a lock held or awaited by another session, a
+ * budget that ran out) with each one's reason. Not a failure: the rest of the section is current.
+ */
+export function SkippedNote({ relations, lead }: { relations: SkippedRelation[] | null | undefined; lead: string }) {
+  if (!relations || relations.length === 0) return null;
+  return (
+    <div className="skipped-note" role="note" data-testid="skipped-relations">
+      <strong>Skipped this run:</strong> {lead}
+      <ul>
+        {relations.map((r) => (
+          <li key={r.relation}>
+            <code>{r.relation}</code>: {r.reason}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
 }

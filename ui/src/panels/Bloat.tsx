@@ -1,5 +1,7 @@
-// Bloat: pgstattuple_approx samples of the Top-N tables (free space and dead tuples).
-import type { Envelope } from "../api";
+// Bloat: pgstattuple_approx samples of the Top-N tables (free space and dead tuples), and the
+// tables not sampled this run with why (a lock, the budget, a failed sample).
+import type { Envelope, SkippedRelation } from "../api";
+import { SkippedNote } from "../components/Bits";
 import { DataTable } from "../components/DataTable";
 import { Empty, Panel, sectionError } from "../components/Panel";
 import { bytes, pct } from "../format";
@@ -16,7 +18,12 @@ interface BloatSample {
 }
 
 interface BloatResponse extends Envelope {
-  bloat: { available: boolean; unavailable_reason: string | null; samples: BloatSample[]; skipped: string[] } | null;
+  bloat: { available: boolean; unavailable_reason: string | null; samples: BloatSample[]; skipped: string[]; skipped_relations?: SkippedRelation[] } | null;
+}
+
+/** Each skipped table with why; a bare name when the agent gave none. */
+function skippedTables(b: NonNullable<BloatResponse["bloat"]>): SkippedRelation[] {
+  return b.skipped_relations ?? b.skipped.map((relation) => ({ relation, reason: "not sampled" }));
 }
 
 export function BloatPanel() {
@@ -24,6 +31,7 @@ export function BloatPanel() {
   const b = r.data?.bloat;
   return (
     <Panel id="bloat" title="Bloat" loading={r.loading} error={r.error} status={r.status} sectionErrors={sectionError("bloat", r.data?.error)} collectedAt={r.data?.collected_at} stale={r.data?.stale} sql={r.data?.sql} hasData={r.data !== null}>
+      {b && <SkippedNote relations={skippedTables(b)} lead="these tables were not sampled; every sample below is current." />}
       {r.data && !b && <Empty>Bloat not sampled this run: see the section error above.</Empty>}
       {b && !b.available && (
         <Empty>
@@ -31,7 +39,7 @@ export function BloatPanel() {
           monitored database (the role needs pg_stat_scan_tables, part of pg_monitor).
         </Empty>
       )}
-      {b && b.available && b.samples.length === 0 && <Empty>No table sampled yet.</Empty>}
+      {b && b.available && b.samples.length === 0 && <Empty>{skippedTables(b).length > 0 ? "No table sampled this run: see the skipped tables above." : "No table sampled yet."}</Empty>}
       {b && b.available && b.samples.length > 0 && (
         <DataTable
           label="Bloat samples"
@@ -49,7 +57,6 @@ export function BloatPanel() {
           ]}
         />
       )}
-      {b && b.skipped.length > 0 && <p className="muted">Skipped this hour: {b.skipped.join("; ")}</p>}
     </Panel>
   );
 }

@@ -1,9 +1,12 @@
-// Agent health: each loop's last run, duration against its budget, failures, skipped ticks
-// and supervised restarts, the database's reachability, and every statement the agent runs.
-import type { Health } from "../api";
+// Agent health: each loop's last run, duration against its budget, failures, skipped ticks,
+// pool-busy runs and supervised restarts, the database's reachability (since when, how many
+// failed runs), the role's write access or lost pg_monitor, the advisories with their fixes,
+// and every statement the agent runs.
+import { Fragment } from "react";
+import type { DatabaseStatus, Health } from "../api";
 import { Meter } from "../components/Bits";
 import { DataTable } from "../components/DataTable";
-import { Panel } from "../components/Panel";
+import { Empty, Panel } from "../components/Panel";
 import { ago, duration, num } from "../format";
 import { useApi, type ApiState } from "../refresh";
 import { allStatements, type AllSql } from "./Alerts";
@@ -22,10 +25,60 @@ export function parseHumantime(text: string): number | null {
   return matched ? total : null;
 }
 
+/**
+ * The degraded lines the facts show on their own rows (`read_only: …`, `privileges: …`), and
+ * the rest that no row or loop of this panel already names (an unknown kind stays visible).
+ */
+export function splitDegraded(h: Health): { readOnly: string[]; privileges: string[]; other: string[] } {
+  const out = { readOnly: [] as string[], privileges: [] as string[], other: [] as string[] };
+  for (const line of h.degraded ?? []) {
+    const at = line.indexOf(": ");
+    const kind = at < 0 ? "" : line.slice(0, at);
+    const reason = at < 0 ? line : line.slice(at + 2);
+    if (kind === "read_only") out.readOnly.push(reason);
+    else if (kind === "privileges") out.privileges.push(reason);
+    // The Database row shows the database's error, the loop table each loop's reason.
+    else if (kind === "database" && !h.database.reachable && h.database.error) continue;
+    else if (kind in h.loops && h.loops[kind].reason) continue;
+    else out.other.push(line);
+  }
+  return out;
+}
+
+/** When a state began: the time, and how long ago. */
+function since(iso: string | null | undefined): React.ReactNode {
+  if (!iso) return null;
+  return (
+    <span className="muted" title={iso}>
+      {" "}
+      since {iso} ({ago(iso)})
+    </span>
+  );
+}
+
+function DatabaseFact({ d }: { d: DatabaseStatus }) {
+  if (d.reachable) {
+    return (
+      <>
+        reachable (PostgreSQL {d.server_version ?? "?"}){since(d.since)}
+      </>
+    );
+  }
+  const runs = d.failed_runs ?? 0;
+  return (
+    <>
+      <span className="crit-text">unreachable</span>: {d.error ?? "no connection yet"}
+      {since(d.since)}
+      {runs > 0 && <span className="muted"> · {runs === 1 ? "1 failed run" : `${num(runs)} failed runs in a row`}</span>}
+    </>
+  );
+}
+
 export function HealthPanel({ health }: { health: ApiState<Health> }) {
   const sql = useApi<AllSql>("api/v1/sql");
   const h = health.data;
   const loops = h ? Object.values(h.loops) : [];
+  const degraded = h ? splitDegraded(h) : { readOnly: [], privileges: [], other: [] };
   return (
     <Panel
       id="health"
@@ -45,7 +98,37 @@ export function HealthPanel({ health }: { health: ApiState<Health> }) {
               <span className={`badge badge-${h.status === "ok" ? "ok" : h.status === "starting" ? "warn" : "crit"}`}>{h.status}</span>
             </dd>
             <dt>Database</dt>
-            <dd>{h.database.reachable ? `reachable (PostgreSQL ${h.database.server_version ?? "?"})` : `unreachable: ${h.database.error ?? "no connection yet"}`}</dd>
+            <dd data-testid="database-status">
+              <DatabaseFact d={h.database} />
+            </dd>
+            {degraded.readOnly.map((reason) => (
+              <Fragment key={reason}>
+                <dt>Read-only</dt>
+                <dd data-testid="read-only">
+                  <span className="crit-text">at risk</span>: {reason} The agent's own sessions stay read-only (default_transaction_read_only).
+                </dd>
+              </Fragment>
+            ))}
+            {degraded.privileges.map((reason) => (
+              <Fragment key={reason}>
+                <dt>Privileges</dt>
+                <dd data-testid="privileges">
+                  <span className="crit-text">pg_monitor lost</span>: {reason}
+                </dd>
+              </Fragment>
+            ))}
+            {degraded.other.length > 0 && (
+              <>
+                <dt>Degraded</dt>
+                <dd>
+                  <ul className="plain">
+                    {degraded.other.map((line) => (
+                      <li key={line}>{line}</li>
+                    ))}
+                  </ul>
+                </dd>
+              </>
+            )}
             <dt>Uptime</dt>
             <dd>{duration(h.uptime_seconds)}</dd>
           </dl>
@@ -79,9 +162,32 @@ export function HealthPanel({ health }: { health: ApiState<Health> }) {
               { key: "restarts", label: "Restarts", numeric: true, render: (l) => num(l.restarts) },
               { key: "skipped", label: "Skipped ticks", numeric: true, render: (l) => num(l.skipped_ticks) },
               { key: "over", label: "Over budget", numeric: true, render: (l) => num(l.budget_overruns) },
+              {
+                key: "pool",
+                label: "Pool busy",
+                numeric: true,
+                title: "runs that got no connection because the loop's own connection was still held by its previous run",
+                render: (l) => <span className={l.pool_busy ? "warn-text" : undefined}>{num(l.pool_busy ?? 0)}</span>,
+              },
               { key: "reason", label: "Why", render: (l) => l.reason ?? "" },
             ]}
           />
+          {h.advisories && (
+            <>
+              <h3>Advisories</h3>
+              {h.advisories.length === 0 ? (
+                <Empty>Every recommended setting is in place.</Empty>
+              ) : (
+                <ul className="advisories">
+                  {h.advisories.map((a) => (
+                    <li key={a.code}>
+                      {a.message}. Fix: <code>{a.fix}</code>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </>
+          )}
         </>
       )}
     </Panel>

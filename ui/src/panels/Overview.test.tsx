@@ -29,6 +29,10 @@ const base: Overview = {
   statements_available: true,
   statements_unavailable_reason: null,
   workload_collected_at: "2026-12-01T10:00:00Z",
+  workload_stale: null,
+  workload_age_seconds: 12,
+  privileges_lost: null,
+  write_access: null,
 };
 
 afterEach(() => vi.unstubAllGlobals());
@@ -72,6 +76,51 @@ describe("OverviewPanel", () => {
     const row = within(screen.getByRole("region", { name: "Long transactions" })).getAllByRole("row")[1];
     expect(within(row).queryByText(/^-/)).toBeNull();
     expect(within(row).getAllByText("0 µs")).toHaveLength(2);
+  });
+
+  it("says nothing about privileges or staleness when all is well", async () => {
+    serve(base);
+    await screen.findByText("3.0 MiB/s");
+    expect(screen.queryByTestId("write-access")).toBeNull();
+    expect(screen.queryByTestId("privileges-lost")).toBeNull();
+    expect(screen.queryByTestId("workload-stale")).toBeNull();
+    expect(document.querySelectorAll('.stat[data-stale="true"]')).toHaveLength(0);
+  });
+
+  it("puts a role that could write and a lost pg_monitor first, as alerts", async () => {
+    const write = 'role "monitor" could write to the database it monitors (CREATE on schema public). Fix: REVOKE CREATE ON SCHEMA public FROM "monitor", PUBLIC;';
+    const lost = 'role "monitor" lost pg_monitor while pgmon runs: other sessions\' states, queries and wait events are hidden, so session, transaction and blocking figures undercount. Fix: GRANT pg_monitor TO "monitor";';
+    serve({ ...base, write_access: write, privileges_lost: lost });
+    const writeNote = await screen.findByTestId("write-access");
+    expect(writeNote).toHaveTextContent(`Read-only promise at risk. ${write} pgmon's own sessions stay read-only`);
+    expect(writeNote).toHaveAttribute("role", "alert");
+    expect(screen.getByTestId("privileges-lost")).toHaveTextContent(`Figures incomplete. ${lost}`);
+    // Both come before the figures they qualify.
+    const stats = document.querySelector(".stats")!;
+    expect(writeNote.compareDocumentPosition(stats) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(screen.getByTestId("privileges-lost").compareDocumentPosition(stats) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+  });
+
+  it("marks the workload figures stale, and only those", async () => {
+    const reason = "database unreachable: connection refused";
+    serve({ ...base, workload_stale: reason, workload_age_seconds: 300 });
+    const note = await screen.findByTestId("workload-stale");
+    expect(note).toHaveClass("stale-note");
+    expect(note).toHaveTextContent(`Workload figures stale. ${reason}. TPS, QPS, latency, WAL and checkpoints are the last ones read`);
+    const stale = [...document.querySelectorAll('.stat[data-stale="true"] .stat-label')].map((l) => l.textContent);
+    expect(stale).toEqual(["TPS · stale", "QPS · stale", "Latency (mean) · stale", "WAL · stale", "Checkpoints · stale"]);
+    expect(screen.getByText("Connections").closest(".stat")).not.toHaveAttribute("data-stale");
+    // The hot path itself is current: no panel-wide stale note.
+    expect(screen.queryByText(/These figures are the last ones read/)).toBeNull();
+  });
+
+  it("does not repeat the reason when the hot path is stale for the same one", async () => {
+    const reason = "database unreachable: connection refused";
+    serve({ ...base, stale: reason, workload_stale: reason });
+    expect(await screen.findByText(/These figures are the last ones read/)).toHaveTextContent(`Stale. ${reason}.`);
+    const note = screen.getByTestId("workload-stale");
+    expect(note).toHaveTextContent(/^Workload figures stale\. TPS, QPS, latency, WAL and checkpoints are the last ones read \(.+ ago\), not current values\.$/);
+    expect(document.querySelectorAll('.stat[data-stale="true"]')).toHaveLength(5);
   });
 
   it("explains empty hot-path tables when the hot path has no snapshot", async () => {

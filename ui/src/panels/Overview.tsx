@@ -1,5 +1,6 @@
 // Overview: connections against max, TPS/QPS, latency, WAL, checkpoints, open alerts, blocking
-// chains with wait times, long transactions, advisories, and the last hour's charts.
+// chains with wait times, long transactions, advisories, and the last hour's charts. A lost
+// pg_monitor or a role that could write is said first; stale workload figures are marked.
 import { useState } from "react";
 import type { Advisory, Alert, Envelope, SqlUsed } from "../api";
 import { Meter, Severity, Stat } from "../components/Bits";
@@ -55,6 +56,13 @@ export interface Overview extends Envelope {
   statements_available: boolean | null;
   statements_unavailable_reason: string | null;
   workload_collected_at: string | null;
+  /** Why the workload figures (TPS, QPS, latency, WAL, checkpoints) are not current, or null. */
+  workload_stale: string | null;
+  workload_age_seconds: number | null;
+  /** The role lost pg_monitor while running: session, transaction and blocking figures undercount. */
+  privileges_lost: string | null;
+  /** The role could write to the database it monitors (the agent's sessions stay read-only). */
+  write_access: string | null;
 }
 
 interface Checkpoints {
@@ -115,27 +123,49 @@ function OverviewBody({ o, history, historyError }: { o: Overview; history: Hist
   const c = o.connections;
   const latency = o.latency;
   const cp = o.checkpoints;
+  const ws = o.workload_stale;
   return (
     <>
+      {o.write_access && (
+        <p className="alert-note" role="alert" data-testid="write-access">
+          <strong>Read-only promise at risk.</strong> {o.write_access} pgmon&apos;s own sessions stay read-only (default_transaction_read_only) and this
+          stays flagged until the privilege is revoked.
+        </p>
+      )}
+      {o.privileges_lost && (
+        <p className="alert-note" role="alert" data-testid="privileges-lost">
+          <strong>Figures incomplete.</strong> {o.privileges_lost}
+        </p>
+      )}
+      {ws && (
+        <p className="stale-note" role="status" data-testid="workload-stale">
+          {/* The panel's own note already gives the reason when the hot path is stale for the same one. */}
+          <strong>Workload figures stale.</strong> {ws !== o.stale && `${ws}. `}TPS, QPS, latency, WAL and checkpoints are the last ones read
+          {o.workload_collected_at ? ` (${ago(o.workload_collected_at)})` : ""}, not current values.
+        </p>
+      )}
       <div className="stats">
         <Stat
           label="Connections"
           value={c ? `${num(c.connections)} / ${num(c.max_connections)}` : "—"}
           hint={c ? <Meter value={c.connections} max={c.max_connections} label="connections used of max_connections" /> : "not collected"}
         />
-        <Stat label="TPS" value={num(o.tps, 1)} hint={o.tps === null ? "needs two workload samples" : "commits + rollbacks /s"} />
+        <Stat stale={ws} label="TPS" value={num(o.tps, 1)} hint={o.tps === null ? "needs two workload samples" : "commits + rollbacks /s"} />
         <Stat
+          stale={ws}
           label="QPS"
           value={num(o.qps, 1)}
           hint={o.statements_available === false ? "needs pg_stat_statements" : "statements /s"}
         />
-        <Stat label="Latency (mean)" value={duration(latency?.mean_seconds)} hint={latencyHint(o)} />
+        <Stat stale={ws} label="Latency (mean)" value={duration(latency?.mean_seconds)} hint={latencyHint(o)} />
         <Stat
+          stale={ws}
           label="WAL"
           value={isNum(o.wal?.bytes_per_second) ? `${bytes(o.wal.bytes_per_second)}/s` : "—"}
           hint={o.wal ? (isNum(o.wal.bytes_total) ? `${bytes(o.wal.bytes_total)} written` : "no local WAL counter") : undefined}
         />
         <Stat
+          stale={ws}
           label="Checkpoints"
           value={cp ? `${num(cp.timed_total)} / ${num(cp.requested_total)}` : "—"}
           hint={cp ? checkpointHint(cp) : undefined}

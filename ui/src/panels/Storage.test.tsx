@@ -1,4 +1,4 @@
-import { screen } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
 import { renderLive, stubFetch } from "../test-support";
 import { StoragePanel } from "./Storage";
 
@@ -18,6 +18,42 @@ describe("StoragePanel", () => {
     expect(screen.getByText("Not collected this run: see the section error above.")).toBeInTheDocument();
     expect(screen.getByText("No user tables in this database.")).toBeInTheDocument();
     expect(screen.getByText(/Index sizes not collected this run/)).toBeInTheDocument();
+  });
+
+  it("lists the relations a lock kept out of this run, apart from section errors", async () => {
+    const reason = "AccessExclusiveLock on index public.orders_pkey held by pid 4242";
+    stubFetch({
+      "api/v1/storage": {
+        body: {
+          ...envelope,
+          errors: {},
+          tables: [],
+          indexes: [],
+          skipped_relations: [
+            { relation: "public.orders", reason },
+            { relation: "public.orders_pkey", reason },
+          ],
+        },
+      },
+      "api/v1/unused-indexes": { body: { ...envelope, error: null, unused_indexes: { indexes: [], constraint_indexes: [], min_bytes: 0, observed_since: null } } },
+    });
+    const { container } = renderLive(<StoragePanel />);
+    const note = await screen.findByTestId("skipped-relations");
+    expect(note).toHaveTextContent(/^Skipped this run: a lock held or awaited by another session kept these sizes from being read/);
+    const items = within(note).getAllByRole("listitem");
+    expect(items.map((li) => li.textContent)).toEqual([`public.orders: ${reason}`, `public.orders_pkey: ${reason}`]);
+    expect(note).not.toHaveClass("error");
+    expect(container.querySelectorAll(".error")).toHaveLength(0);
+  });
+
+  it("shows no skipped note when nothing was skipped", async () => {
+    stubFetch({
+      "api/v1/storage": { body: { ...envelope, errors: {}, tables: [], indexes: [], skipped_relations: [] } },
+      "api/v1/unused-indexes": { body: { ...envelope, error: null, unused_indexes: { indexes: [], constraint_indexes: [], min_bytes: 0, observed_since: null } } },
+    });
+    renderLive(<StoragePanel />);
+    await screen.findByText("No user tables in this database.");
+    expect(screen.queryByTestId("skipped-relations")).toBeNull();
   });
 
   it("marks the last snapshot stale with the agent's reason while the database is unreachable", async () => {

@@ -1,6 +1,8 @@
 // Storage & indexes: Top-N tables by total bytes with the heap/index/TOAST split and growth,
-// Top-N indexes with scans, and the unused-index spotlight (never scanned, over the threshold).
-import type { Envelope } from "../api";
+// Top-N indexes with scans, the unused-index spotlight (never scanned, over the threshold), and
+// the relations a lock kept out of this run.
+import type { Envelope, SkippedRelation } from "../api";
+import { SkippedNote } from "../components/Bits";
 import { DataTable, type Column } from "../components/DataTable";
 import { Empty, Panel, sectionError } from "../components/Panel";
 import { ago, bytes, num, pct } from "../format";
@@ -57,7 +59,9 @@ function Split({ r }: { r: RelationSize }) {
 }
 
 export function StoragePanel() {
-  const storage = useApi<Envelope & { tables: RelationSize[] | null; indexes: IndexSize[] | null }>("api/v1/storage");
+  const storage = useApi<Envelope & { tables: RelationSize[] | null; indexes: IndexSize[] | null; skipped_relations?: SkippedRelation[] }>(
+    "api/v1/storage",
+  );
   const unused = useApi<Envelope & { unused_indexes: UnusedIndexes | null }>("api/v1/unused-indexes");
   const s = storage.data;
   const u = unused.data?.unused_indexes;
@@ -77,6 +81,10 @@ export function StoragePanel() {
     >
       {s && (
         <>
+          <SkippedNote
+            relations={s.skipped_relations}
+            lead="a lock held or awaited by another session kept these sizes from being read; every other size below is current."
+          />
           <h3>Unused indexes</h3>
           {u ? (
             <>
