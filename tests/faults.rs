@@ -200,7 +200,9 @@ fn frozen_server_reads_as_unreachable_and_recovers() {
         (s == 503 && body["database"]["reachable"] == false).then(|| body.clone())
     });
     assert!(
-        degraded(&body).iter().any(|d| d.starts_with("database: database unreachable")),
+        degraded(&body)
+            .iter()
+            .any(|d| d.starts_with("database: database unreachable")),
         "{body}"
     );
     assert_eq!(agent.metric("pgmon_database_up", ""), Some(0.0));
@@ -364,9 +366,22 @@ fn api_flood_causes_no_loop_overrun_or_error() {
         .as_u64()
         .unwrap();
     let errors_before = agent.metric("pgmon_errors_total", "loop=\"hot_path\"").unwrap();
+    // The first runs (connecting, detecting capabilities) may overrun on a loaded machine:
+    // only what happens under the flood counts.
+    let overruns_before: Vec<f64> = ["hot_path", "workload"]
+        .iter()
+        .map(|name| {
+            agent
+                .metric("pgmon_loop_budget_overruns_total", &format!("loop=\"{name}\""))
+                .unwrap()
+        })
+        .collect();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let flood: Vec<_> = (0..64)
+    // Eight clients, each sending its next request as soon as the last is answered, keep both
+    // HTTP workers saturated. (More client threads on a 2-core machine only starve every
+    // process of CPU, the agent's loops and PostgreSQL alike, which is not what is tested.)
+    let flood: Vec<_> = (0..8)
         .map(|i| {
             let (stop, served, addr) = (stop.clone(), served.clone(), agent.addr.clone());
             std::thread::spawn(move || {
@@ -375,7 +390,7 @@ fn api_flood_causes_no_loop_overrun_or_error() {
                     .timeout_global(Some(Duration::from_secs(10)))
                     .build()
                     .into();
-                let path = if i % 8 == 0 { "/metrics" } else { "/api/v1/overview" };
+                let path = if i % 4 == 0 { "/metrics" } else { "/api/v1/overview" };
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     if let Ok(mut resp) = http.get(format!("http://{addr}{path}")).call() {
                         let _ = resp.body_mut().read_to_string();
@@ -404,7 +419,8 @@ fn api_flood_causes_no_loop_overrun_or_error() {
                 &format!("loop=\"{name}\"")
             ),
             Some(0.0),
-            "{name} overran under an HTTP flood of {served} requests"
+            "{name} overran under an HTTP flood of {served} requests:\n{}",
+            agent.logs()
         );
     }
     assert_eq!(

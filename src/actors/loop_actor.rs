@@ -169,7 +169,7 @@ impl LoopActor {
                 },
                 Err(_) => {
                     abort.abort();
-                    overran(budget)
+                    overran_budget(budget)
                 }
             };
             act.finish(outcome, started_at, started.elapsed(), ctx);
@@ -290,7 +290,7 @@ async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
             "the previous run still holds the loop's job".into(),
         );
     };
-    let mut conn = match spec.pool.get(deadline).await {
+    let mut conn = match spec.pool.checkout(deadline).await {
         Ok(conn) => conn,
         Err(e) => return failed(failure_kind(&e), e.to_string()),
     };
@@ -309,19 +309,34 @@ async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
         }
     };
     let run = tokio::time::timeout_at(deadline + STOP_GRACE, job.run(&conn, &caps, deadline)).await;
-    if tokio::time::Instant::now() >= deadline {
+    let overran = tokio::time::Instant::now() >= deadline;
+    if overran {
         // Some statement may still be running (or hung) on this session: cancel it and close
         // the session rather than hand it to the next run.
         spec.pool.cancel_and_discard(&mut conn).await;
     }
     let Ok(snapshot) = run else {
-        return overran(spec.budget);
+        return overran_budget(spec.budget);
     };
-    if let Some(lost) = connection_lost(&mut conn, &snapshot).await {
+    let errors = snapshot.section_errors();
+    if overran && !errors.is_empty() && errors.len() == snapshot.section_count() {
+        // Nothing answered within the budget: no evidence either way about the database.
+        return failed(
+            FailureKind::Timeout,
+            format!(
+                "no section answered within the budget of {}",
+                humantime::format_duration(spec.budget)
+            ),
+        );
+    }
+    if let Some(lost) = connection_lost(&mut conn, &errors).await {
         return failed(
             FailureKind::Unreachable,
             format!("database unreachable: connection lost during the run ({lost})"),
         );
+    }
+    if !overran {
+        conn.keep();
     }
     RunOutcome::Completed {
         snapshot: Arc::new(snapshot),
@@ -330,13 +345,14 @@ async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
 
 /// Whether the session died during a run (the server stopped, restarted or killed us): a run
 /// whose sections failed checks its connection before calling the failures query errors.
-async fn connection_lost(conn: &mut PgSession, snapshot: &crate::collectors::LoopSnapshot) -> Option<String> {
-    let errors = snapshot.section_errors();
+async fn connection_lost(conn: &mut PgSession, errors: &[(&'static str, String)]) -> Option<String> {
     let first = || errors.first().map_or(String::new(), |(s, e)| format!("{s}: {e}"));
     if conn.is_closed() {
         return Some(first());
     }
-    if errors.is_empty() {
+    // A session discarded after an overrun may still be busy with the cut statement: a ping
+    // would queue behind it and prove nothing.
+    if errors.is_empty() || conn.is_discarded() {
         return None;
     }
     match tokio::time::timeout(ALIVE_CHECK, conn.simple_query("")).await {
@@ -395,7 +411,7 @@ fn failure_kind(e: &DbError) -> FailureKind {
     }
 }
 
-fn overran(budget: Duration) -> RunOutcome {
+fn overran_budget(budget: Duration) -> RunOutcome {
     failed(
         FailureKind::Timeout,
         format!(

@@ -142,10 +142,11 @@ pub struct DatabaseStatus {
     pub since: Option<SystemTime>,
     /// Consecutive runs of one loop that found it unreachable (the longest streak of any loop).
     pub failed_runs: u32,
-    /// When the latest evidence of an outage arrived: a run that started before it and
-    /// completed does not prove the database is back.
+    /// When the run behind the current verdict started: evidence from a run that started
+    /// earlier is older and does not overturn it (a long run finishing late, a report queued
+    /// behind others).
     #[serde(skip)]
-    down_seen_at: Option<SystemTime>,
+    evidence_started_at: Option<SystemTime>,
     #[serde(skip)]
     streaks: BTreeMap<LoopName, u32>,
 }
@@ -172,30 +173,37 @@ impl DatabaseStatus {
         finished_at: SystemTime,
         outcome: &RunOutcome,
     ) -> bool {
-        let before = self.reachable;
-        match outcome {
-            RunOutcome::Completed { .. } => {
-                if self.down_seen_at.is_some_and(|down| started_at < down) {
-                    return false;
-                }
-                self.streaks.clear();
-                self.failed_runs = 0;
-                self.error = None;
-                self.reachable = Some(true);
-            }
+        let unreachable = match outcome {
             RunOutcome::Failed {
                 kind: FailureKind::Unreachable,
                 error,
-            } => {
-                let streak = self.streaks.entry(name).or_default();
-                *streak += 1;
-                self.failed_runs = self.streaks.values().copied().max().unwrap_or(0);
-                self.error = Some(error.clone());
-                self.down_seen_at = Some(finished_at);
-                self.reachable = Some(false);
+            } => Some(error),
+            _ => None,
+        };
+        // "Consecutive" means consecutive runs of one loop: any other outcome ends its streak.
+        match unreachable {
+            Some(_) => *self.streaks.entry(name).or_default() += 1,
+            None => {
+                self.streaks.remove(&name);
             }
-            RunOutcome::Failed { .. } => return false,
         }
+        self.failed_runs = self.streaks.values().copied().max().unwrap_or(0);
+        let evidence = match (outcome, unreachable) {
+            (_, Some(error)) => Some(Some(error.clone())),
+            (RunOutcome::Completed { .. }, None) => Some(None),
+            // A busy pool, a slow run or a panic says nothing about the database.
+            _ => None,
+        };
+        let Some(error) = evidence else {
+            return false;
+        };
+        if self.evidence_started_at.is_some_and(|newest| started_at < newest) {
+            return false;
+        }
+        self.evidence_started_at = Some(started_at);
+        let before = self.reachable;
+        self.reachable = Some(error.is_none());
+        self.error = error;
         if before != self.reachable {
             self.since = Some(finished_at);
             true
@@ -870,5 +878,39 @@ mod tests {
         assert!(db.observe(LoopName::HotPath, at(25), at(26), &completed()));
         assert_eq!(db.reachable, Some(true));
         assert_eq!(db.failed_runs, 0);
+    }
+
+    #[test]
+    fn a_late_failure_report_does_not_overturn_newer_evidence_and_a_timeout_ends_a_streak() {
+        let mut db = DatabaseStatus::default();
+        // The hourly run was refused at t0 but reports after the hot path found the server up.
+        db.observe(LoopName::HotPath, at(15), at(16), &completed());
+        assert!(!db.observe(
+            LoopName::Hourly,
+            at(0),
+            at(60),
+            &unreachable("database unreachable: refused")
+        ));
+        assert_eq!(db.reachable, Some(true));
+        // Unreachable, then a run that timed out, then unreachable again: not two in a row.
+        db.observe(
+            LoopName::HotPath,
+            at(30),
+            at(31),
+            &unreachable("database unreachable: slow"),
+        );
+        let timeout = RunOutcome::Failed {
+            kind: FailureKind::Timeout,
+            error: "run aborted".into(),
+        };
+        db.observe(LoopName::HotPath, at(45), at(46), &timeout);
+        db.observe(
+            LoopName::HotPath,
+            at(60),
+            at(61),
+            &unreachable("database unreachable: slow"),
+        );
+        assert_eq!(db.failed_runs, 1);
+        assert_eq!(db.confirmed_unreachable(), None);
     }
 }

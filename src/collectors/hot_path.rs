@@ -27,15 +27,20 @@ pub struct HotPathSnapshot {
 }
 
 impl HotPathSnapshot {
-    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
-        super::failed_sections([
+    /// Every section with its error, if it failed this run.
+    pub fn sections(&self) -> Vec<(&'static str, Option<&String>)> {
+        vec![
             ("connections", self.connections.as_ref().err()),
             ("transactions", self.transactions.as_ref().err()),
             ("blocking", self.blocking.as_ref().err()),
             ("autovacuum", self.autovacuum.as_ref().err()),
             ("temp", self.temp.as_ref().err()),
             ("canary", self.canary.as_ref().err()),
-        ])
+        ]
+    }
+
+    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+        super::failed_sections(self.sections())
     }
 }
 

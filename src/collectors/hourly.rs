@@ -21,12 +21,17 @@ pub struct HourlySnapshot {
 }
 
 impl HourlySnapshot {
-    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
-        super::failed_sections([
+    /// Every section with its error, if it failed this run.
+    pub fn sections(&self) -> Vec<(&'static str, Option<&String>)> {
+        vec![
             ("wraparound", self.wraparound.as_ref().err()),
             ("stale_stats", self.stale_stats.as_ref().err()),
             ("bloat", self.bloat.as_ref().err()),
-        ])
+        ]
+    }
+
+    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+        super::failed_sections(self.sections())
     }
 }
 

@@ -103,6 +103,17 @@ pub enum LoopSnapshot {
 }
 
 impl LoopSnapshot {
+    /// How many sections the snapshot has.
+    pub fn section_count(&self) -> usize {
+        match self {
+            LoopSnapshot::HotPath(s) => s.sections().len(),
+            LoopSnapshot::Workload(s) => s.sections().len(),
+            LoopSnapshot::Storage(s) => s.sections().len(),
+            LoopSnapshot::Hourly(s) => s.sections().len(),
+            LoopSnapshot::Empty { .. } => 1,
+        }
+    }
+
     /// Sections that failed this run, with their errors.
     pub fn section_errors(&self) -> Vec<(&'static str, String)> {
         match self {
@@ -143,7 +154,7 @@ pub async fn within<T>(
 }
 
 /// The sections of a snapshot that failed this run, with their errors.
-pub fn failed_sections<const N: usize>(sections: [(&'static str, Option<&String>); N]) -> Vec<(&'static str, String)> {
+pub fn failed_sections(sections: Vec<(&'static str, Option<&String>)>) -> Vec<(&'static str, String)> {
     sections
         .into_iter()
         .filter_map(|(name, err)| err.map(|e| (name, e.clone())))

@@ -27,13 +27,18 @@ pub struct StorageSnapshot {
 }
 
 impl StorageSnapshot {
-    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
-        super::failed_sections([
+    /// Every section with its error, if it failed this run.
+    pub fn sections(&self) -> Vec<(&'static str, Option<&String>)> {
+        vec![
             ("relations", self.relations.as_ref().err()),
             ("indexes", self.indexes.as_ref().err()),
             ("unused_indexes", self.unused_indexes.as_ref().err()),
             ("partitions", self.partitions.as_ref().err()),
-        ])
+        ]
+    }
+
+    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+        super::failed_sections(self.sections())
     }
 }
 

@@ -72,15 +72,20 @@ pub struct WorkloadSnapshot {
 }
 
 impl WorkloadSnapshot {
-    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
-        super::failed_sections([
+    /// Every section with its error, if it failed this run.
+    pub fn sections(&self) -> Vec<(&'static str, Option<&String>)> {
+        vec![
             ("throughput", self.throughput.as_ref().err()),
             ("statements", self.statements.as_ref().err()),
             ("wal", self.wal.as_ref().err()),
             ("checkpoints", self.checkpoints.as_ref().err()),
             ("replication", self.replication.as_ref().err()),
             ("freshness", self.freshness.as_ref().err()),
-        ])
+        ]
+    }
+
+    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+        super::failed_sections(self.sections())
     }
 }
 

@@ -11,7 +11,7 @@ SELECT current_setting('server_version_num')::int AS server_version_num,
        current_database() AS database,
        current_user::text AS role,
        pg_is_in_recovery() AS in_recovery,
-       current_setting('is_superuser') = 'on' AS is_superuser,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS is_superuser,
        pg_has_role(current_user, 'pg_monitor', 'USAGE') AS has_pg_monitor,
        (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS shared_preload_libraries,
        (SELECT setting FROM pg_settings WHERE name = 'track_io_timing') AS track_io_timing,
@@ -22,7 +22,7 @@ SELECT current_setting('server_version_num')::int AS server_version_num,
 /// What the hot path re-reads on every run to notice privileges granted or revoked while the
 /// agent runs: when it differs from the detected capabilities, they are detected again.
 pub const PRIVILEGE_PROBE_SQL: &str = "\
-SELECT current_setting('is_superuser') = 'on' AS is_superuser,
+SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS is_superuser,
        pg_has_role(current_user, 'pg_monitor', 'USAGE') AS has_pg_monitor";
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

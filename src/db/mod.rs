@@ -24,20 +24,41 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a cancel request may take before the session is dropped without it.
 const CANCEL_WAIT: Duration = Duration::from_millis(500);
+/// A session idle longer than this is pinged before a run uses it: it may have died while idle
+/// (`idle_session_timeout`, a session killer, a NAT reset, a server restart), and a run must not
+/// read that as an outage. The hot path (15 s) never waits this long.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+/// How long that ping may take.
+const PING_WAIT: Duration = Duration::from_millis(500);
 
 /// One database session: the client, and the task driving its socket. Dropping it closes the
 /// socket even when the server never answers (a hung or SIGSTOPped backend), because the
 /// connection task is aborted rather than left waiting for replies.
+///
+/// A checked-out session is marked for discarding until its run finishes cleanly
+/// ([`PgSession::keep`]): a run that is aborted, panics or overruns never returns a session
+/// that may still owe replies.
 pub struct PgSession {
     client: tokio_postgres::Client,
     connection: tokio::task::AbortHandle,
     discard: bool,
+    used_at: Instant,
 }
 
 impl PgSession {
     /// Marks the session unusable: the pool closes it instead of reusing it.
     pub fn discard(&mut self) {
         self.discard = true;
+    }
+
+    /// The run that used the session finished cleanly: the pool may hand it out again.
+    pub fn keep(&mut self) {
+        self.discard = false;
+        self.used_at = Instant::now();
+    }
+
+    pub fn is_discarded(&self) -> bool {
+        self.discard
     }
 
     pub fn client(&self) -> &tokio_postgres::Client {
@@ -88,6 +109,7 @@ impl PgManager {
             client,
             connection: task.abort_handle(),
             discard: false,
+            used_at: Instant::now(),
         };
         session.client.batch_execute(&self.guardrails.sql()).await?;
         Ok(session)
@@ -99,7 +121,11 @@ impl ManageConnection for PgManager {
     type Error = ConnectError;
 
     async fn connect(&self) -> Result<PgSession, ConnectError> {
-        let limit = self.config.get_connect_timeout().copied().unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let limit = self
+            .config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         let session = tokio::time::timeout(limit, self.connect_guarded())
             .await
             .map_err(|_| ConnectError::TimedOut(limit))??;
@@ -108,7 +134,11 @@ impl ManageConnection for PgManager {
     }
 
     async fn is_valid(&self, conn: &mut PgSession) -> Result<(), ConnectError> {
-        conn.client.simple_query("").await.map(|_| ()).map_err(ConnectError::from)
+        conn.client
+            .simple_query("")
+            .await
+            .map(|_| ())
+            .map_err(ConnectError::from)
     }
 
     fn has_broken(&self, conn: &mut PgSession) -> bool {
@@ -127,9 +157,22 @@ pub struct PgPool {
 }
 
 /// The outcome of the pool's latest connection attempt: bb8 makes connections in background
-/// tasks and reports failures only to its error sink.
-#[derive(Debug, Clone, Default)]
-struct ConnectLog(Arc<Mutex<LastConnect>>);
+/// tasks and reports failures only to its error sink (a waiting `get()` is not woken by them,
+/// so `failures` wakes it: a refused connection is reported at once, not after the budget).
+#[derive(Debug, Clone)]
+struct ConnectLog {
+    last: Arc<Mutex<LastConnect>>,
+    failures: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Default for ConnectLog {
+    fn default() -> Self {
+        Self {
+            last: Arc::default(),
+            failures: Arc::new(tokio::sync::watch::channel(0).0),
+        }
+    }
+}
 
 #[derive(Debug, Default)]
 struct LastConnect {
@@ -140,20 +183,36 @@ struct LastConnect {
 
 impl ConnectLog {
     fn succeeded(&self) {
-        if let Ok(mut last) = self.0.lock() {
+        if let Ok(mut last) = self.last.lock() {
             last.succeeded_at = Some(Instant::now());
         }
     }
 
     /// The error of an attempt that failed after `since`.
     fn failed_since(&self, since: Instant) -> Option<String> {
-        let last = self.0.lock().ok()?;
-        last.error.as_ref().filter(|(at, _)| *at >= since).map(|(_, e)| e.clone())
+        let last = self.last.lock().ok()?;
+        last.error
+            .as_ref()
+            .filter(|(at, _)| *at >= since)
+            .map(|(_, e)| e.clone())
+    }
+
+    /// Resolves with the error of the first attempt that fails after `since`.
+    async fn next_failure(&self, since: Instant) -> String {
+        let mut failures = self.failures.subscribe();
+        loop {
+            if let Some(error) = self.failed_since(since) {
+                return error;
+            }
+            if failures.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
     }
 
     /// The error of the latest attempt, if it failed (no attempt succeeded after it).
     fn latest_failure(&self) -> Option<String> {
-        let last = self.0.lock().ok()?;
+        let last = self.last.lock().ok()?;
         let (at, error) = last.error.as_ref()?;
         last.succeeded_at.map_or(true, |ok| ok < *at).then(|| error.clone())
     }
@@ -161,9 +220,10 @@ impl ConnectLog {
 
 impl ErrorSink<ConnectError> for ConnectLog {
     fn sink(&self, error: ConnectError) {
-        if let Ok(mut last) = self.0.lock() {
+        if let Ok(mut last) = self.last.lock() {
             last.error = Some((Instant::now(), error.to_string()));
         }
+        self.failures.send_modify(|n| *n += 1);
     }
     fn boxed_clone(&self) -> Box<dyn ErrorSink<ConnectError>> {
         Box::new(self.clone())
@@ -176,12 +236,15 @@ impl PgPool {
     /// first connect that is merely slower than the budget (a loaded server doing SCRAM) is
     /// `SlowConnect` and goes on in the background. A connect that hangs for good (a frozen
     /// server) fails at `timeouts.connect_timeout_ms`, and from then on reads as unreachable.
-    pub async fn get(&self, deadline: tokio::time::Instant) -> Result<PgConnection<'_>, DbError> {
+    async fn get(&self, deadline: tokio::time::Instant) -> Result<PgConnection<'_>, DbError> {
         let asked = Instant::now();
-        match tokio::time::timeout_at(deadline, self.pool.get()).await {
-            Ok(Ok(conn)) => return Ok(conn),
-            Ok(Err(bb8::RunError::User(e))) => return Err(DbError::Unreachable(e.to_string())),
-            Ok(Err(bb8::RunError::TimedOut)) | Err(_) => {}
+        tokio::select! {
+            got = tokio::time::timeout_at(deadline, self.pool.get()) => match got {
+                Ok(Ok(conn)) => return Ok(conn),
+                Ok(Err(bb8::RunError::User(e))) => return Err(DbError::Unreachable(e.to_string())),
+                Ok(Err(bb8::RunError::TimedOut)) | Err(_) => {}
+            },
+            error = self.log.next_failure(asked) => return Err(DbError::Unreachable(error)),
         }
         if let Some(reason) = self.log.failed_since(asked) {
             return Err(DbError::Unreachable(reason));
@@ -200,6 +263,32 @@ impl PgPool {
                 "connecting took longer than the loop budget (a loaded server, a slow network or TLS handshake); the attempt goes on in the background".into(),
             )),
         }
+    }
+
+    /// A session for one run, armed for discarding until the run calls [`PgSession::keep`].
+    /// A session found dead (closed, or silent to a ping after a long idle) is dropped and
+    /// another one made: a session that died while idle is not an outage.
+    pub async fn checkout(&self, deadline: tokio::time::Instant) -> Result<PgConnection<'_>, DbError> {
+        for _ in 0..2 {
+            let mut conn = self.get(deadline).await?;
+            let alive = if conn.client.is_closed() {
+                false
+            } else if conn.used_at.elapsed() > PING_AFTER_IDLE {
+                matches!(
+                    tokio::time::timeout(PING_WAIT, conn.client.simple_query("")).await,
+                    Ok(Ok(_))
+                )
+            } else {
+                true
+            };
+            conn.discard();
+            if alive {
+                return Ok(conn);
+            }
+        }
+        let mut conn = self.get(deadline).await?;
+        conn.discard();
+        Ok(conn)
     }
 
     /// Asks the server to cancel whatever `session` is running (bounded by [`CANCEL_WAIT`]),
@@ -315,9 +404,13 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
             // A failed connect returns its error at once instead of retrying until the
             // timeout: the loop reports why the database is unreachable.
             .retry_connection(false)
-            // Runs that overran are discarded, not returned; a session that died while idle
-            // is caught by `has_broken` or by the run that uses it (reported as lost).
+            // Runs that did not finish cleanly discard their session; one that died while idle
+            // is caught at checkout (closed, or silent to a ping after a long idle).
             .test_on_check_out(false)
+            // Sessions live until they break: bb8's default reaping (10 min idle, 30 min
+            // lifetime) would make the hot path reconnect inside its budget for no reason.
+            .idle_timeout(None)
+            .max_lifetime(None)
             // Each loop bounds its own wait by its budget; the pool must not cut it shorter.
             .connection_timeout(wait)
             .error_sink(Box::new(log.clone()))

@@ -7,10 +7,11 @@ use tokio_postgres::Client;
 
 /// Role-level write access (superuser, role attributes, write-capable predefined roles,
 /// CREATE on the database or a schema): one row per privilege found, superuser first. Cheap
-/// (no scan of pg_class), so the hot path re-checks it on every run.
+/// (no scan of pg_class), so the hot path re-checks it on every run. Superuser comes from
+/// `pg_roles`, not `current_setting('is_superuser')`, which a session keeps from its start.
 pub const ROLE_WRITE_PRIVILEGES_SQL: &str = r"
 SELECT 'SUPERUSER'::text AS privilege, 'role ' || quote_ident(current_user) AS object
- WHERE current_setting('is_superuser') = 'on'
+ WHERE (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
 UNION ALL
 SELECT attr, 'role ' || quote_ident(current_user)
   FROM pg_roles r
@@ -21,7 +22,7 @@ SELECT 'MEMBER OF', 'role ' || quote_ident(rolname)
   FROM pg_roles
  WHERE rolname IN ('pg_write_server_files', 'pg_execute_server_program', 'pg_write_all_data')
    AND pg_has_role(current_user, oid, 'USAGE')
-   AND current_setting('is_superuser') = 'off'
+   AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
 UNION ALL
 SELECT 'CREATE', 'database ' || quote_ident(current_database())
  WHERE has_database_privilege(current_database(), 'CREATE')
@@ -33,7 +34,9 @@ UNION ALL
   ORDER BY nspname LIMIT 10)";
 
 /// Table and sequence write privileges (capped). It reads every relation's ACL, so the workload
-/// loop re-checks it once per run rather than the hot path.
+/// loop re-checks it once per run rather than the hot path. A relation without an ACL grants
+/// nothing to anyone but its owner (PUBLIC gets nothing on tables and sequences by default), so
+/// only relations with an ACL, or owned by a role we are a member of, are asked about.
 pub const OBJECT_WRITE_PRIVILEGES_SQL: &str = r"
 (SELECT p.privilege, 'table ' || c.oid::regclass::text AS object
    FROM pg_class c
@@ -42,6 +45,7 @@ pub const OBJECT_WRITE_PRIVILEGES_SQL: &str = r"
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
     AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+    AND (c.relacl IS NOT NULL OR pg_has_role(c.relowner, 'USAGE'))
     AND has_table_privilege(c.oid, p.privilege)
   ORDER BY 2, 1 LIMIT 20)
 UNION ALL
@@ -51,6 +55,7 @@ UNION ALL
   CROSS JOIN (VALUES ('UPDATE'), ('USAGE')) AS p(privilege)
   WHERE c.relkind = 'S'
     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND (c.relacl IS NOT NULL OR pg_has_role(c.relowner, 'USAGE'))
     AND has_sequence_privilege(c.oid, p.privilege)
   ORDER BY 2, 1 LIMIT 10)";
 
