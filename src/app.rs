@@ -140,7 +140,14 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             }))
             .configure(http::configure)
     })
-    .workers(2)
+    .workers(http::limits::WORKERS)
+    .max_connections(http::limits::connections_per_worker(
+        http::limits::open_file_limit(),
+        http::limits::WORKERS,
+    ))
+    .client_request_timeout(http::limits::CLIENT_REQUEST_TIMEOUT)
+    .client_disconnect_timeout(http::limits::CLIENT_DISCONNECT_TIMEOUT)
+    .keep_alive(http::limits::KEEP_ALIVE)
     .shutdown_timeout(5);
     let scheme = if http_tls.is_some() { "https" } else { "http" };
     let server = match http_tls {

@@ -4,12 +4,20 @@
 
 use clap::{Parser, Subcommand};
 use pgmon::config::{Config, LogFormat};
+use pgmon::http::limits;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// mimalloc hands memory back to the OS after a burst (a flood of idle HTTP connections, a large
+/// catalog read); glibc's malloc kept it in per-thread arenas, so RSS only ever grew. Built
+/// without transparent huge pages (`no_thp`), which would otherwise inflate RSS by whole 2 MiB
+/// pages on hosts with THP set to `madvise`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Read-only PostgreSQL health agent: Prometheus /metrics, a JSON API and a web UI.
 #[derive(Parser, Debug)]
@@ -69,6 +77,7 @@ fn main() -> ExitCode {
         return ExitCode::from(report.exit_code as u8);
     }
     init_tracing(config.log.format);
+    log_fd_limit(limits::raise_fd_limit());
     let result = actix_rt::System::new().block_on(pgmon::app::run(config));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -90,6 +99,34 @@ fn init_tracing(format: LogFormat) {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).init(),
         LogFormat::Pretty => builder.init(),
     }
+}
+
+/// Says which open-file limit the agent runs with and so how many HTTP connections it holds.
+fn log_fd_limit(limit: std::io::Result<limits::FdLimit>) {
+    let soft = match limit {
+        Ok(limit) => {
+            tracing::info!(
+                soft = limit.soft,
+                hard = limit.hard,
+                raised_from = limit.raised_from,
+                "open-file limit"
+            );
+            limit.soft
+        }
+        Err(e) => {
+            let soft = limits::open_file_limit();
+            tracing::warn!(soft, error = %e, "could not raise the open-file limit; keeping it");
+            soft
+        }
+    };
+    let per_worker = limits::connections_per_worker(soft, limits::WORKERS);
+    tracing::info!(
+        max_connections = per_worker * limits::WORKERS,
+        per_worker,
+        client_request_timeout = ?limits::CLIENT_REQUEST_TIMEOUT,
+        keep_alive = ?limits::KEEP_ALIVE,
+        "HTTP connection limits"
+    );
 }
 
 /// A minimal HTTP/1.1 GET of /healthz: the container image has no curl. With `http.tls` set

@@ -7,6 +7,7 @@
 mod api;
 pub mod auth;
 mod health;
+pub mod limits;
 mod openapi;
 mod ui;
 

@@ -166,6 +166,11 @@ impl Agent {
         metric_value(&text, name, label_part)
     }
 
+    /// The agent's process id (to read its `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
