@@ -269,6 +269,9 @@ fn hourly_loop_reports_wraparound_stale_stats_and_bloat_samples() {
         .as_str()
         .unwrap()
         .contains("CREATE EXTENSION pgstattuple;"));
-    let (status, _) = without.get_json("/healthz");
-    assert_eq!(status, 200);
+    // Healthy (a missing extension is an advisory): waited for, since on a loaded machine a
+    // single run may be over budget at the moment of asking.
+    without.wait_json("/healthz", WAIT, "healthy without pgstattuple", |s, _| {
+        (s == 200).then_some(())
+    });
 }

@@ -212,11 +212,11 @@ fn cluster_without_the_extension_still_serves_every_other_section() {
     assert_eq!(overview["qps"], Value::Null);
     assert!(overview["wal"]["bytes_total"].is_number());
     assert_eq!(overview["errors"], serde_json::json!({}));
-    let (status, health) = agent.get_json("/healthz");
-    assert_eq!(
-        status, 200,
-        "a missing extension is an advisory, not a degraded loop: {health}"
-    );
+    // A missing extension is an advisory, not a degraded loop: the agent is (or soon is,
+    // on a loaded machine where one run may be over budget) healthy.
+    agent.wait_json("/healthz", WAIT, "healthy without pg_stat_statements", |s, _| {
+        (s == 200).then_some(())
+    });
     let (_, top) = agent.get_json("/api/v1/top-queries");
     assert_eq!(top["available"], false);
     assert!(top["unavailable_reason"].as_str().unwrap().contains("CREATE EXTENSION"));
@@ -284,8 +284,7 @@ fn streaming_replica_shows_lag_on_primary_and_standby() {
             .metric("pg_replication_lag_bytes", "replica=\"self\""))
             > 0.0
     );
-    let (status, health) = on_standby.get_json("/healthz");
-    assert_eq!(status, 200, "a standby is healthy: {health}");
+    on_standby.wait_json("/healthz", WAIT, "a healthy standby", |s, _| (s == 200).then_some(()));
 
     standby.psql("postgres", "SELECT pg_wal_replay_resume()");
     on_standby.wait_json("/api/v1/replication", WAIT, "caught up", |_, body| {

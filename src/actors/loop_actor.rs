@@ -9,7 +9,8 @@
 //! us. A tick that arrives while a run is still going is skipped and reported, never queued.
 //!
 //! Budget: collectors stop at the deadline; a run that reaches it has its statement cancelled
-//! and its session discarded (a hung backend never pins the pool); a run that still has not
+//! and its session kept only if it answers a ping afterwards (a hung backend never pins the
+//! pool, and a merely slow run costs no reconnect); a run that still has not
 //! returned at budget + `RUN_GRACE` is aborted. A panic comes back as a `JoinError`, an
 //! ordinary failure.
 //!
@@ -301,7 +302,7 @@ async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
             return failed(kind, format!("capability detection failed: {e}"));
         }
         Err(_) => {
-            spec.pool.cancel_and_discard(&mut conn).await;
+            spec.pool.cancel_and_verify(&mut conn).await;
             return failed(
                 FailureKind::Timeout,
                 "capability detection did not finish within the loop budget".into(),
@@ -310,16 +311,14 @@ async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
     };
     let run = tokio::time::timeout_at(deadline + STOP_GRACE, job.run(&conn, &caps, deadline)).await;
     let overran = tokio::time::Instant::now() >= deadline;
-    if overran {
-        // Some statement may still be running (or hung) on this session: cancel it and close
-        // the session rather than hand it to the next run.
-        spec.pool.cancel_and_discard(&mut conn).await;
-    }
+    // Some statement may still be running (or hung) on this session: cancel it, and close the
+    // session unless it then answers, rather than hand a hung one to the next run.
+    let kept = overran && spec.pool.cancel_and_verify(&mut conn).await;
     let Ok(snapshot) = run else {
         return overran_budget(spec.budget);
     };
     let errors = snapshot.section_errors();
-    if overran && !errors.is_empty() && errors.len() == snapshot.section_count() {
+    if overran && !kept && !errors.is_empty() && errors.len() == snapshot.section_count() {
         // Nothing answered within the budget: no evidence either way about the database.
         return failed(
             FailureKind::Timeout,
@@ -329,40 +328,48 @@ async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
             ),
         );
     }
-    if let Some(lost) = connection_lost(&mut conn, &errors).await {
-        return failed(
-            FailureKind::Unreachable,
-            format!("database unreachable: connection lost during the run ({lost})"),
-        );
-    }
-    if !overran {
-        conn.keep();
+    match session_after_run(&conn, &errors, overran).await {
+        Session::Lost(lost) => {
+            return failed(
+                FailureKind::Unreachable,
+                format!("database unreachable: connection lost during the run ({lost})"),
+            )
+        }
+        // An overrun session was already kept or discarded by `cancel_and_verify`.
+        Session::Alive if !overran => conn.keep(),
+        Session::Alive | Session::Silent => {}
     }
     RunOutcome::Completed {
         snapshot: Arc::new(snapshot),
     }
 }
 
-/// Whether the session died during a run (the server stopped, restarted or killed us): a run
-/// whose sections failed checks its connection before calling the failures query errors.
-async fn connection_lost(conn: &mut PgSession, errors: &[(&'static str, String)]) -> Option<String> {
+/// What a run's session is like once the run is over.
+enum Session {
+    /// It answers (or nothing suggests otherwise): the pool may hand it out again.
+    Alive,
+    /// It died during the run (the server stopped, restarted or ended it): why.
+    Lost(String),
+    /// It did not answer a ping in time: it is closed, but that proves nothing either way.
+    Silent,
+}
+
+/// Whether the session died during a run: a run whose sections failed checks its session
+/// before calling the failures query errors. After an overrun the session was already
+/// cancelled and pinged (`cancel_and_verify`).
+async fn session_after_run(conn: &PgSession, errors: &[(&'static str, String)], overran: bool) -> Session {
     let first = || errors.first().map_or(String::new(), |(s, e)| format!("{s}: {e}"));
     if conn.is_closed() {
-        return Some(first());
+        return Session::Lost(first());
     }
-    // A session discarded after an overrun may still be busy with the cut statement: a ping
-    // would queue behind it and prove nothing.
-    if errors.is_empty() || conn.is_discarded() {
-        return None;
+    if errors.is_empty() || overran {
+        return Session::Alive;
     }
     match tokio::time::timeout(ALIVE_CHECK, conn.simple_query("")).await {
-        Ok(Ok(_)) => None,
-        Ok(Err(e)) if crate::db::connection_lost(&e) => Some(first()),
-        Ok(Err(_)) => None,
-        Err(_) => {
-            conn.discard();
-            None
-        }
+        Ok(Ok(_)) => Session::Alive,
+        Ok(Err(e)) if crate::db::connection_lost(&e) => Session::Lost(first()),
+        Ok(Err(_)) => Session::Alive,
+        Err(_) => Session::Silent,
     }
 }
 

@@ -4,8 +4,9 @@
 //!
 //! Connections are made lazily: a database that is down at start only makes loops fail (and
 //! the agent report degraded) until it comes back. Every connection, pooled or not, goes
-//! through the DSN's TLS settings ([`tls`]). A session that overran its budget is cancelled
-//! and discarded ([`PgSession::discard`]): its socket is closed, never handed to the next run.
+//! through the DSN's TLS settings ([`tls`]). A session whose run overran its budget has its
+//! statement cancelled and is kept only if it then answers a ping; otherwise it is discarded
+//! ([`PgSession::discard`]): its socket is closed, never handed to the next run.
 
 pub mod capabilities;
 pub mod privileges;
@@ -28,7 +29,7 @@ const CANCEL_WAIT: Duration = Duration::from_millis(500);
 /// (`idle_session_timeout`, a session killer, a NAT reset, a server restart), and a run must not
 /// read that as an outage. The hot path (15 s) never waits this long.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
-/// How long that ping may take.
+/// How long that ping (or the one after cancelling a cut run) may take.
 const PING_WAIT: Duration = Duration::from_millis(500);
 
 /// One database session: the client, and the task driving its socket. Dropping it closes the
@@ -55,10 +56,6 @@ impl PgSession {
     pub fn keep(&mut self) {
         self.discard = false;
         self.used_at = Instant::now();
-    }
-
-    pub fn is_discarded(&self) -> bool {
-        self.discard
     }
 
     pub fn client(&self) -> &tokio_postgres::Client {
@@ -291,12 +288,24 @@ impl PgPool {
         Ok(conn)
     }
 
-    /// Asks the server to cancel whatever `session` is running (bounded by [`CANCEL_WAIT`]),
-    /// then marks it for closing: a session cut by a budget may still owe replies.
-    pub async fn cancel_and_discard(&self, session: &mut PgSession) {
+    /// A run was cut by its budget: asks the server to cancel whatever `session` is running
+    /// (bounded by [`CANCEL_WAIT`]), then verifies the session with a ping, which the server
+    /// answers only after the cancelled statement's replies. A session that answers is kept
+    /// (reconnecting costs a loaded server more than the cut run did); one that does not (a
+    /// hung or stopped backend) is discarded, its socket closed. Returns whether it was kept.
+    pub async fn cancel_and_verify(&self, session: &mut PgSession) -> bool {
         let token = session.client.cancel_token();
         let _ = tokio::time::timeout(CANCEL_WAIT, token.cancel_query(self.tls.clone())).await;
-        session.discard();
+        let answered = matches!(
+            tokio::time::timeout(PING_WAIT, session.client.simple_query("")).await,
+            Ok(Ok(_))
+        );
+        if answered {
+            session.keep();
+        } else {
+            session.discard();
+        }
+        answered
     }
 }
 
