@@ -166,8 +166,11 @@ async fn run_that_ignores_its_budget_is_aborted() {
     );
     // On a loaded machine the first connection alone can eat a 200 ms budget (that run fails
     // as unreachable): wait for a run that got its connection and was cut by the budget.
+    // (A connection slower than the budget is also a timeout, "slow connection: …": wait for
+    // the run that reached the job.)
     let (health, _) = wait_for_loop(&state, "an aborted run", |h| {
         h.last_failure_kind == Some(FailureKind::Timeout)
+            && h.last_error.as_deref().is_some_and(|e| e.starts_with("run aborted"))
     })
     .await;
     assert!(health
