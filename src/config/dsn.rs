@@ -8,7 +8,6 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 /// A string that must never be printed: `Debug` and `Display` show `<redacted>`.
 #[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -121,56 +120,208 @@ impl DbTls {
     }
 }
 
-/// Parses a DSN. The error text is tokio-postgres's reason only, never the input.
+/// Parses a DSN. The error names the parameter at fault, never a value.
 pub fn parse_dsn(dsn: &str) -> Result<tokio_postgres::Config, String> {
     parse_dsn_tls(dsn).map(|(config, _)| config)
 }
 
 /// Parses a DSN and its TLS settings. tokio-postgres gets `sslmode=require` when the mode
-/// encrypts and `disable` otherwise (the connector never runs then).
+/// encrypts and `disable` otherwise; the connect path decides how `prefer` and `allow` try.
 pub fn parse_dsn_tls(dsn: &str) -> Result<(tokio_postgres::Config, DbTls), String> {
-    let (rest, tls) = split_tls_params(dsn)?;
-    let mut config =
-        tokio_postgres::Config::from_str(&rest).map_err(|e| format!("not a valid connection string: {e}"))?;
+    let params = if let Some(rest) = ["postgresql://", "postgres://"]
+        .iter()
+        .find_map(|scheme| dsn.strip_prefix(scheme))
+    {
+        uri_params(rest)?
+    } else {
+        key_value_params(dsn)?
+    };
+    let mut config = tokio_postgres::Config::new();
+    let mut tls = DbTls::default();
+    let mut mode_given = false;
+    let mut fallback_application_name = None;
+    // libpq: the last occurrence of a key wins, and an empty value means "not set".
+    let mut last: Vec<(&'static str, String)> = Vec::new();
+    for (key, value) in params {
+        let key = known_key(&key)?;
+        last.retain(|(k, _)| *k != key);
+        last.push((key, value));
+    }
+    for (key, value) in last {
+        if value.is_empty() {
+            continue;
+        }
+        match key {
+            "host" => {
+                for host in value.split(',') {
+                    if host.is_empty() {
+                        return Err("host has an empty entry in its comma-separated list".into());
+                    }
+                    config.host(host);
+                }
+            }
+            "hostaddr" => {
+                for addr in value.split(',') {
+                    let addr = addr.parse::<std::net::IpAddr>().map_err(|_| {
+                        "hostaddr must be a numeric IPv4 or IPv6 address (a comma-separated list for several hosts)"
+                            .to_string()
+                    })?;
+                    config.hostaddr(addr);
+                }
+            }
+            "port" => {
+                for port in value.split(',') {
+                    // An empty entry in a list is the default port, as in libpq.
+                    let port = if port.is_empty() { "5432" } else { port };
+                    let port =
+                        port.parse::<u16>().ok().filter(|p| *p > 0).ok_or(
+                            "port must be a number from 1 to 65535 (a comma-separated list for several hosts)",
+                        )?;
+                    config.port(port);
+                }
+            }
+            "user" => {
+                config.user(value);
+            }
+            "password" => {
+                config.password(value);
+            }
+            "dbname" => {
+                config.dbname(value);
+            }
+            "options" => {
+                config.options(value);
+            }
+            "application_name" => {
+                config.application_name(value);
+            }
+            "fallback_application_name" => fallback_application_name = Some(value),
+            "connect_timeout" => {
+                // libpq: seconds; zero or negative waits for ever, which pgmon never does (the
+                // configured timeouts.connect_timeout_ms then applies); below 2 s means 2 s.
+                let seconds = value
+                    .parse::<i64>()
+                    .map_err(|_| "connect_timeout must be a whole number of seconds".to_string())?;
+                if seconds > 0 {
+                    config.connect_timeout(std::time::Duration::from_secs(seconds.clamp(2, 3600) as u64));
+                }
+            }
+            "tcp_user_timeout" => {
+                let ms = parse_non_negative(key, &value)?;
+                if ms > 0 {
+                    config.tcp_user_timeout(std::time::Duration::from_millis(ms));
+                }
+            }
+            "keepalives" => {
+                config.keepalives(parse_non_negative(key, &value)? != 0);
+            }
+            "keepalives_idle" | "keepalives_interval" => {
+                let seconds = parse_non_negative(key, &value)?;
+                if seconds > 0 {
+                    let seconds = std::time::Duration::from_secs(seconds);
+                    if key == "keepalives_idle" {
+                        config.keepalives_idle(seconds);
+                    } else {
+                        config.keepalives_interval(seconds);
+                    }
+                }
+            }
+            "keepalives_count" => {
+                let count = u32::try_from(parse_non_negative(key, &value)?)
+                    .map_err(|_| "keepalives_count is too large".to_string())?;
+                config.keepalives_retries(count);
+            }
+            "target_session_attrs" => {
+                use tokio_postgres::config::TargetSessionAttrs;
+                config.target_session_attrs(match value.as_str() {
+                    "any" => TargetSessionAttrs::Any,
+                    "read-write" | "primary" => TargetSessionAttrs::ReadWrite,
+                    "read-only" | "standby" => TargetSessionAttrs::ReadOnly,
+                    _ => {
+                        return Err(
+                            "target_session_attrs must be one of any, read-write, read-only, primary, standby".into(),
+                        )
+                    }
+                });
+            }
+            "channel_binding" => {
+                use tokio_postgres::config::ChannelBinding;
+                config.channel_binding(match value.as_str() {
+                    "disable" => ChannelBinding::Disable,
+                    "prefer" => ChannelBinding::Prefer,
+                    "require" => ChannelBinding::Require,
+                    _ => return Err("channel_binding must be one of disable, prefer, require".into()),
+                });
+            }
+            "load_balance_hosts" => {
+                use tokio_postgres::config::LoadBalanceHosts;
+                config.load_balance_hosts(match value.as_str() {
+                    "disable" => LoadBalanceHosts::Disable,
+                    "random" => LoadBalanceHosts::Random,
+                    _ => return Err("load_balance_hosts must be disable or random".into()),
+                });
+            }
+            "client_encoding" => {
+                if !matches!(
+                    value.to_ascii_uppercase().as_str(),
+                    "UTF8" | "UTF-8" | "UNICODE" | "AUTO"
+                ) {
+                    return Err(
+                        "client_encoding: pgmon speaks UTF8 only (remove the parameter or set it to UTF8)".into(),
+                    );
+                }
+            }
+            "gssencmode" => {
+                // No GSSAPI here: `prefer` falls back to what pgmon does anyway.
+                if !matches!(value.as_str(), "disable" | "prefer") {
+                    return Err("gssencmode: pgmon has no GSSAPI encryption (use disable or prefer)".into());
+                }
+            }
+            "sslmode" => {
+                tls.mode = SslMode::parse(&value)?;
+                mode_given = true;
+            }
+            "ssl" => {
+                // JDBC's `ssl=true`, which libpq accepts in URIs as sslmode=require.
+                if value != "true" {
+                    return Err("ssl: the only accepted value is true (use sslmode=...)".into());
+                }
+                tls.mode = SslMode::Require;
+                mode_given = true;
+            }
+            "sslrootcert" => tls.root_cert = Some(PathBuf::from(value)),
+            _ => unreachable!("known_key returned a key without a rule: {key}"),
+        }
+    }
+    if config.get_application_name().is_none() {
+        if let Some(name) = fallback_application_name {
+            config.application_name(name);
+        }
+    }
+    if config.get_user().is_none() {
+        return Err("user is missing: name the monitoring role (user=... or postgres://role@host/db)".into());
+    }
+    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+        config.host("localhost");
+    }
+    let (hosts, addrs, ports) = (
+        config.get_hosts().len(),
+        config.get_hostaddrs().len(),
+        config.get_ports().len(),
+    );
+    if hosts > 0 && addrs > 0 && hosts != addrs {
+        return Err("host and hostaddr must list the same number of entries".into());
+    }
+    if ports > 1 && ports != hosts.max(addrs) {
+        return Err("port must be one number, or one per host".into());
+    }
+    check_tls_combination(&mut tls, mode_given)?;
     config.ssl_mode(if tls.mode.encrypts() {
         tokio_postgres::config::SslMode::Require
     } else {
         tokio_postgres::config::SslMode::Disable
     });
     Ok((config, tls))
-}
-
-/// Takes `sslmode` and `sslrootcert` out of a URL or key=value DSN. Anything it cannot tell
-/// apart is left in place for tokio-postgres to judge.
-fn split_tls_params(dsn: &str) -> Result<(String, DbTls), String> {
-    let mut tls = DbTls::default();
-    let mut mode_given = false;
-    let mut take = |key: &str, value: String| -> Result<bool, String> {
-        if value.contains('=') {
-            // `sslrootcert= password=...`: the value is the next parameter. Never echo it.
-            return Err(format!(
-                "{key} has no value (the next parameter was read as its value): write {key}=<value> with no space after `=`"
-            ));
-        }
-        match key {
-            "sslmode" => {
-                tls.mode = SslMode::parse(&value)?;
-                mode_given = true;
-            }
-            "sslrootcert" => tls.root_cert = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty()),
-            _ => return Ok(false),
-        }
-        Ok(true)
-    };
-    let rest = match ["postgres://", "postgresql://"]
-        .iter()
-        .find_map(|p| dsn.strip_prefix(p))
-    {
-        Some(after_scheme) => split_url(dsn, after_scheme, &mut take)?,
-        None => split_key_values(dsn, &mut take)?,
-    };
-    check_tls_combination(&mut tls, mode_given)?;
-    Ok((rest, tls))
 }
 
 /// libpq's rules for what a CA choice allows: the public roots (`sslrootcert=system`, the
@@ -193,125 +344,240 @@ fn check_tls_combination(tls: &mut DbTls, mode_given: bool) -> Result<(), String
     Ok(())
 }
 
-type Take<'a> = dyn FnMut(&str, String) -> Result<bool, String> + 'a;
-
-/// URL form: like tokio-postgres, credentials end at the first `@`, the query at the first
-/// `?` after them; parameters are `&`-separated and percent-encoded.
-fn split_url(dsn: &str, after_scheme: &str, take: &mut Take<'_>) -> Result<String, String> {
-    let creds_end = after_scheme.find('@').map_or(0, |i| i + 1);
-    let Some(q) = after_scheme[creds_end..].find('?') else {
-        return Ok(dsn.to_string());
-    };
-    let q = dsn.len() - after_scheme.len() + creds_end + q;
-    let mut kept = Vec::new();
-    for pair in dsn[q + 1..].split('&') {
-        let taken = match pair.split_once('=') {
-            Some((key, value)) => {
-                let decode = |s: &str| {
-                    percent_encoding::percent_decode_str(s)
-                        .decode_utf8()
-                        .map(|v| v.into_owned())
-                        .map_err(|_| "a connection parameter is not valid UTF-8 after percent-decoding".to_string())
-                };
-                let key = decode(key)?;
-                if key == "sslmode" || key == "sslrootcert" {
-                    take(&key, decode(value)?)?
-                } else {
-                    false
-                }
-            }
-            None => false,
-        };
-        if !taken {
-            kept.push(pair);
-        }
+/// The libpq parameters pgmon takes, and those it knows but refuses (named, so the operator
+/// learns why). Any other word is not echoed: in a DSN whose quoting went wrong it may be a
+/// piece of the password (`password=two words` makes `words` a key).
+fn known_key(key: &str) -> Result<&'static str, String> {
+    const SUPPORTED: &[&str] = &[
+        "host",
+        "hostaddr",
+        "port",
+        "user",
+        "password",
+        "dbname",
+        "options",
+        "application_name",
+        "fallback_application_name",
+        "connect_timeout",
+        "tcp_user_timeout",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "target_session_attrs",
+        "channel_binding",
+        "load_balance_hosts",
+        "client_encoding",
+        "gssencmode",
+        "sslmode",
+        "ssl",
+        "sslrootcert",
+    ];
+    const UNSUPPORTED: &[&str] = &[
+        "passfile",
+        "service",
+        "servicefile",
+        "require_auth",
+        "sslcert",
+        "sslkey",
+        "sslpassword",
+        "sslcertmode",
+        "sslcrl",
+        "sslcrldir",
+        "sslsni",
+        "sslcompression",
+        "sslnegotiation",
+        "sslkeylogfile",
+        "ssl_min_protocol_version",
+        "ssl_max_protocol_version",
+        "min_protocol_version",
+        "max_protocol_version",
+        "requirepeer",
+        "krbsrvname",
+        "gsslib",
+        "gssdelegation",
+        "replication",
+        "scram_client_key",
+        "scram_server_key",
+        "oauth_issuer",
+        "oauth_client_id",
+        "oauth_client_secret",
+        "oauth_scope",
+    ];
+    if let Some(k) = SUPPORTED.iter().find(|k| **k == key) {
+        return Ok(*k);
     }
-    let mut out = dsn[..q].to_string();
-    if !kept.is_empty() {
-        out.push('?');
-        out.push_str(&kept.join("&"));
+    if let Some(k) = UNSUPPORTED.iter().find(|k| **k == key) {
+        return Err(format!(
+            "connection parameter {k} is not supported by pgmon (remove it; see docs/configuration.md for the parameters pgmon takes)"
+        ));
     }
-    Ok(out)
+    Err("the connection string has an unknown parameter name (not shown: when quoting goes wrong it can be part of the password); a value with spaces or quotes must be quoted: password='...' in key=value form, percent-encoded in a URL".into())
 }
 
-/// key=value form, tokenized as tokio-postgres does (values plain or single-quoted, `\`
-/// escapes); the taken pairs are cut out and every other byte is kept.
-fn split_key_values(dsn: &str, take: &mut Take<'_>) -> Result<String, String> {
-    let bytes: Vec<(usize, char)> = dsn.char_indices().collect();
-    let mut i = 0;
-    let mut cuts: Vec<(usize, usize)> = Vec::new();
-    let at = |i: usize| bytes.get(i).map(|&(_, c)| c);
-    let offset = |i: usize| bytes.get(i).map_or(dsn.len(), |&(o, _)| o);
+fn parse_non_negative(key: &str, value: &str) -> Result<u64, String> {
+    value
+        .parse::<u64>()
+        .map_err(|_| format!("{key} must be a whole number, zero or more"))
+}
+
+/// key=value form, tokenized as libpq's conninfo_parse does: whitespace around `=` is
+/// skipped, a value is bare (ends at whitespace) or single-quoted, `\` escapes the next
+/// character in both. One libpq reading is refused: after `key=` and a space, libpq takes the
+/// next `key=value` word as the value (`dbname= password=x` names a database `password=x`),
+/// which would send the password wherever that key goes. An empty value is written `key=''`.
+fn key_value_params(dsn: &str) -> Result<Vec<(String, String)>, String> {
+    let mut params = Vec::new();
+    let mut chars = dsn.chars().peekable();
     loop {
-        while at(i).is_some_and(char::is_whitespace) {
-            i += 1;
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.peek().is_none() {
+            return Ok(params);
         }
-        let start = i;
-        while at(i).is_some_and(|c| !c.is_whitespace() && c != '=') {
-            i += 1;
+        let mut key = String::new();
+        while let Some(c) = chars.next_if(|c| !c.is_whitespace() && *c != '=') {
+            key.push(c);
         }
-        if i == start {
-            break;
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.next() != Some('=') {
+            let named = known_key(&key).map(|k| format!(" after {k}")).unwrap_or_default();
+            return Err(format!(
+                "the connection string is missing an `=`{named}: write key=value pairs, and quote a value that has spaces: password='...'"
+            ));
         }
-        let key = &dsn[offset(start)..offset(i)];
-        while at(i).is_some_and(char::is_whitespace) {
-            i += 1;
-        }
-        if at(i) != Some('=') {
-            // Malformed: tokio-postgres reports it.
-            return Ok(dsn.to_string());
-        }
-        i += 1;
-        while at(i).is_some_and(char::is_whitespace) {
-            i += 1;
+        let mut spaced = false;
+        while chars.next_if(|c| c.is_whitespace()).is_some() {
+            spaced = true;
         }
         let mut value = String::new();
-        if at(i) == Some('\'') {
-            i += 1;
+        if chars.next_if_eq(&'\'').is_some() {
             loop {
-                match at(i) {
-                    None => return Ok(dsn.to_string()),
-                    Some('\'') => {
-                        i += 1;
-                        break;
+                match chars.next() {
+                    None => {
+                        return Err(format!(
+                            "the quoted value of {} has no closing quote",
+                            known_key(&key).unwrap_or("a parameter")
+                        ))
                     }
-                    Some('\\') => {
-                        if let Some(c) = at(i + 1) {
-                            value.push(c);
-                        }
-                        i += 2;
-                    }
-                    Some(c) => {
-                        value.push(c);
-                        i += 1;
-                    }
+                    Some('\'') => break,
+                    Some('\\') => value.extend(chars.next()),
+                    Some(c) => value.push(c),
                 }
             }
         } else {
-            while let Some(c) = at(i).filter(|c| !c.is_whitespace()) {
-                if c == '\\' {
-                    if let Some(c2) = at(i + 1) {
-                        value.push(c2);
+            let mut has_equals = false;
+            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    c => {
+                        has_equals |= c == '=';
+                        value.push(c);
                     }
-                    i += 2;
-                } else {
-                    value.push(c);
-                    i += 1;
                 }
             }
+            if spaced && has_equals {
+                let named = known_key(&key).unwrap_or("a parameter");
+                return Err(format!(
+                    "{named} has no value (the next parameter would be read as its value): write {named}='' for an empty value, or {named}=<value> with no space after `=`"
+                ));
+            }
         }
-        if (key == "sslmode" || key == "sslrootcert") && take(key, value)? {
-            cuts.push((offset(start), offset(i.min(bytes.len()))));
+        params.push((key, value));
+    }
+}
+
+/// URI form, split as libpq's conninfo_uri_parse_options does:
+/// `[user[:password]@][host][:port][,...][/dbname][?key=value&...]`, every part
+/// percent-decoded; credentials end at the first `@` (before any `/`), an IPv6 host is in
+/// brackets.
+fn uri_params(rest: &str) -> Result<Vec<(String, String)>, String> {
+    let decode = |part: &str, what: &str| -> Result<String, String> {
+        if part.as_bytes().iter().enumerate().any(|(i, b)| {
+            *b == b'%' && !(part.len() > i + 2 && part.as_bytes()[i + 1..i + 3].iter().all(u8::is_ascii_hexdigit))
+        }) {
+            return Err(format!("the {what} in the URL has an invalid percent-encoding (%XX)"));
+        }
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .map(|v| v.into_owned())
+            .map_err(|_| format!("the {what} in the URL is not valid UTF-8 after percent-decoding"))
+    };
+    let mut params = Vec::new();
+    let mut rest = rest;
+    let creds_end = rest.find(['@', '/']);
+    if let Some(at) = creds_end.filter(|&i| rest.as_bytes()[i] == b'@') {
+        let creds = &rest[..at];
+        let (user, password) = match creds.split_once(':') {
+            Some((user, password)) => (user, Some(password)),
+            None => (creds, None),
+        };
+        params.push(("user".to_string(), decode(user, "user name")?));
+        if let Some(password) = password {
+            params.push(("password".to_string(), decode(password, "password")?));
+        }
+        rest = &rest[at + 1..];
+    }
+    // An `@` left before the query means the credentials were cut short (an unencoded `/` or
+    // `@` in the password): the rest would become a host name or a database name and be sent
+    // to a DNS server or the database.
+    if rest[..rest.find('?').unwrap_or(rest.len())].contains('@') {
+        return Err("the URL has an unencoded `@` or `/` in its credentials: percent-encode them in the user name and password (@ as %40, / as %2F)".into());
+    }
+    let netloc_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (netloc, mut rest) = rest.split_at(netloc_end);
+    let (mut hosts, mut ports) = (Vec::new(), Vec::new());
+    if !netloc.is_empty() {
+        for entry in netloc.split(',') {
+            let (host, port) = if let Some(v6) = entry.strip_prefix('[') {
+                let (host, after) = v6
+                    .split_once(']')
+                    .ok_or("a bracketed IPv6 host in the URL has no closing `]`")?;
+                let port = match after {
+                    "" => None,
+                    p => Some(
+                        p.strip_prefix(':')
+                            .ok_or("unexpected text after `]` in the URL's host")?,
+                    ),
+                };
+                (host, port)
+            } else {
+                match entry.split_once(':') {
+                    Some((host, port)) => (host, Some(port)),
+                    None => (entry, None),
+                }
+            };
+            hosts.push(decode(host, "host")?);
+            ports.push(decode(port.unwrap_or(""), "port")?);
         }
     }
-    let mut out = String::with_capacity(dsn.len());
-    let mut from = 0;
-    for (start, end) in cuts {
-        out.push_str(&dsn[from..start]);
-        from = end;
+    if hosts.iter().any(|h| !h.is_empty()) {
+        params.push(("host".to_string(), hosts.join(",")));
     }
-    out.push_str(&dsn[from..]);
-    Ok(out)
+    if ports.iter().any(|p| !p.is_empty()) {
+        params.push(("port".to_string(), ports.join(",")));
+    }
+    if let Some(after_slash) = rest.strip_prefix('/') {
+        let end = after_slash.find('?').unwrap_or(after_slash.len());
+        params.push(("dbname".to_string(), decode(&after_slash[..end], "database name")?));
+        rest = &after_slash[end..];
+    }
+    if let Some(query) = rest.strip_prefix('?') {
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or("a URL query parameter has no `=` (write ?key=value&key=value)")?;
+            let key = decode(key, "parameter name")?;
+            if value.contains('=') {
+                return Err(format!(
+                    "the URL query parameter {} has a second `=`: percent-encode it as %3D",
+                    known_key(&key).unwrap_or("(unknown)")
+                ));
+            }
+            let value = decode(value, "parameter value")?;
+            params.push((key, value));
+        }
+    }
+    Ok(params)
 }
 
 /// `user@host:port/dbname`, for logs and the API: no password, no options.
@@ -415,19 +681,19 @@ mod tests {
 
     #[test]
     fn require_with_root_cert_verifies_the_chain_like_libpq() {
-        let (_, tls) = parse_dsn_tls("host=h sslmode=require sslrootcert=/ca.pem").unwrap();
+        let (_, tls) = parse_dsn_tls("host=h user=u sslmode=require sslrootcert=/ca.pem").unwrap();
         assert_eq!(tls.verify(), DbVerify::Chain);
-        let (_, tls) = parse_dsn_tls("host=h sslmode=require").unwrap();
+        let (_, tls) = parse_dsn_tls("host=h user=u sslmode=require").unwrap();
         assert_eq!(tls.verify(), DbVerify::EncryptOnly);
-        let (_, tls) = parse_dsn_tls("host=h sslmode=verify-full sslrootcert=system").unwrap();
+        let (_, tls) = parse_dsn_tls("host=h user=u sslmode=verify-full sslrootcert=system").unwrap();
         assert_eq!((tls.verify(), tls.root_cert_file()), (DbVerify::Full, None));
     }
 
     #[test]
     fn prefer_allow_disable_and_default_stay_plaintext() {
         for dsn in [
-            "host=h",
-            "host=h sslmode=prefer",
+            "host=h user=u",
+            "host=h user=u sslmode=prefer",
             "postgres://u@h/db?sslmode=allow",
             "postgres://u@h/db?sslmode=disable",
         ] {
@@ -465,13 +731,13 @@ mod tests {
     fn public_roots_go_with_verify_full_only_and_verify_ca_needs_a_ca_file() {
         let (_, tls) = parse_dsn_tls("postgres://u@h/db?sslrootcert=system").unwrap();
         assert_eq!((tls.mode, tls.verify()), (SslMode::VerifyFull, DbVerify::Full));
-        let err = parse_dsn("host=h sslrootcert=system sslmode=require").unwrap_err();
+        let err = parse_dsn("host=h user=u sslrootcert=system sslmode=require").unwrap_err();
         assert!(err.contains("sslrootcert=system needs sslmode=verify-full"), "{err}");
         let err = parse_dsn("postgres://u@h/db?sslmode=verify-ca").unwrap_err();
         assert!(err.contains("verify-ca needs sslrootcert"), "{err}");
-        let err = parse_dsn("host=h sslmode=verify-ca sslrootcert=system").unwrap_err();
+        let err = parse_dsn("host=h user=u sslmode=verify-ca sslrootcert=system").unwrap_err();
         assert!(err.contains("sslrootcert=system needs sslmode=verify-full"), "{err}");
-        let (_, tls) = parse_dsn_tls("host=h sslmode=verify-ca sslrootcert=/ca.pem").unwrap();
+        let (_, tls) = parse_dsn_tls("host=h user=u sslmode=verify-ca sslrootcert=/ca.pem").unwrap();
         assert_eq!(tls.verify(), DbVerify::Chain);
     }
 
@@ -479,5 +745,187 @@ mod tests {
     fn parse_error_does_not_echo_input() {
         let err = parse_dsn("postgres://u:hunter2@h:notaport/db").unwrap_err();
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    /// The property behind every DSN rule: for any DSN shape around a password (well or badly
+    /// quoted, empty values before it, keys in any order, URL or key=value), the password
+    /// reaches nothing but `get_password()`: not an error, not the description, not the user,
+    /// database, host, options or application name.
+    mod password_never_leaks {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// A password made of marker chunks (`Q` + 5 upper-case letters or digits, which no
+        /// other generated value or message contains) joined by characters that need quoting.
+        fn password() -> impl Strategy<Value = (String, Vec<String>)> {
+            let seps = prop::sample::select(vec![
+                " ", "'", "\\", "=", "@", "/", "?", "&", "%", ":", "#", ",", "\"", "é", "\t", " x=", "' ", "%2",
+            ]);
+            (
+                prop::collection::vec("Q[A-Z0-9]{5}", 1..4),
+                prop::collection::vec(seps, 0..4),
+            )
+                .prop_map(|(chunks, seps)| {
+                    let mut pw = String::new();
+                    for (i, chunk) in chunks.iter().enumerate() {
+                        pw.push_str(chunk);
+                        if let Some(sep) = seps.get(i) {
+                            pw.push_str(sep);
+                        }
+                    }
+                    (pw, chunks)
+                })
+        }
+
+        fn quote(value: &str) -> String {
+            format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+        }
+
+        fn encode(value: &str) -> String {
+            percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+        }
+
+        /// Another parameter: a plain, spaced, quoted, empty-quoted or bare-empty value.
+        fn other_param() -> impl Strategy<Value = (String, bool)> {
+            let keys = prop::sample::select(vec![
+                "host",
+                "port",
+                "dbname",
+                "application_name",
+                "options",
+                "sslmode",
+                "sslrootcert",
+                "connect_timeout",
+                "hostaddr",
+                "target_session_attrs",
+            ]);
+            (keys, 0..5u8).prop_map(|(key, shape)| {
+                let value = match key {
+                    "host" => "db.example.com",
+                    "port" => "5433",
+                    "user" => "monitor",
+                    "dbname" => "app",
+                    "application_name" => "pgmon-test",
+                    "options" => "-c statement_timeout=5s",
+                    "sslmode" => "disable",
+                    "sslrootcert" => "/etc/ca.pem",
+                    "connect_timeout" => "3",
+                    "hostaddr" => "127.0.0.1",
+                    _ => "any",
+                };
+                match shape {
+                    0 => (format!("{key}={}", quote(value)), true),
+                    1 => (format!("{key} = {}", quote(value)), true),
+                    2 => (format!("{key}=''"), true),
+                    3 if !value.contains(' ') => (format!("{key}={value}"), true),
+                    // `key=` then a space: the next word must not become its value.
+                    _ => (format!("{key}= "), false),
+                }
+            })
+        }
+
+        fn key_value_dsn() -> impl Strategy<Value = (String, String, Vec<String>, bool)> {
+            (
+                password(),
+                prop::collection::vec(other_param(), 0..6),
+                0..3u8,
+                any::<prop::sample::Index>(),
+            )
+                .prop_map(|((pw, chunks), others, pw_shape, at)| {
+                    let (rendered, well_formed) = match pw_shape {
+                        0 => (format!("password={}", quote(&pw)), true),
+                        1 => (format!("password = {}", quote(&pw)), true),
+                        _ => (format!("password={pw}"), false),
+                    };
+                    let mut parts: Vec<(String, bool)> = vec![("user=monitor".into(), true)];
+                    parts.extend(others);
+                    parts.insert(at.index(parts.len() + 1), (rendered, well_formed));
+                    let well_formed = parts.iter().all(|(_, ok)| *ok);
+                    let dsn = parts.into_iter().map(|(p, _)| p).collect::<Vec<_>>().join(" ");
+                    (dsn, pw, chunks, well_formed)
+                })
+        }
+
+        fn uri_dsn() -> impl Strategy<Value = (String, String, Vec<String>, bool)> {
+            (
+                password(),
+                0..4u8,
+                prop::sample::select(vec!["", "/app", "/", "/app?sslmode=disable"]),
+            )
+                .prop_map(|((pw, chunks), shape, tail)| {
+                    let (dsn, well_formed) = match shape {
+                        0 => (
+                            format!("postgresql://monitor:{}@db.example.com:5433{tail}", encode(&pw)),
+                            true,
+                        ),
+                        1 => (
+                            format!(
+                                "postgres://monitor@[::1]:5433/app?application_name=x&password={}",
+                                encode(&pw)
+                            ),
+                            true,
+                        ),
+                        2 => (format!("postgresql://monitor:{pw}@db.example.com{tail}"), false),
+                        _ => (
+                            format!("postgres://monitor@db.example.com/app?password={pw}&dbname="),
+                            false,
+                        ),
+                    };
+                    (dsn, pw, chunks, well_formed)
+                })
+        }
+
+        fn check(dsn: &str, pw: &str, chunks: &[String], well_formed: bool) -> Result<(), TestCaseError> {
+            match parse_dsn(dsn) {
+                Ok(cfg) => {
+                    let hosts: Vec<String> = cfg
+                        .get_hosts()
+                        .iter()
+                        .map(|h| match h {
+                            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+                            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+                        })
+                        .collect();
+                    let seen = [
+                        describe_dsn(&cfg),
+                        cfg.get_user().unwrap_or_default().to_string(),
+                        cfg.get_dbname().unwrap_or_default().to_string(),
+                        cfg.get_options().unwrap_or_default().to_string(),
+                        cfg.get_application_name().unwrap_or_default().to_string(),
+                        hosts.join(","),
+                    ]
+                    .join(" | ");
+                    for chunk in chunks {
+                        prop_assert!(!seen.contains(chunk.as_str()), "{chunk} leaked into {seen} from {dsn}");
+                    }
+                    if well_formed {
+                        prop_assert_eq!(cfg.get_password(), Some(pw.as_bytes()), "{}", dsn);
+                    }
+                }
+                Err(error) => {
+                    for chunk in chunks {
+                        prop_assert!(
+                            !error.contains(chunk.as_str()),
+                            "{chunk} leaked into `{error}` from {dsn}"
+                        );
+                    }
+                    prop_assert!(!well_formed, "a well-formed DSN was refused: {dsn}: {error}");
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+            #[test]
+            fn in_key_value_dsns((dsn, pw, chunks, well_formed) in key_value_dsn()) {
+                check(&dsn, &pw, &chunks, well_formed)?;
+            }
+
+            #[test]
+            fn in_url_dsns((dsn, pw, chunks, well_formed) in uri_dsn()) {
+                check(&dsn, &pw, &chunks, well_formed)?;
+            }
+        }
     }
 }
