@@ -329,7 +329,7 @@ fn privileges_changed_at_run_time_are_noticed_and_recovered() {
         (
             "GRANT INSERT ON orders TO monitor",
             "REVOKE INSERT ON orders FROM monitor",
-            "INSERT on table orders",
+            "INSERT on table public.orders",
         ),
         (
             "ALTER ROLE monitor CREATEDB",

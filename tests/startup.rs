@@ -38,9 +38,9 @@ fn role_with_insert_on_a_table_is_refused_naming_the_privilege() {
     pg.psql("app", "GRANT SELECT, INSERT ON orders TO monitor");
     let (code, output) = run_to_exit(&pg.url("monitor", "pw-1", "app"), &test_config(""), WAIT);
     assert_eq!(code, 3, "{output}");
-    assert!(output.contains("INSERT on table orders"), "{output}");
+    assert!(output.contains("INSERT on table public.orders"), "{output}");
     assert!(
-        output.contains("REVOKE INSERT ON orders FROM monitor, PUBLIC;"),
+        output.contains("REVOKE INSERT ON TABLE public.orders FROM monitor;"),
         "{output}"
     );
     assert!(

@@ -26,7 +26,7 @@ use super::messages::{
 use super::state::StateActor;
 use crate::collectors::LoopJob;
 use crate::db::capabilities::Capabilities;
-use crate::db::privileges::{self, OBJECT_WRITE_PRIVILEGES_SQL, ROLE_WRITE_PRIVILEGES_SQL};
+use crate::db::privileges;
 use crate::db::{DbError, PgPool, PgSession};
 use actix::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -99,7 +99,8 @@ pub enum RoleChecks {
     /// The hot path: superuser / pg_monitor changes (capabilities re-detected) and, with
     /// `read_only_enforce`, role-level write access.
     Role,
-    /// The workload loop: table and sequence write privileges, with `read_only_enforce`.
+    /// The workload loop: table, column, sequence and large-object write privileges and
+    /// ownership, with `read_only_enforce`.
     Objects,
 }
 
@@ -387,10 +388,16 @@ async fn capabilities(conn: &PgSession, spec: &LoopSpec) -> Result<Arc<Capabilit
     if spec.read_only_enforce {
         let (scope, sql) = match spec.role_checks {
             RoleChecks::None => return Ok(caps),
-            RoleChecks::Role => (PrivilegeScope::Role, ROLE_WRITE_PRIVILEGES_SQL),
-            RoleChecks::Objects => (PrivilegeScope::Objects, OBJECT_WRITE_PRIVILEGES_SQL),
+            RoleChecks::Role => (
+                PrivilegeScope::Role,
+                privileges::role_write_privileges_sql(caps.server_version_num),
+            ),
+            RoleChecks::Objects => (
+                PrivilegeScope::Objects,
+                privileges::object_write_privileges_sql(caps.server_version_num),
+            ),
         };
-        let found = privileges::query_privileges(conn, sql).await?;
+        let found = privileges::query_privileges(conn, &sql).await?;
         spec.state.do_send(PrivilegesChecked {
             scope,
             role: caps.role.clone(),

@@ -130,10 +130,11 @@ pub struct AlertsChanged {
 /// Which part of the read-only check a `PrivilegesChecked` covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PrivilegeScope {
-    /// Role attributes, write-capable predefined roles, CREATE on the database or a schema
-    /// (the hot path, every run).
+    /// Role attributes, write-capable predefined roles, CREATE on or ownership of a database
+    /// or schema, ALTER SYSTEM (the hot path, every run).
     Role,
-    /// Table and sequence privileges (the workload loop, every run).
+    /// Table, column, sequence and large-object privileges and ownership (the workload loop,
+    /// every run).
     Objects,
 }
 

@@ -5,73 +5,230 @@
 use crate::db::capabilities::quote_ident;
 use tokio_postgres::Client;
 
-/// Role-level write access (superuser, role attributes, write-capable predefined roles,
-/// CREATE on the database or a schema): one row per privilege found, superuser first. Cheap
-/// (no scan of pg_class), so the hot path re-checks it on every run. Superuser comes from
-/// `pg_roles`, not `current_setting('is_superuser')`, which a session keeps from its start.
-pub const ROLE_WRITE_PRIVILEGES_SQL: &str = r"
-SELECT 'SUPERUSER'::text AS privilege, 'role ' || quote_ident(current_user) AS object
- WHERE (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-UNION ALL
-SELECT attr, 'role ' || quote_ident(current_user)
-  FROM pg_roles r
- CROSS JOIN LATERAL (VALUES ('CREATEDB', r.rolcreatedb), ('CREATEROLE', r.rolcreaterole), ('REPLICATION', r.rolreplication)) AS a(attr, held)
- WHERE r.rolname = current_user AND held AND NOT r.rolsuper
-UNION ALL
-SELECT 'MEMBER OF', 'role ' || quote_ident(rolname)
-  FROM pg_roles
- WHERE rolname IN ('pg_write_server_files', 'pg_execute_server_program', 'pg_write_all_data')
-   AND pg_has_role(current_user, oid, 'USAGE')
-   AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-UNION ALL
-SELECT 'CREATE', 'database ' || quote_ident(current_database())
- WHERE has_database_privilege(current_database(), 'CREATE')
-UNION ALL
-(SELECT 'CREATE', 'schema ' || quote_ident(nspname)
-   FROM pg_namespace
-  WHERE has_schema_privilege(oid, 'CREATE')
-    AND nspname NOT LIKE 'pg\_temp\_%' AND nspname NOT LIKE 'pg\_toast\_temp\_%'
-  ORDER BY nspname LIMIT 10)";
-
-/// Table and sequence write privileges (capped). It reads every relation's ACL, so the workload
-/// loop re-checks it once per run rather than the hot path. A relation without an ACL grants
-/// nothing to anyone but its owner (PUBLIC gets nothing on tables and sequences by default), so
-/// only relations with an ACL, or owned by a role we are a member of, are asked about.
-pub const OBJECT_WRITE_PRIVILEGES_SQL: &str = r"
-(SELECT p.privilege, 'table ' || c.oid::regclass::text AS object
-   FROM pg_class c
-   JOIN pg_namespace n ON n.oid = c.relnamespace
-  CROSS JOIN (VALUES ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) AS p(privilege)
-  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-    AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
-    AND (c.relacl IS NOT NULL OR pg_has_role(c.relowner, 'USAGE'))
-    AND has_table_privilege(c.oid, p.privilege)
-  ORDER BY 2, 1 LIMIT 20)
-UNION ALL
-(SELECT p.privilege, 'sequence ' || c.oid::regclass::text
-   FROM pg_class c
-   JOIN pg_namespace n ON n.oid = c.relnamespace
-  CROSS JOIN (VALUES ('UPDATE'), ('USAGE')) AS p(privilege)
-  WHERE c.relkind = 'S'
-    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-    AND (c.relacl IS NOT NULL OR pg_has_role(c.relowner, 'USAGE'))
-    AND has_sequence_privilege(c.oid, p.privilege)
-  ORDER BY 2, 1 LIMIT 10)";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WritePrivilege {
-    pub privilege: String,
-    pub object: String,
+/// The roles whose rights the agent's login role can use, as CTEs `me`, `settable` (roles it
+/// can become with `SET ROLE`, itself included: role attributes such as SUPERUSER count for
+/// those) and `usable` (roles whose privileges it can exercise, by inheritance or after a
+/// `SET ROLE`). Membership options (INHERIT, SET) exist from PostgreSQL 16; before, any
+/// membership allows `SET ROLE`, even with NOINHERIT.
+fn role_ctes(server_version_num: i32) -> &'static str {
+    if server_version_num >= 160000 {
+        r"me AS (SELECT oid, rolname, rolsuper FROM pg_roles WHERE rolname = session_user),
+settable AS (SELECT r.* FROM pg_roles r
+              WHERE r.rolname = session_user OR pg_has_role(session_user, r.oid, 'SET')),
+usable AS (SELECT r.oid, r.rolname FROM pg_roles r
+            WHERE EXISTS (SELECT 1 FROM settable s WHERE pg_has_role(s.oid, r.oid, 'USAGE'))),
+grantees AS (SELECT oid FROM usable UNION ALL SELECT 0)"
+    } else {
+        r"me AS (SELECT oid, rolname, rolsuper FROM pg_roles WHERE rolname = session_user),
+settable AS (SELECT r.* FROM pg_roles r WHERE pg_has_role(session_user, r.oid, 'MEMBER')),
+usable AS (SELECT oid, rolname FROM settable),
+grantees AS (SELECT oid FROM usable UNION ALL SELECT 0)"
+    }
 }
 
-/// Every write privilege the role holds (start-up and `check-config`).
+/// The common projection of `found`: who holds each privilege (a role, or PUBLIC for grantee
+/// 0) and, when that is neither the login role nor PUBLIC, the login role's direct membership
+/// that leads to it (what a REVOKE must cut).
+const PROJECTION: &str = r"
+SELECT f.privilege, f.kind, f.object, f.col,
+       CASE WHEN f.holder_oid = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(f.holder_oid)::text END AS holder,
+       CASE WHEN f.holder_oid = 0 OR f.holder_oid = (SELECT oid FROM me) THEN NULL
+            ELSE (SELECT p.rolname::text FROM pg_auth_members m JOIN pg_roles p ON p.oid = m.roleid
+                   WHERE m.member = (SELECT oid FROM me)
+                     AND (m.roleid = f.holder_oid OR pg_has_role(m.roleid, f.holder_oid, 'MEMBER'))
+                   ORDER BY m.roleid <> f.holder_oid, p.rolname LIMIT 1) END AS via
+  FROM found f";
+
+/// Role-level write access: SUPERUSER, BYPASSRLS, CREATEDB, CREATEROLE or REPLICATION on any
+/// role the login role can become; membership in a write-capable predefined role; CREATE on
+/// or ownership of any database or schema; ALTER SYSTEM on a parameter (15+);
+/// `lo_compat_privileges`. Cheap (no scan of pg_class), so the hot path re-checks it on every
+/// run. Superuser comes from `pg_roles`, not `current_setting('is_superuser')`, which a
+/// session keeps from its start.
+pub fn role_write_privileges_sql(server_version_num: i32) -> String {
+    let parameters = if server_version_num >= 150000 {
+        r"
+  UNION ALL
+  SELECT a.privilege_type, 'parameter', p.parname::text, NULL, a.grantee
+    FROM pg_parameter_acl p CROSS JOIN LATERAL aclexplode(p.paracl) a
+   WHERE a.privilege_type = 'ALTER SYSTEM' AND a.grantee IN (SELECT oid FROM grantees)"
+    } else {
+        ""
+    };
+    format!(
+        r"WITH {ctes},
+found AS (
+  SELECT 'SUPERUSER'::text AS privilege, 'role'::text AS kind, quote_ident(s.rolname) AS object,
+         NULL::text AS col, s.oid AS holder_oid
+    FROM settable s WHERE s.rolsuper
+  UNION ALL
+  SELECT a.attr, 'role', quote_ident(s.rolname), NULL, s.oid
+    FROM settable s
+   CROSS JOIN LATERAL (VALUES ('BYPASSRLS', s.rolbypassrls), ('CREATEDB', s.rolcreatedb),
+                              ('CREATEROLE', s.rolcreaterole), ('REPLICATION', s.rolreplication)) AS a(attr, held)
+   WHERE a.held AND NOT s.rolsuper
+  UNION ALL
+  SELECT 'MEMBER OF', 'role', quote_ident(u.rolname), NULL, u.oid
+    FROM usable u
+   WHERE u.rolname IN ('pg_write_all_data', 'pg_write_server_files', 'pg_execute_server_program', 'pg_maintain')
+  UNION ALL
+  SELECT 'OWNER', 'database', quote_ident(d.datname), NULL, d.datdba
+    FROM pg_database d WHERE d.datdba IN (SELECT oid FROM usable)
+  UNION ALL
+  SELECT a.privilege_type, 'database', quote_ident(d.datname), NULL, a.grantee
+    FROM pg_database d CROSS JOIN LATERAL aclexplode(d.datacl) a
+   WHERE a.privilege_type = 'CREATE' AND a.grantee IN (SELECT oid FROM grantees)
+  UNION ALL
+  SELECT 'OWNER', 'schema', quote_ident(n.nspname), NULL, n.nspowner
+    FROM pg_namespace n
+   WHERE n.nspowner IN (SELECT oid FROM usable)
+     AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
+  UNION ALL
+  SELECT a.privilege_type, 'schema', quote_ident(n.nspname), NULL, a.grantee
+    FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a
+   WHERE a.privilege_type = 'CREATE' AND a.grantee IN (SELECT oid FROM grantees){parameters}
+  UNION ALL
+  SELECT 'lo_compat_privileges', 'setting', 'lo_compat_privileges', NULL, 0
+   WHERE current_setting('lo_compat_privileges')::bool AND EXISTS (SELECT 1 FROM pg_largeobject_metadata)
+){PROJECTION}
+ -- A superuser login role: that alone is the answer (it is a member of every role).
+ WHERE NOT (SELECT rolsuper FROM me) OR f.holder_oid = (SELECT oid FROM me) AND f.privilege = 'SUPERUSER'
+ ORDER BY f.privilege <> 'SUPERUSER', f.kind, f.object, f.privilege
+ LIMIT 50",
+        ctes = role_ctes(server_version_num)
+    )
+}
+
+/// Object-level write access: INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES and
+/// MAINTAIN (17+) on tables, views and foreign tables; INSERT, UPDATE and REFERENCES on
+/// columns; UPDATE and USAGE on sequences; UPDATE on large objects; ownership of relations,
+/// functions, types and large objects. Granted to a usable role or to PUBLIC, read from the
+/// ACLs themselves (a relation without an ACL grants nothing but to its owner). It scans
+/// pg_class and pg_attribute, so the workload loop re-checks it once per run rather than the
+/// hot path. Capped per kind. A superuser is refused by the role check already.
+pub fn object_write_privileges_sql(server_version_num: i32) -> String {
+    format!(
+        r"WITH {ctes},
+found AS (
+  (SELECT a.privilege_type AS privilege,
+          CASE WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END AS kind,
+          quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS object, NULL::text AS col,
+          a.grantee AS holder_oid
+     FROM pg_class c
+     JOIN pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN LATERAL aclexplode(c.relacl) a
+    WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+      -- UPDATE on pg_settings is granted to PUBLIC by initdb: it is SET, not a write.
+      AND c.oid <> 'pg_catalog.pg_settings'::regclass
+      AND a.grantee IN (SELECT oid FROM grantees)
+      AND CASE WHEN c.relkind = 'S' THEN a.privilege_type IN ('UPDATE', 'USAGE')
+               ELSE a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER', 'REFERENCES', 'MAINTAIN') END
+    ORDER BY 3, 1 LIMIT 20)
+  UNION ALL
+  (SELECT a.privilege_type, 'column', quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+          quote_ident(att.attname), a.grantee
+     FROM pg_attribute att
+     JOIN pg_class c ON c.oid = att.attrelid
+     JOIN pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN LATERAL aclexplode(att.attacl) a
+    WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped
+      AND c.oid <> 'pg_catalog.pg_settings'::regclass
+      AND a.grantee IN (SELECT oid FROM grantees)
+      AND a.privilege_type IN ('INSERT', 'UPDATE', 'REFERENCES')
+    ORDER BY 3, 4, 1 LIMIT 20)
+  UNION ALL
+  (SELECT 'OWNER', CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view'
+                                  WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' ELSE 'table' END,
+          quote_ident(n.nspname) || '.' || quote_ident(c.relname), NULL, c.relowner
+     FROM pg_class c
+     JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relowner IN (SELECT oid FROM usable) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+      AND n.nspname NOT LIKE 'pg\_temp\_%'
+    ORDER BY 3 LIMIT 20)
+  UNION ALL
+  (SELECT 'OWNER', 'function', p.oid::regprocedure::text, NULL, p.proowner
+     FROM pg_proc p WHERE p.proowner IN (SELECT oid FROM usable)
+    ORDER BY 3 LIMIT 10)
+  UNION ALL
+  (SELECT 'OWNER', 'type', t.oid::regtype::text, NULL, t.typowner
+     FROM pg_type t
+    WHERE t.typowner IN (SELECT oid FROM usable) AND t.typrelid = 0 AND t.typcategory <> 'A'
+    ORDER BY 3 LIMIT 10)
+  UNION ALL
+  (SELECT 'OWNER', 'large object', l.oid::text, NULL, l.lomowner
+     FROM pg_largeobject_metadata l WHERE l.lomowner IN (SELECT oid FROM usable)
+    ORDER BY l.oid LIMIT 10)
+  UNION ALL
+  (SELECT a.privilege_type, 'large object', l.oid::text, NULL, a.grantee
+     FROM pg_largeobject_metadata l CROSS JOIN LATERAL aclexplode(l.lomacl) a
+    WHERE l.lomacl IS NOT NULL AND a.privilege_type = 'UPDATE' AND a.grantee IN (SELECT oid FROM grantees)
+      -- Writing a large object opens it for reading too: UPDATE alone writes nothing.
+      AND EXISTS (SELECT 1 FROM aclexplode(l.lomacl) r
+                   WHERE r.privilege_type = 'SELECT' AND r.grantee IN (SELECT oid FROM grantees))
+    ORDER BY l.oid LIMIT 10)
+){PROJECTION}
+ WHERE NOT (SELECT rolsuper FROM me)
+ ORDER BY f.kind, f.object, f.col, f.privilege",
+        ctes = role_ctes(server_version_num)
+    )
+}
+
+/// One privilege that lets the login role write: what, on which object, held by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WritePrivilege {
+    /// `INSERT`, `OWNER`, `SUPERUSER`, `MEMBER OF`, `CREATE`, `ALTER SYSTEM`, ...
+    pub privilege: String,
+    /// `table`, `column`, `sequence`, `schema`, `database`, `role`, `function`, ...
+    pub kind: String,
+    /// The object's name, quoted as SQL needs it (a column's table for `column`).
+    pub object: String,
+    /// The quoted column name, for `column`.
+    pub column: Option<String>,
+    /// The role the privilege is granted to (or the owner), or `PUBLIC`.
+    pub holder: String,
+    /// The login role's direct membership leading to `holder`, when it holds it indirectly.
+    pub via: Option<String>,
+}
+
+impl WritePrivilege {
+    /// "UPDATE on column public.t (v) through role app_owner".
+    pub fn describe(&self) -> String {
+        let column = self.column.as_ref().map(|c| format!(" ({c})")).unwrap_or_default();
+        let through = match (&self.via, self.holder.as_str()) {
+            (_, "PUBLIC") => " granted to PUBLIC".to_string(),
+            (Some(via), holder) if via == holder => format!(" through role {}", quote_ident(holder)),
+            (Some(via), holder) => format!(
+                " through role {} (membership in {})",
+                quote_ident(holder),
+                quote_ident(via)
+            ),
+            (None, _) => String::new(),
+        };
+        if self.privilege == "MEMBER OF" {
+            let through = self
+                .via
+                .as_ref()
+                .filter(|via| **via != self.holder)
+                .map(|via| format!(" (membership in {})", quote_ident(via)))
+                .unwrap_or_default();
+            return format!("MEMBER OF role {}{through}", self.object);
+        }
+        format!("{} on {} {}{column}{through}", self.privilege, self.kind, self.object)
+    }
+}
+
+/// Every write privilege the role holds (start-up and `check-config` use this, and the loops
+/// the same two queries, so both give the same verdict).
 pub async fn write_privileges(client: &Client) -> Result<Vec<WritePrivilege>, tokio_postgres::Error> {
-    let mut found = query_privileges(client, ROLE_WRITE_PRIVILEGES_SQL).await?;
+    let version: i32 = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await?
+        .try_get(0)?;
+    let mut found = query_privileges(client, &role_write_privileges_sql(version)).await?;
     if found.iter().any(|p| p.privilege == "SUPERUSER") {
         return Ok(found);
     }
-    found.extend(query_privileges(client, OBJECT_WRITE_PRIVILEGES_SQL).await?);
+    found.extend(query_privileges(client, &object_write_privileges_sql(version)).await?);
     Ok(found)
 }
 
@@ -82,7 +239,11 @@ pub async fn query_privileges(client: &Client, sql: &str) -> Result<Vec<WritePri
         .map(|r| {
             Ok(WritePrivilege {
                 privilege: r.try_get("privilege")?,
+                kind: r.try_get("kind")?,
                 object: r.try_get("object")?,
+                column: r.try_get("col")?,
+                holder: r.try_get("holder")?,
+                via: r.try_get("via")?,
             })
         })
         .collect()
@@ -96,25 +257,69 @@ pub fn refusal_message(role: &str, found: &[WritePrivilege]) -> String {
     )
 }
 
+/// The statement that takes one privilege away from `role`: the grant itself when it is held
+/// directly or by PUBLIC, else the membership that leads to it (a privilege held by a
+/// predefined role such as pg_monitor is revoked from that role: the membership is needed).
+fn fix(role_q: &str, p: &WritePrivilege) -> String {
+    let holder_q = if p.holder == "PUBLIC" {
+        "PUBLIC".to_string()
+    } else {
+        quote_ident(&p.holder)
+    };
+    let via_predefined = p.via.as_deref().is_some_and(|v| v.starts_with("pg_"));
+    if let Some(via) = p
+        .via
+        .as_deref()
+        .filter(|_| !via_predefined || p.privilege == "MEMBER OF")
+    {
+        return format!("REVOKE {} FROM {role_q};", quote_ident(via));
+    }
+    let on = |what: &str| match what {
+        "table" | "view" | "materialized view" | "foreign table" => format!("TABLE {}", p.object),
+        "sequence" => format!("SEQUENCE {}", p.object),
+        "schema" => format!("SCHEMA {}", p.object),
+        "database" => format!("DATABASE {}", p.object),
+        "parameter" => format!("PARAMETER {}", p.object),
+        "large object" => format!("LARGE OBJECT {}", p.object),
+        "function" => format!("FUNCTION {}", p.object),
+        "type" => format!("TYPE {}", p.object),
+        other => format!("{} {}", other.to_uppercase(), p.object),
+    };
+    match (p.privilege.as_str(), p.kind.as_str()) {
+        ("SUPERUSER", _) if holder_q == role_q => format!(
+            "connect as a dedicated role instead: CREATE ROLE pgmon_monitor LOGIN; GRANT pg_monitor TO pgmon_monitor; (or ALTER ROLE {role_q} NOSUPERUSER;)"
+        ),
+        ("SUPERUSER" | "BYPASSRLS" | "CREATEDB" | "CREATEROLE" | "REPLICATION", _) => {
+            format!("ALTER ROLE {holder_q} NO{};", p.privilege)
+        }
+        ("MEMBER OF", _) => format!("REVOKE {} FROM {role_q};", p.object),
+        ("OWNER", kind) if holder_q == role_q => format!(
+            "ALTER {} OWNER TO <another role>; (or REASSIGN OWNED BY {role_q} TO <another role>;)",
+            on(kind)
+        ),
+        ("OWNER", kind) => format!(
+            "ALTER {} OWNER TO <another role>; ({holder_q} owns it and {role_q} has its rights)",
+            on(kind)
+        ),
+        ("lo_compat_privileges", _) => {
+            "ALTER SYSTEM SET lo_compat_privileges = off; SELECT pg_reload_conf();".to_string()
+        }
+        (privilege, "column") => format!(
+            "REVOKE {privilege} ({}) ON TABLE {} FROM {holder_q};",
+            p.column.as_deref().unwrap_or_default(),
+            p.object
+        ),
+        (privilege, kind) => format!("REVOKE {privilege} ON {} FROM {holder_q};", on(kind)),
+    }
+}
+
 /// Which privileges the role holds that could write, on what, and the exact fix.
 pub fn write_access_summary(role: &str, found: &[WritePrivilege]) -> String {
     let role_q = quote_ident(role);
-    let held: Vec<String> = found
-        .iter()
-        .map(|p| format!("{} on {}", p.privilege, p.object))
-        .collect();
+    let held: Vec<String> = found.iter().map(WritePrivilege::describe).collect();
     let mut fixes: Vec<String> = Vec::new();
     for p in found {
-        let fix = match (p.privilege.as_str(), p.object.split_once(' ')) {
-            ("SUPERUSER", _) => format!("connect as a dedicated role instead: CREATE ROLE pgmon_monitor LOGIN; GRANT pg_monitor TO pgmon_monitor; (or ALTER ROLE {role_q} NOSUPERUSER)"),
-            ("CREATEDB" | "CREATEROLE" | "REPLICATION", _) => format!("ALTER ROLE {role_q} NO{};", p.privilege),
-            ("MEMBER OF", Some(("role", granted))) => format!("REVOKE {granted} FROM {role_q};"),
-            (privilege, Some(("sequence", seq))) => format!("REVOKE {privilege} ON SEQUENCE {seq} FROM {role_q}, PUBLIC;"),
-            ("CREATE", Some(("database", db))) => format!("REVOKE CREATE ON DATABASE {db} FROM {role_q}, PUBLIC;"),
-            ("CREATE", Some(("schema", schema))) => format!("REVOKE CREATE ON SCHEMA {schema} FROM {role_q}, PUBLIC;"),
-            (privilege, Some(("table", table))) => format!("REVOKE {privilege} ON {table} FROM {role_q}, PUBLIC;"),
-            _ => continue,
-        };
+        let fix = fix(&role_q, p);
         if !fixes.contains(&fix) {
             fixes.push(fix);
         }
@@ -133,60 +338,108 @@ pub fn write_access_summary(role: &str, found: &[WritePrivilege]) -> String {
 mod tests {
     use super::*;
 
-    fn p(privilege: &str, object: &str) -> WritePrivilege {
+    fn p(privilege: &str, kind: &str, object: &str, holder: &str, via: Option<&str>) -> WritePrivilege {
         WritePrivilege {
             privilege: privilege.into(),
+            kind: kind.into(),
             object: object.into(),
+            column: None,
+            holder: holder.into(),
+            via: via.map(Into::into),
         }
     }
 
     #[test]
     fn refusal_names_each_privilege_and_its_revoke() {
+        let mut column = p("UPDATE", "column", "public.orders", "monitor", None);
+        column.column = Some("total".into());
         let msg = refusal_message(
             "monitor",
             &[
-                p("CREATE", "schema public"),
-                p("INSERT", "table public.orders"),
-                p("UPDATE", "table public.orders"),
+                p("CREATE", "schema", "public", "PUBLIC", None),
+                p("INSERT", "table", "public.orders", "monitor", None),
+                column,
+                p("TRIGGER", "table", "public.\"Odd\"", "monitor", None),
             ],
         );
         assert!(
-            msg.contains("CREATE on schema public, INSERT on table public.orders, UPDATE on table public.orders"),
+            msg.contains("CREATE on schema public granted to PUBLIC, INSERT on table public.orders, UPDATE on column public.orders (total), TRIGGER on table public.\"Odd\""),
             "{msg}"
         );
-        assert!(
-            msg.contains("REVOKE CREATE ON SCHEMA public FROM monitor, PUBLIC;"),
-            "{msg}"
-        );
-        assert!(
-            msg.contains("REVOKE INSERT ON public.orders FROM monitor, PUBLIC;"),
-            "{msg}"
-        );
+        for fix in [
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
+            "REVOKE INSERT ON TABLE public.orders FROM monitor;",
+            "REVOKE UPDATE (total) ON TABLE public.orders FROM monitor;",
+            "REVOKE TRIGGER ON TABLE public.\"Odd\" FROM monitor;",
+        ] {
+            assert!(msg.contains(fix), "{fix} missing from {msg}");
+        }
     }
 
     #[test]
-    fn role_attributes_memberships_and_sequences_get_their_fixes() {
+    fn a_privilege_held_through_a_membership_is_fixed_by_ending_the_membership() {
         let msg = refusal_message(
             "monitor",
             &[
-                p("CREATEROLE", "role monitor"),
-                p("MEMBER OF", "role pg_write_all_data"),
-                p("USAGE", "sequence orders_id_seq"),
+                p("INSERT", "table", "public.t", "app_writer", Some("app_owner")),
+                p("OWNER", "table", "public.t2", "app_owner", Some("app_owner")),
+                p(
+                    "MEMBER OF",
+                    "role",
+                    "pg_write_all_data",
+                    "pg_write_all_data",
+                    Some("pg_write_all_data"),
+                ),
+                p("UPDATE", "table", "public.t3", "pg_monitor", Some("pg_monitor")),
             ],
         );
-        assert!(msg.contains("ALTER ROLE monitor NOCREATEROLE;"), "{msg}");
-        assert!(msg.contains("REVOKE pg_write_all_data FROM monitor;"), "{msg}");
         assert!(
-            msg.contains("REVOKE USAGE ON SEQUENCE orders_id_seq FROM monitor, PUBLIC;"),
+            msg.contains("INSERT on table public.t through role app_writer (membership in app_owner)"),
             "{msg}"
         );
+        assert!(msg.contains("REVOKE app_owner FROM monitor;"), "{msg}");
+        assert!(msg.contains("REVOKE pg_write_all_data FROM monitor;"), "{msg}");
+        // The membership in pg_monitor is what the agent needs: the grant goes instead.
+        assert!(
+            msg.contains("REVOKE UPDATE ON TABLE public.t3 FROM pg_monitor;"),
+            "{msg}"
+        );
+        assert_eq!(msg.matches("REVOKE app_owner FROM monitor;").count(), 1, "{msg}");
+    }
+
+    #[test]
+    fn role_attributes_sequences_and_ownership_get_their_fixes() {
+        let msg = refusal_message(
+            "monitor",
+            &[
+                p("CREATEROLE", "role", "monitor", "monitor", None),
+                p("BYPASSRLS", "role", "monitor", "monitor", None),
+                p("USAGE", "sequence", "public.orders_id_seq", "monitor", None),
+                p("OWNER", "function", "public.f(integer)", "monitor", None),
+                p("UPDATE", "large object", "16401", "monitor", None),
+                p("ALTER SYSTEM", "parameter", "work_mem", "monitor", None),
+            ],
+        );
+        for fix in [
+            "ALTER ROLE monitor NOCREATEROLE;",
+            "ALTER ROLE monitor NOBYPASSRLS;",
+            "REVOKE USAGE ON SEQUENCE public.orders_id_seq FROM monitor;",
+            "ALTER FUNCTION public.f(integer) OWNER TO <another role>;",
+            "REVOKE UPDATE ON LARGE OBJECT 16401 FROM monitor;",
+            "REVOKE ALTER SYSTEM ON PARAMETER work_mem FROM monitor;",
+        ] {
+            assert!(msg.contains(fix), "{fix} missing from {msg}");
+        }
     }
 
     #[test]
     fn superuser_refusal_suggests_a_pg_monitor_role() {
         let msg = refusal_message(
             "postgres",
-            &[p("SUPERUSER", "role postgres"), p("CREATE", "database app")],
+            &[
+                p("SUPERUSER", "role", "postgres", "postgres", None),
+                p("CREATE", "database", "app", "postgres", None),
+            ],
         );
         assert!(msg.starts_with("refusing to start: role postgres could write"), "{msg}");
         assert!(msg.contains("SUPERUSER on role postgres"), "{msg}");
@@ -195,5 +448,20 @@ mod tests {
             !msg.contains("REVOKE CREATE ON DATABASE"),
             "superuser fix alone is enough: {msg}"
         );
+    }
+
+    #[test]
+    fn a_superuser_role_the_login_role_can_become_is_cut_at_the_membership() {
+        let msg = refusal_message("monitor", &[p("SUPERUSER", "role", "admin", "admin", Some("admin"))]);
+        assert!(msg.contains("REVOKE admin FROM monitor;"), "{msg}");
+    }
+
+    #[test]
+    fn the_sql_follows_the_server_version() {
+        assert!(role_write_privileges_sql(160000).contains("'SET'"));
+        assert!(!role_write_privileges_sql(150000).contains("'SET'"));
+        assert!(role_write_privileges_sql(150000).contains("pg_parameter_acl"));
+        assert!(!role_write_privileges_sql(140000).contains("pg_parameter_acl"));
+        assert!(object_write_privileges_sql(170000).contains("'MAINTAIN'"));
     }
 }
