@@ -3,8 +3,15 @@
 //!
 //! Every error names the key and the bad value so an operator can fix it in one read; the
 //! binary maps them to exit code 2. The DSN is held in [`Secret`] so it never reaches a log.
+//!
+//! Loading goes: the file read with a size cap and its YAML events scanned ([`source`]: no
+//! aliases, no deep nesting, no `.nan`), merged with the environment, the merged tree checked
+//! against the shape of the defaults ([`source::check_shape`]: no list where a section goes),
+//! deserialized, then every key checked against its range ([`bounds`]).
 
+pub mod bounds;
 mod dsn;
+pub mod source;
 
 pub use dsn::{describe_dsn, parse_dsn, parse_dsn_tls, DbTls, DbVerify, Secret, SslMode};
 
@@ -23,12 +30,36 @@ fn is_config_env(name: &str) -> bool {
     ENV_TOP_LEVEL_KEYS.contains(&name) || name.strip_prefix("PGMON_").is_some_and(|rest| rest.contains("__"))
 }
 
+/// `PGMON_HTTP__AUTH__API__BEARER_TOKEN` -> `http.auth.api.bearer_token`, as the `config` crate
+/// maps it.
+fn env_key(name: &str) -> String {
+    name.strip_prefix("PGMON_")
+        .unwrap_or(name)
+        .to_lowercase()
+        .replace("__", ".")
+}
+
+/// Secrets are never serialized, so the defaults' shape does not show them.
+fn is_secret_key(key: &str) -> bool {
+    key == "dsn"
+        || AUTH_SCOPES.iter().any(|scope| {
+            key.strip_prefix("http.auth.")
+                .and_then(|k| k.strip_prefix(scope))
+                .is_some_and(|field| field == ".basic_password" || field == ".bearer_token")
+        })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("invalid config: {0}")]
     Parse(String),
+    #[error("cannot read config file {path}: larger than {limit} bytes (a config file is a few KiB)")]
+    TooLarge { path: PathBuf, limit: u64 },
+    /// The YAML or its shape is wrong at `at` (a key path and line, or a line).
+    #[error("invalid config: {at}: {reason}")]
+    Yaml { at: String, reason: String },
     #[error("invalid config: key `{key}` = {value}: {reason}")]
     Invalid {
         key: &'static str,
@@ -336,14 +367,6 @@ impl HttpAuth {
             _ => &self.metrics,
         }
     }
-
-    fn scope_mut(&mut self, name: &str) -> &mut ScopeAuth {
-        match name {
-            "api" => &mut self.api,
-            "ui" => &mut self.ui,
-            _ => &mut self.metrics,
-        }
-    }
 }
 
 /// `http.auth.<scope>.<field>` as a static key name for [`ConfigError::Invalid`].
@@ -479,10 +502,8 @@ impl Config {
     pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
         let mut builder = config::Config::builder();
         if let Some(path) = path {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            let text = source::read_file(path)?;
+            source::scan_yaml(&text)?;
             builder = builder.add_source(config::File::from_str(&text, config::FileFormat::Yaml));
         }
         let overrides: config::Map<String, String> = env
@@ -490,6 +511,20 @@ impl Config {
             .filter(|(k, _)| is_config_env(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+        // The `config` crate parses env values as numbers where it can ("0123" becomes 123,
+        // "nan" a float): string keys and secrets are taken from the environment verbatim.
+        let mut verbatim = Vec::new();
+        for (name, value) in &overrides {
+            let key = env_key(name);
+            let is_text = key
+                .split('.')
+                .try_fold(&defaults, |node, part| node.get(part))
+                .map_or(is_secret_key(&key), serde_json::Value::is_string);
+            if is_text {
+                verbatim.push((key, value.clone()));
+            }
+        }
         builder = builder.add_source(
             config::Environment::with_prefix("PGMON")
                 .prefix_separator("_")
@@ -498,64 +533,24 @@ impl Config {
                 .source(Some(overrides)),
         );
         let dsn = env.get("PGMON_DSN").map(String::as_str);
-        let raw = builder
-            .build()
-            .map_err(|e| ConfigError::Parse(describe_config_error(&e, dsn)))?;
-        let mut cfg: Config = raw
-            .try_deserialize()
-            .map_err(|e| ConfigError::Parse(describe_config_error(&e, dsn)))?;
-        // The `config` crate parses env values as numbers where it can ("0123" becomes 123):
-        // secrets are taken from the environment verbatim instead.
-        for scope in AUTH_SCOPES {
-            for (field, env_field) in [("basic_password", "BASIC_PASSWORD"), ("bearer_token", "BEARER_TOKEN")] {
-                let name = format!("PGMON_HTTP__AUTH__{}__{env_field}", scope.to_uppercase());
-                if let Some(value) = env.get(&name) {
-                    let target = cfg.http.auth.scope_mut(scope);
-                    match field {
-                        "basic_password" => target.basic_password = Secret::new(value.clone()),
-                        _ => target.bearer_token = Secret::new(value.clone()),
-                    }
-                }
-            }
+        let parse_error = |e: config::ConfigError| ConfigError::Parse(describe_config_error(&e, dsn));
+        for (key, value) in verbatim {
+            builder = builder.set_override(key, value).map_err(parse_error)?;
         }
+        let raw = builder.build().map_err(parse_error)?;
+        if let Ok(tree) = raw.clone().try_deserialize::<config::Map<String, config::Value>>() {
+            source::check_shape(&tree, &defaults, "")?;
+        }
+        let cfg: Config = raw.try_deserialize().map_err(parse_error)?;
         cfg.validate()?;
         Ok(cfg)
     }
 
-    /// Checks ranges and cross-key rules that serde cannot express.
+    /// Checks ranges and cross-key rules that serde cannot express: every number and
+    /// duration within its range, warn/crit pairs ordered, strings capped ([`bounds`]), then
+    /// the address, the DSN and the HTTP security keys.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let loops = [
-            ("hot_path", self.sample_intervals.hot_path, self.budgets.hot_path),
-            ("workload", self.sample_intervals.workload, self.budgets.workload),
-            ("storage", self.sample_intervals.storage, self.budgets.storage),
-            ("hourly", self.sample_intervals.hourly, self.budgets.hourly),
-        ];
-        for (name, interval, budget) in loops {
-            if interval < Duration::from_millis(100) {
-                return Err(invalid(
-                    leak_key("sample_intervals", name),
-                    humantime::format_duration(interval),
-                    "must be at least 100ms",
-                ));
-            }
-            if budget.is_zero() || budget > interval {
-                return Err(invalid(
-                    leak_key("budgets", name),
-                    humantime::format_duration(budget),
-                    format!(
-                        "must be above zero and at most the loop interval ({})",
-                        humantime::format_duration(interval)
-                    ),
-                ));
-            }
-        }
-        if self.ui.history_window < Duration::from_secs(60) || self.ui.history_window > Duration::from_secs(86_400) {
-            return Err(invalid(
-                "ui.history_window",
-                humantime::format_duration(self.ui.history_window),
-                "must be between 1m and 24h (the agent is not a TSDB: Prometheus keeps long history)",
-            ));
-        }
+        bounds::check(self)?;
         self.http.bind.parse::<SocketAddr>().map_err(|e| {
             invalid(
                 "http.bind",
@@ -563,76 +558,6 @@ impl Config {
                 format!("not a socket address ({e}); use e.g. 127.0.0.1:8181"),
             )
         })?;
-        for (key, value) in [
-            ("limits.top_relations", self.limits.top_relations),
-            ("limits.top_indexes", self.limits.top_indexes),
-            ("limits.top_queries", self.limits.top_queries),
-            ("limits.top_sessions", self.limits.top_sessions),
-            ("limits.blocking_events", self.limits.blocking_events),
-        ] {
-            if !(1..=1000).contains(&value) {
-                return Err(invalid(
-                    key,
-                    value,
-                    "must be between 1 and 1000 (it caps metric cardinality)",
-                ));
-            }
-        }
-        if self.timeouts.statement_timeout_ms == 0 {
-            return Err(invalid("timeouts.statement_timeout_ms", 0, "must be above zero"));
-        }
-        if self.timeouts.lock_timeout_ms == 0 {
-            return Err(invalid("timeouts.lock_timeout_ms", 0, "must be above zero"));
-        }
-        if self.database.hot_path_connections == 0 || self.database.hot_path_connections > 4 {
-            return Err(invalid(
-                "database.hot_path_connections",
-                self.database.hot_path_connections,
-                "must be between 1 and 4",
-            ));
-        }
-        if self.database.background_connections == 0 || self.database.background_connections > 4 {
-            return Err(invalid(
-                "database.background_connections",
-                self.database.background_connections,
-                "must be between 1 and 4",
-            ));
-        }
-        let a = &self.alerts;
-        if !(0.0..=1.0).contains(&a.connections_warn) || !(0.0..=1.0).contains(&a.connections_crit) {
-            return Err(invalid(
-                "alerts.connections_warn",
-                a.connections_warn,
-                "connection ratios must be between 0 and 1",
-            ));
-        }
-        if a.long_txn_warn_s > a.long_txn_crit_s {
-            return Err(invalid(
-                "alerts.long_txn_warn_s",
-                a.long_txn_warn_s,
-                "must not exceed alerts.long_txn_crit_s",
-            ));
-        }
-        if a.wraparound_warn_tx_age > a.wraparound_crit_tx_age {
-            return Err(invalid(
-                "alerts.wraparound_warn_tx_age",
-                a.wraparound_warn_tx_age,
-                "must not exceed alerts.wraparound_crit_tx_age",
-            ));
-        }
-        if !self.metrics.prefix.is_empty()
-            && !self
-                .metrics
-                .prefix
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(invalid(
-                "metrics.prefix",
-                format!("{:?}", self.metrics.prefix),
-                "only letters, digits and '_' are allowed",
-            ));
-        }
         if let Some(dsn) = &self.dsn {
             parse_dsn(dsn.expose()).map_err(|reason| invalid("dsn", "<redacted>", reason))?;
         }
@@ -741,28 +666,23 @@ fn invalid(key: &'static str, value: impl std::fmt::Display, reason: impl Into<S
     }
 }
 
-/// Per-loop keys are few and fixed; this maps them to static names for error messages.
-fn leak_key(section: &str, name: &str) -> &'static str {
-    match (section, name) {
-        ("sample_intervals", "hot_path") => "sample_intervals.hot_path",
-        ("sample_intervals", "workload") => "sample_intervals.workload",
-        ("sample_intervals", "storage") => "sample_intervals.storage",
-        ("sample_intervals", "hourly") => "sample_intervals.hourly",
-        ("budgets", "hot_path") => "budgets.hot_path",
-        ("budgets", "workload") => "budgets.workload",
-        ("budgets", "storage") => "budgets.storage",
-        _ => "budgets.hourly",
-    }
-}
-
 /// The `config` crate's messages are close to what an operator needs; this keeps them on one
-/// line and never echoes the DSN.
+/// short line (a value it quotes may be a 100 KB string; the key comes last, so the middle is
+/// cut) and never echoes the DSN.
 fn describe_config_error(error: &config::ConfigError, dsn: Option<&str>) -> String {
-    let text = error.to_string().replace('\n', " ");
-    match dsn.filter(|d| !d.is_empty()) {
-        Some(dsn) => text.replace(dsn, "<redacted>"),
-        None => text,
+    let mut text = error.to_string();
+    if let Some(dsn) = dsn.filter(|d| !d.is_empty()) {
+        text = text.replace(dsn, "<redacted>");
     }
+    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    const KEEP: usize = 160;
+    let count = text.chars().count();
+    if count <= 2 * KEEP {
+        return text;
+    }
+    let head: String = text.chars().take(KEEP).collect();
+    let tail: String = text.chars().skip(count - KEEP).collect();
+    format!("{head} … ({} characters cut) … {tail}", count - 2 * KEEP)
 }
 
 #[cfg(test)]
@@ -917,6 +837,51 @@ mod tests {
             err.contains("http.auth.api.basic_password") && !err.contains("s3cr3t"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn list_for_a_section_is_rejected_naming_it() {
+        let err = load_yaml("limits: [1, 2]\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("key `limits`") && err.contains("by position"), "{err}");
+    }
+
+    #[test]
+    fn nan_from_the_environment_is_rejected_naming_the_key() {
+        for (var, key) in [
+            ("PGMON_ALERTS__CONNECTIONS_WARN", "alerts.connections_warn"),
+            ("PGMON_LIMITS__TOP_QUERIES", "limits.top_queries"),
+        ] {
+            let err = load_yaml("cluster: a\n", &[(var, "NaN")]).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")) && err.contains("finite"), "{err}");
+        }
+    }
+
+    #[test]
+    fn fraction_or_negative_float_for_an_integer_is_rejected() {
+        for yaml in ["limits:\n  top_queries: 1.5\n", "alerts:\n  dead_tuples_min: -1.0\n"] {
+            let err = load_yaml(yaml, &[]).unwrap_err().to_string();
+            assert!(err.contains("whole number"), "{err}");
+        }
+    }
+
+    #[test]
+    fn string_keys_come_from_env_verbatim() {
+        let cfg = load_yaml(
+            "cluster: a\n",
+            &[("PGMON_CLUSTER", "0123"), ("PGMON_METRICS__PREFIX", "nan_")],
+        )
+        .unwrap();
+        assert_eq!(cfg.cluster, "0123");
+        assert_eq!(cfg.metrics.prefix, "nan_");
+        let cfg = load_yaml("cluster: a\n", &[("PGMON_CLUSTER", "nan")]).unwrap();
+        assert_eq!(cfg.cluster, "nan");
+    }
+
+    #[test]
+    fn long_value_in_a_type_error_is_cut_keeping_the_key() {
+        let yaml = format!("limits:\n  top_relations: \"{}\"\n", "x".repeat(100_000));
+        let err = load_yaml(&yaml, &[]).unwrap_err().to_string();
+        assert!(err.len() < 600 && err.contains("limits.top_relations"), "{err}");
     }
 
     #[test]
