@@ -78,8 +78,12 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     if db_tls.root_cert.is_some() && !db_tls.mode.encrypts() {
         tracing::warn!(
             sslmode = db_tls.mode.as_str(),
-            "sslrootcert is ignored: this sslmode connects without TLS; use sslmode=verify-full to check the server"
+            "sslrootcert is ignored: this sslmode never checks the server's certificate; use sslmode=verify-full to check the server"
         );
+    }
+    let config_advisories: Vec<_> = db::tls::unverified_advisory(&pg, &db_tls).into_iter().collect();
+    for advisory in &config_advisories {
+        tracing::warn!(code = advisory.code, fix = %advisory.fix, "{}", advisory.message);
     }
     let auth = Arc::new(auth);
 
@@ -109,7 +113,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let thresholds = config.alerts.clone();
     let cluster = config.cluster.clone();
     let history_window = config.ui.history_window;
-    let state_actor = StateActor::new(cluster, db_label, telemetry, history_window);
+    let state_actor = StateActor::new(cluster, db_label, telemetry, history_window).with_advisories(config_advisories);
     let views = state_actor.subscribe();
     let heartbeat = state_actor.heartbeat();
     let state = StateActor::create(move |ctx| {

@@ -4,7 +4,8 @@
 //! and whether the role passes the read-only check. Exit 0 when the agent would start
 //! healthy, 1 when the database cannot be reached, 3 when the role could write.
 
-use crate::config::{describe_dsn, parse_dsn, Config};
+use crate::config::{describe_dsn, parse_dsn_tls, Config};
+use crate::db::capabilities::Advisory;
 use crate::db::{self, capabilities::Capabilities, privileges};
 use crate::EXIT_WRITE_ACCESS;
 use std::fmt::Write;
@@ -18,11 +19,10 @@ pub struct CheckReport {
 
 fn configuration_section(config: &Config, source: &str) -> String {
     let mut out = String::new();
-    let dsn = config
-        .dsn
+    let parsed = config.dsn.as_ref().and_then(|d| parse_dsn_tls(d.expose()).ok());
+    let dsn = parsed
         .as_ref()
-        .and_then(|d| parse_dsn(d.expose()).ok())
-        .map(|pg| describe_dsn(&pg))
+        .map(|(pg, _)| describe_dsn(pg))
         .unwrap_or_else(|| "(no DSN)".into());
     let d = humantime::format_duration;
     let i = &config.sample_intervals;
@@ -31,6 +31,9 @@ fn configuration_section(config: &Config, source: &str) -> String {
     let _ = writeln!(out, "configuration: OK ({source})");
     let _ = writeln!(out, "  cluster:    {}", config.cluster);
     let _ = writeln!(out, "  target:     {dsn} (password never shown)");
+    if let Some((_, tls)) = &parsed {
+        let _ = writeln!(out, "  db tls:     {}", db::tls::describe(tls));
+    }
     let _ = writeln!(
         out,
         "  http:       {} (/healthz, /metrics, /api/v1/*, /)",
@@ -125,6 +128,12 @@ fn monitoring_section(caps: &Capabilities) -> String {
     out
 }
 
+/// The advisory about the DSN's TLS (a remote host with a mode that does not verify it).
+fn transport_advisory(config: &Config) -> Option<Advisory> {
+    let (pg, tls) = parse_dsn_tls(config.dsn.as_ref()?.expose()).ok()?;
+    db::tls::unverified_advisory(&pg, &tls)
+}
+
 pub async fn check_config(config: &Config, source: &str) -> CheckReport {
     let mut text = configuration_section(config, source);
     // The certificate, key, secret and sslrootcert files the agent would read at start.
@@ -199,7 +208,10 @@ pub async fn check_config(config: &Config, source: &str) -> CheckReport {
             caps.extensions.join(", ")
         }
     );
-    let advisories = caps.advisories();
+    let advisories: Vec<Advisory> = transport_advisory(config)
+        .into_iter()
+        .chain(caps.advisories())
+        .collect();
     if advisories.is_empty() {
         let _ = writeln!(text, "  advisories: none, every recommended setting is in place");
     } else {

@@ -1,7 +1,9 @@
 //! Security of both sides against a real PostgreSQL: DB TLS by `sslmode` (require, verify-ca,
-//! verify-full) with a test CA made here by rcgen and a cluster running `ssl = on`; HTTPS on
-//! the agent's listener; per-scope HTTP credentials; `pgmon --healthcheck` over TLS; and bad
-//! certificate/secret files refused as bad input (exit 2).
+//! verify-full) with a test CA made here by rcgen and a cluster running `ssl = on`; libpq's
+//! negotiation (`prefer` tries TLS then plaintext, `allow` the reverse) against TLS-only,
+//! plaintext-only and TLS-refusing servers, the advisory for an unverified remote host; HTTPS
+//! on the agent's listener; per-scope HTTP credentials; `pgmon --healthcheck` over TLS; and
+//! bad certificate/secret files refused as bad input (exit 2).
 
 mod support;
 
@@ -93,23 +95,83 @@ impl Certs {
             format!("ssl_key_file = '{}'", self.path("server.key").display()),
         ]
     }
+
+    /// A `pg_hba.conf` with `tcp_lines` after trusted socket access (the test's own psql), and
+    /// the setting that points the cluster at it.
+    fn hba_file(&self, tcp_lines: &[&str]) -> String {
+        let path = self.path("pg_hba.conf");
+        std::fs::write(&path, format!("local all all trust\n{}\n", tcp_lines.join("\n"))).unwrap();
+        format!("hba_file = '{}'", path.display())
+    }
 }
 
 /// A cluster with `ssl = on` serving a certificate for 127.0.0.1 and localhost.
 fn ssl_postgres(certs: &Certs) -> TestPostgres {
-    let conf = certs.postgresql_conf();
+    ssl_postgres_with(certs, &[])
+}
+
+/// The same with more settings.
+fn ssl_postgres_with(certs: &Certs, extra: &[String]) -> TestPostgres {
+    let mut conf = certs.postgresql_conf();
+    conf.extend_from_slice(extra);
     let conf: Vec<&str> = conf.iter().map(String::as_str).collect();
     let pg = TestPostgres::start_with(&conf);
     pg.create_monitor_role(MONITOR, MONITOR_PASSWORD, "postgres");
     pg
 }
 
+/// pg_hba.conf of a server that takes TCP connections over TLS only (as a managed service
+/// may): `psql` connects to it with no `sslmode`.
+const TLS_ONLY: &[&str] = &[
+    "hostnossl all all all reject",
+    "hostssl all all 127.0.0.1/32 scram-sha-256",
+];
+
 fn monitor_url(pg: &TestPostgres, host: &str, params: &str) -> String {
+    let query = if params.is_empty() {
+        String::new()
+    } else {
+        format!("?{params}")
+    };
     format!(
-        "postgres://{MONITOR}:{}@{host}:{}/postgres?{params}",
+        "postgres://{MONITOR}:{}@{host}:{}/postgres{query}",
         encode(MONITOR_PASSWORD),
         pg.port
     )
+}
+
+/// A key=value DSN for the monitor role on 127.0.0.1, with `extra` parameters.
+fn monitor_key_values(pg: &TestPostgres, extra: &str) -> String {
+    format!(
+        "host=127.0.0.1 port={} user={MONITOR} password='{MONITOR_PASSWORD}' dbname=postgres {extra}",
+        pg.port
+    )
+}
+
+/// Starts an agent on `dsn`, waits until it is healthy, and returns whether its sessions are
+/// encrypted ("t"/"f" each, at least one), then stops it.
+fn sessions_of_a_healthy_agent(pg: &TestPostgres, dsn: &str) -> Vec<String> {
+    let agent = Agent::start(dsn, &test_config(""));
+    let health = healthy(&agent);
+    assert_eq!(health["database"]["reachable"], true, "{health}");
+    let sessions = support::eventually(WAIT, "a pgmon session in pg_stat_ssl", || {
+        Some(agent_sessions_ssl(pg)).filter(|s| !s.is_empty())
+    });
+    assert!(
+        !agent.logs().contains(MONITOR_PASSWORD),
+        "password leaked: {}",
+        agent.logs()
+    );
+    drop(agent);
+    // The next agent's sessions must not be mixed with these.
+    support::eventually(WAIT, "the stopped agent's sessions gone", || {
+        agent_sessions_ssl(pg).is_empty().then_some(())
+    });
+    sessions
+}
+
+fn all(sessions: &[String], ssl: &str) -> bool {
+    !sessions.is_empty() && sessions.iter().all(|s| s == ssl)
 }
 
 fn healthy(agent: &Agent) -> serde_json::Value {
@@ -234,6 +296,201 @@ fn unreadable_sslrootcert_is_bad_input_naming_it() {
         "{output}"
     );
     assert!(!output.contains("hunter2"), "{output}");
+}
+
+#[test]
+fn tls_only_server_takes_the_default_prefer_and_allow_over_tls_and_refuses_disable_saying_why() {
+    let certs = Certs::new(&["127.0.0.1", "localhost"]);
+    let pg = ssl_postgres_with(&certs, &[certs.hba_file(TLS_ONLY)]);
+    for dsn in [
+        // No sslmode at all: libpq's default, prefer, as psql would connect.
+        monitor_key_values(&pg, ""),
+        monitor_url(&pg, "127.0.0.1", ""),
+        monitor_url(&pg, "127.0.0.1", "sslmode=prefer"),
+        // allow: the plaintext try is refused by pg_hba.conf, the retry offers TLS.
+        monitor_url(&pg, "127.0.0.1", "sslmode=allow"),
+        monitor_key_values(&pg, "sslmode=allow"),
+    ] {
+        let sessions = sessions_of_a_healthy_agent(&pg, &dsn);
+        assert!(
+            all(&sessions, "t"),
+            "{dsn}: a pgmon session is not encrypted: {sessions:?}"
+        );
+    }
+
+    // check-config connects once outside the pools, the same way.
+    let (mut cmd, _dir) = support::agent::command(&monitor_key_values(&pg, ""), &test_config(""));
+    let out = cmd.arg("check-config").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("db tls:     sslmode=prefer: TLS (unverified) when the server offers it, else plaintext")
+            && text.contains("database: reachable")
+            && !text.contains("never checks the server's certificate")
+            && !text.contains(MONITOR_PASSWORD),
+        "{text}"
+    );
+
+    let agent = Agent::start(&monitor_url(&pg, "127.0.0.1", "sslmode=disable"), &test_config(""));
+    let error = agent.wait_json("/healthz", WAIT, "healthz 503 naming pg_hba.conf", |status, body| {
+        let error = body["database"]["error"].as_str()?.to_string();
+        (status == 503 && error.contains("pg_hba.conf")).then_some(error)
+    });
+    assert!(
+        error.contains("SQLSTATE 28000")
+            && error.contains("sslmode=disable: the server may accept this role over TLS only")
+            && error.contains("sslmode=verify-full"),
+        "{error}"
+    );
+    assert!(!error.contains(MONITOR_PASSWORD) && !agent.logs().contains(MONITOR_PASSWORD));
+    drop(agent);
+
+    // A wrong password under prefer: both tries are reported, as libpq does.
+    let dsn = format!(
+        "host=127.0.0.1 port={} user={MONITOR} password=wrong-S3cret dbname=postgres",
+        pg.port
+    );
+    let agent = Agent::start(&dsn, &test_config(""));
+    let error = agent.wait_json("/healthz", WAIT, "healthz 503 naming both tries", |status, body| {
+        let error = body["database"]["error"].as_str()?.to_string();
+        (status == 503 && error.contains("then without TLS")).then_some(error)
+    });
+    assert!(
+        error.contains(
+            "unreachable: over TLS: password authentication failed for user \"monitor\" (SQLSTATE 28P01); then without TLS: "
+        ) && error.contains("SQLSTATE 28000"),
+        "{error}"
+    );
+    assert!(!error.contains("wrong-S3cret") && !agent.logs().contains("wrong-S3cret"));
+}
+
+#[test]
+fn plaintext_server_takes_the_default_prefer_and_allow_in_plaintext() {
+    let pg = TestPostgres::start();
+    pg.create_monitor_role(MONITOR, MONITOR_PASSWORD, "postgres");
+    for dsn in [
+        monitor_key_values(&pg, ""),
+        monitor_url(&pg, "127.0.0.1", "sslmode=prefer"),
+        monitor_url(&pg, "localhost", "sslmode=allow"),
+    ] {
+        let sessions = sessions_of_a_healthy_agent(&pg, &dsn);
+        assert!(all(&sessions, "f"), "{dsn}: {sessions:?}");
+    }
+    // A loopback host needs no TLS advice.
+    let agent = Agent::start(&monitor_url(&pg, "127.0.0.1", "sslmode=prefer"), &test_config(""));
+    let health = healthy(&agent);
+    assert_eq!(
+        health["advisories"]
+            .as_array()
+            .map(|a| a.iter().any(|a| a["code"] == "database_tls_unverified")),
+        Some(false),
+        "{health}"
+    );
+}
+
+#[test]
+fn prefer_goes_without_tls_when_the_server_refuses_the_tls_session() {
+    let certs = Certs::new(&["127.0.0.1", "localhost"]);
+    let hba = certs.hba_file(&[
+        "hostssl all all all reject",
+        "hostnossl all all 127.0.0.1/32 scram-sha-256",
+    ]);
+    let pg = ssl_postgres_with(&certs, &[hba]);
+    let sessions = sessions_of_a_healthy_agent(&pg, &monitor_key_values(&pg, "sslmode=prefer"));
+    assert!(all(&sessions, "f"), "{sessions:?}");
+}
+
+#[test]
+fn prefer_goes_without_tls_when_the_handshake_fails() {
+    // The server offers TLS but only versions the agent refuses (rustls speaks 1.2 and 1.3).
+    let certs = Certs::new(&["127.0.0.1", "localhost"]);
+    let pg = ssl_postgres_with(
+        &certs,
+        &[
+            "ssl_min_protocol_version = 'TLSv1'".into(),
+            "ssl_max_protocol_version = 'TLSv1.1'".into(),
+        ],
+    );
+    let sessions = sessions_of_a_healthy_agent(&pg, &monitor_url(&pg, "127.0.0.1", ""));
+    assert!(all(&sessions, "f"), "{sessions:?}");
+
+    // require has no fallback: the handshake failure is the reason.
+    let agent = Agent::start(&monitor_url(&pg, "127.0.0.1", "sslmode=require"), &test_config(""));
+    let error = agent.wait_json("/healthz", WAIT, "healthz 503 naming the handshake", |status, body| {
+        let error = body["database"]["error"].as_str()?.to_string();
+        (status == 503).then_some(error)
+    });
+    assert!(error.contains("TLS handshake"), "{error}");
+}
+
+#[test]
+fn a_silent_server_bounds_both_tries_of_prefer_and_allow_by_the_connect_timeout() {
+    // Accepts connections and never answers (a frozen server): the SSLRequest of prefer and the
+    // startup packet of allow both wait for ever without the budget.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().map_while(Result::ok).collect();
+        drop(held);
+    });
+    for mode in ["prefer", "allow"] {
+        let dsn = format!("postgres://monitor:hunter2@127.0.0.1:{port}/postgres?sslmode={mode}");
+        let yaml = test_config("timeouts:\n  connect_timeout_ms: 1000\n");
+        let (mut cmd, _dir) = support::agent::command(&dsn, &yaml);
+        let out = cmd.arg("check-config").output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        // The attempt's own budget (1 s) ended it, not check-config's outer wait (2 s).
+        assert!(
+            text.contains("did not complete the startup and authentication within 1s"),
+            "{mode}: {text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}
+
+#[test]
+fn a_remote_host_without_verification_is_advised_to_verify_full() {
+    // 192.0.2.0/24 is TEST-NET-1: nothing answers, the agent runs degraded, the advisory is
+    // shown from the start all the same.
+    for (params, advised) in [
+        ("", true),
+        ("?sslmode=require", true),
+        ("?sslmode=disable", true),
+        ("?sslmode=verify-full", false),
+    ] {
+        let dsn = format!("postgres://monitor:hunter2@192.0.2.10:5432/postgres{params}");
+        let agent = Agent::start(&dsn, &test_config("timeouts:\n  connect_timeout_ms: 500\n"));
+        let (_, body) = agent.get_json("/healthz");
+        let advisory = body["advisories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["code"] == "database_tls_unverified")
+            .cloned();
+        assert_eq!(advisory.is_some(), advised, "{params}: {body}");
+        if let Some(a) = advisory {
+            let message = a["message"].as_str().unwrap();
+            assert!(message.contains("connection to 192.0.2.10 uses"), "{message}");
+            assert!(
+                message.contains("pose as the server and read the password"),
+                "{message}"
+            );
+            assert!(
+                a["fix"]
+                    .as_str()
+                    .unwrap()
+                    .contains("sslmode=verify-full and sslrootcert="),
+                "{a}"
+            );
+            assert!(agent.logs().contains("database_tls_unverified"), "logged once at start");
+        }
+        assert!(!body.to_string().contains("hunter2") && !agent.logs().contains("hunter2"));
+    }
 }
 
 // --- HTTP side ---------------------------------------------------------------------------

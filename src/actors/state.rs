@@ -339,6 +339,9 @@ pub struct StateActor {
     started_at: SystemTime,
     loops: BTreeMap<LoopName, LoopHealth>,
     capabilities: Option<Arc<Capabilities>>,
+    /// Advisories about the configuration itself (an unverified TLS connection), shown from
+    /// the start, before and besides the server's.
+    config_advisories: Vec<Advisory>,
     advisories: Vec<Advisory>,
     /// Whether the role was a member of pg_monitor (or superuser) at some point in this run.
     had_pg_monitor: bool,
@@ -410,6 +413,7 @@ impl StateActor {
             started_at,
             loops: BTreeMap::new(),
             capabilities: None,
+            config_advisories: Vec::new(),
             advisories: Vec::new(),
             had_pg_monitor: false,
             privileges_lost: None,
@@ -433,6 +437,14 @@ impl StateActor {
     /// Sends every new view to the AlertEvaluator.
     pub fn with_alerts(mut self, alerts: Recipient<EvaluateAlerts>) -> Self {
         self.alerts = Some(alerts);
+        self
+    }
+
+    /// Advisories about the configuration (the caller logs them), shown from the start.
+    pub fn with_advisories(mut self, advisories: Vec<Advisory>) -> Self {
+        self.advisories = advisories.clone();
+        self.config_advisories = advisories;
+        self.refresh_view();
         self
     }
 
@@ -656,7 +668,12 @@ impl Handler<CapabilitiesDetected> for StateActor {
     type Result = ();
     fn handle(&mut self, msg: CapabilitiesDetected, _: &mut Context<Self>) {
         let caps = msg.capabilities;
-        let advisories = caps.advisories();
+        let advisories: Vec<Advisory> = self
+            .config_advisories
+            .iter()
+            .cloned()
+            .chain(caps.advisories())
+            .collect();
         if self.capabilities.as_deref() != Some(&*caps) {
             tracing::info!(
                 server_version = %caps.server_version,

@@ -4,9 +4,11 @@
 //!
 //! Connections are made lazily: a database that is down at start only makes loops fail (and
 //! the agent report degraded) until it comes back. Every connection, pooled or not, goes
-//! through the DSN's TLS settings ([`tls`]). A session whose run overran its budget has its
-//! statement cancelled and is kept only if it then answers a ping; otherwise it is discarded
-//! ([`PgSession::discard`]): its socket is closed, never handed to the next run.
+//! through the DSN's TLS settings as libpq would ([`tls::Transport`]: `prefer` tries TLS then
+//! plaintext, `allow` the reverse), the whole attempt, both tries included, bounded by the
+//! connect timeout. A session whose run overran its budget has its statement cancelled and is
+//! kept only if it then answers a ping; otherwise it is discarded ([`PgSession::discard`]): its
+//! socket is closed, never handed to the next run.
 
 pub mod capabilities;
 pub mod privileges;
@@ -16,7 +18,7 @@ use crate::config::{parse_dsn_tls, Config};
 use bb8::{ErrorSink, ManageConnection, Pool};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tls::PgTls;
+use tls::{PgTls, Transport};
 
 pub type PgConnection<'a> = bb8::PooledConnection<'a, PgManager>;
 
@@ -78,8 +80,7 @@ impl Drop for PgSession {
 
 /// Makes guarded sessions: connect (TLS as the DSN says), then the session guardrails.
 pub struct PgManager {
-    config: tokio_postgres::Config,
-    tls: PgTls,
+    transport: Transport,
     guardrails: SessionGuardrails,
     log: ConnectLog,
 }
@@ -93,12 +94,15 @@ pub enum ConnectError {
     /// socket and never answers (frozen, SIGSTOPped postmaster) is cut here.
     #[error("the server accepted the connection but did not complete the startup and authentication within {}", humantime::format_duration(*.0))]
     TimedOut(Duration),
+    /// A failure told with its TLS context: both tries of `prefer`/`allow`, or a hint.
+    #[error("{0}")]
+    Explained(String),
 }
 
 impl PgManager {
-    /// Connects and applies the guardrails; the whole attempt is bounded by the connect timeout.
-    async fn connect_guarded(&self) -> Result<PgSession, tokio_postgres::Error> {
-        let (client, connection) = self.config.connect(self.tls.clone()).await?;
+    /// Connects and applies the guardrails.
+    async fn connect_guarded(&self, deadline: tokio::time::Instant) -> Result<PgSession, ConnectError> {
+        let (client, connection) = self.transport.connect(deadline).await?;
         let task = tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -117,13 +121,12 @@ impl ManageConnection for PgManager {
     type Connection = PgSession;
     type Error = ConnectError;
 
+    /// The whole attempt (both tries of `prefer`/`allow`, then the guardrails) is bounded by
+    /// the connect timeout.
     async fn connect(&self) -> Result<PgSession, ConnectError> {
-        let limit = self
-            .config
-            .get_connect_timeout()
-            .copied()
-            .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-        let session = tokio::time::timeout(limit, self.connect_guarded())
+        let limit = self.transport.limit();
+        let deadline = tokio::time::Instant::now() + limit;
+        let session = tokio::time::timeout_at(deadline, self.connect_guarded(deadline))
             .await
             .map_err(|_| ConnectError::TimedOut(limit))??;
         self.log.succeeded();
@@ -387,20 +390,21 @@ impl SessionGuardrails {
 }
 
 /// What every connection is made from: the parsed DSN (application_name and connect timeout
-/// set) and its TLS connector. The error names the bad part, never the password.
-pub fn connect_settings(config: &Config) -> Result<(tokio_postgres::Config, PgTls), String> {
+/// set), its `sslmode` and TLS connector. The error names the bad part, never the password.
+pub fn connect_settings(config: &Config) -> Result<Transport, String> {
     let dsn = config.dsn.as_ref().ok_or("missing DSN")?;
     let (mut pg, tls_settings) = parse_dsn_tls(dsn.expose())?;
     pg.application_name("pgmon");
     if pg.get_connect_timeout().is_none() {
         pg.connect_timeout(Duration::from_millis(config.timeouts.connect_timeout_ms));
     }
-    Ok((pg, tls::connector(&tls_settings)?))
+    let limit = pg.get_connect_timeout().copied().unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    Transport::new(pg, &tls_settings, limit)
 }
 
 /// Builds the four pools without connecting.
 pub fn build_pools(config: &Config) -> Result<Pools, String> {
-    let (pg, tls) = connect_settings(config)?;
+    let transport = connect_settings(config)?;
     let guardrails = SessionGuardrails {
         statement_timeout_ms: config.timeouts.statement_timeout_ms,
         lock_timeout_ms: config.timeouts.lock_timeout_ms,
@@ -424,14 +428,13 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
             .connection_timeout(wait)
             .error_sink(Box::new(log.clone()))
             .build_unchecked(PgManager {
-                config: pg.clone(),
-                tls: tls.clone(),
+                transport: transport.clone(),
                 guardrails: guardrails.clone(),
                 log: log.clone(),
             });
         PgPool {
             pool,
-            tls: tls.clone(),
+            tls: transport.tls().clone(),
             log,
         }
     };
@@ -444,13 +447,15 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
     })
 }
 
-/// Connects once outside any pool (start-up checks), with the same guardrails.
+/// Connects once outside any pool (start-up checks), with the same TLS negotiation, connect
+/// timeout and guardrails.
 pub async fn connect_once(config: &Config) -> Result<tokio_postgres::Client, DbError> {
-    let (pg, tls) = connect_settings(config).map_err(DbError::Unreachable)?;
-    let (client, connection) = pg
-        .connect(tls)
+    let transport = connect_settings(config).map_err(DbError::Unreachable)?;
+    let deadline = tokio::time::Instant::now() + transport.limit();
+    let (client, connection) = transport
+        .connect(deadline)
         .await
-        .map_err(|e| DbError::Unreachable(describe_pg_error(&e)))?;
+        .map_err(|e| DbError::Unreachable(e.to_string()))?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
