@@ -172,10 +172,16 @@ fn storage_loop_sizes_dead_tuples_unused_index_partitions_and_odd_names() {
     );
     assert!(metric_value(&metrics, "pg_relation_size_bytes", "relation=\"public.churn\"").unwrap() > 0.0);
     assert!(metric_value(&metrics, "pg_index_scans_total", "index=\"public.churn_pad_idx\"").is_some());
-    // The odd name survives as a label: quotes and backslashes escaped, the newline replaced.
+    // The odd name survives as a label, in PostgreSQL's Unicode-escape form (the backslash as
+    // \005c, the newline as \000a, the quote doubled), then escaped for the exposition format.
     assert!(
-        metrics.contains("relation=\"public.we\\\"ird \\\\ näme_x\""),
-        "odd name label missing"
+        metrics.contains(r#"relation="public.U&\"we\"\"ird \\005c näme\\000ax\"""#),
+        "odd name label missing: {}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("ird"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     support::promtool_check(&metrics);
 }

@@ -90,9 +90,18 @@ async fn pgbench_workload_shows_rates_top_statements_wal_and_freshness() {
     assert!(by_calls
         .windows(2)
         .all(|w| w[0]["calls"].as_i64() >= w[1]["calls"].as_i64()));
+    // Redaction on by default: normalized planned statements only, never a quoted literal;
+    // pgbench's BEGIN and END are utility statements, kept back.
+    assert_eq!(top["redact_sql_text"], true);
     assert!(
-        by_calls.iter().all(|s| s["query"].is_null()),
-        "text redacted by default"
+        by_calls
+            .iter()
+            .all(|s| s["query"].as_str().map_or(true, |q| !q.contains('\''))),
+        "no literal shown"
+    );
+    assert!(
+        by_calls.iter().any(|s| s["query_redacted"] == "utility_statement"),
+        "{by_calls:?}"
     );
     let busiest = by_calls[0]["queryid"].as_str().unwrap().to_string();
     assert!(top["sql"]

@@ -5,10 +5,14 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
 
+/// A relation of this database is named by its schema and name (the catalogs of another database
+/// cannot be read from here: its OID is shown instead).
 pub const VACUUM_PROGRESS_SQL: &str = "\
 SELECT p.pid,
        p.datname::text AS database,
-       CASE WHEN p.datname = current_database() THEN p.relid::regclass::text ELSE p.relid::text END AS relation,
+       p.relid::int8 AS relid,
+       n.nspname::text AS schema,
+       c.relname::text AS name,
        COALESCE(p.phase, 'unknown (needs pg_monitor)') AS phase,
        COALESCE(p.heap_blks_total, 0) AS heap_blks_total,
        COALESCE(p.heap_blks_scanned, 0) AS heap_blks_scanned,
@@ -16,6 +20,8 @@ SELECT p.pid,
        EXTRACT(EPOCH FROM (now() - a.xact_start))::float8 AS running_seconds
   FROM pg_stat_progress_vacuum p
   LEFT JOIN pg_stat_activity a ON a.pid = p.pid
+  LEFT JOIN pg_class c ON c.oid = p.relid AND p.datname = current_database()
+  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
  ORDER BY p.pid";
 
 /// Vacuum phases across PostgreSQL 12–18. Each is always exported (0 when idle) so dashboards
@@ -34,6 +40,7 @@ pub const KNOWN_PHASES: &[&str] = &[
 pub struct VacuumJob {
     pub pid: i32,
     pub database: Option<String>,
+    /// `schema.name` as PostgreSQL quotes it, or the OID of a relation in another database.
     pub relation: Option<String>,
     pub phase: String,
     pub heap_blks_total: i64,
@@ -57,6 +64,16 @@ pub fn summarize(jobs: Vec<VacuumJob>) -> AutovacuumSummary {
     AutovacuumSummary { workers_by_phase, jobs }
 }
 
+/// The relation a vacuum works on: [`qualified_name`](crate::db::capabilities::qualified_name)
+/// when this database's catalog names it, else its OID (`"16384"` cannot be a rendered name:
+/// a name starting with a digit is quoted).
+pub fn relation_name(schema: Option<String>, name: Option<String>, relid: Option<i64>) -> Option<String> {
+    match (schema, name) {
+        (Some(schema), Some(name)) => Some(crate::db::capabilities::qualified_name(&schema, &name)),
+        _ => relid.map(|oid| oid.to_string()),
+    }
+}
+
 pub async fn collect(client: &Client) -> Result<AutovacuumSummary, tokio_postgres::Error> {
     let rows = client.query(VACUUM_PROGRESS_SQL, &[]).await?;
     let jobs = rows
@@ -65,7 +82,7 @@ pub async fn collect(client: &Client) -> Result<AutovacuumSummary, tokio_postgre
             Ok(VacuumJob {
                 pid: r.try_get("pid")?,
                 database: r.try_get("database")?,
-                relation: r.try_get("relation")?,
+                relation: relation_name(r.try_get("schema")?, r.try_get("name")?, r.try_get("relid")?),
                 phase: r.try_get("phase")?,
                 heap_blks_total: r.try_get("heap_blks_total")?,
                 heap_blks_scanned: r.try_get("heap_blks_scanned")?,
@@ -114,5 +131,15 @@ mod tests {
     fn unknown_phase_from_newer_server_is_kept() {
         let s = summarize(vec![job("some new phase", true)]);
         assert_eq!(s.workers_by_phase["some new phase"], 1);
+    }
+
+    #[test]
+    fn vacuumed_relation_is_quoted_or_an_oid() {
+        assert_eq!(
+            relation_name(Some("public".into()), Some("Orders".into()), Some(16384)).as_deref(),
+            Some("public.\"Orders\"")
+        );
+        assert_eq!(relation_name(None, None, Some(16384)).as_deref(), Some("16384"));
+        assert_eq!(relation_name(None, None, None), None);
     }
 }

@@ -63,7 +63,7 @@ pub async fn collect(
         skipped_relations: candidates.skipped,
     };
     for c in &candidates.value {
-        let relation = super::sanitize_label(&format!("{}.{}", c.schema, c.name));
+        let relation = crate::db::capabilities::qualified_name(&c.schema, &c.name);
         let sample = match tokio::time::timeout_at(deadline, client.query_one(BLOAT_SAMPLE_SQL, &[&c.oid])).await {
             Ok(Ok(row)) => row,
             Ok(Err(e)) if e.is_closed() => return Err(e),

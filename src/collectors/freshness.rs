@@ -69,7 +69,7 @@ impl Severity {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableFreshness {
-    /// `schema.table`, sanitized: the `relation` label.
+    /// `schema.table` as PostgreSQL quotes it ([`qualified_name`](crate::db::capabilities::qualified_name)): the `relation` label.
     pub relation: String,
     pub live_tuples: i64,
     pub dead_tuples: i64,
@@ -112,7 +112,7 @@ pub fn assess(
 ) -> Vec<TableFreshness> {
     rows.iter()
         .map(|r| {
-            let relation = super::sanitize_label(&format!("{}.{}", r.schema, r.table_name));
+            let relation = crate::db::capabilities::qualified_name(&r.schema, &r.table_name);
             let trigger = r.av_threshold + r.av_scale_factor * r.reltuples;
             let since_vacuum = match (r.last_vacuum_age, r.last_autovacuum_age) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -127,18 +127,17 @@ pub fn assess(
                 None
             };
             let pct = pct_dead(r.n_dead_tup, r.n_live_tup);
-            let qualified = format!("{}.{}", quote(&r.schema), quote(&r.table_name));
             let hint = if starvation.is_some() {
                 Some(format!(
-                    "autovacuum has not vacuumed this table for {} although its {} dead tuples exceed the trigger ({:.0}): look for long transactions holding back the xmin horizon and busy autovacuum workers, or run VACUUM (VERBOSE) {qualified};",
+                    "autovacuum has not vacuumed this table for {} although its {} dead tuples exceed the trigger ({:.0}): look for long transactions holding back the xmin horizon and busy autovacuum workers, or run VACUUM (VERBOSE) {relation};",
                     hours_since_vacuum.map_or("ever".to_string(), |h| format!("{h:.1}h")),
                     r.n_dead_tup,
                     trigger
                 ))
             } else if pct > 20.0 && r.n_dead_tup > 100_000 {
-                Some(format!("{pct:.1}% dead: VACUUM (VERBOSE) {qualified}; and consider a lower autovacuum_vacuum_scale_factor for it"))
+                Some(format!("{pct:.1}% dead: VACUUM (VERBOSE) {relation}; and consider a lower autovacuum_vacuum_scale_factor for it"))
             } else if r.reltuples > 0.0 && r.n_mod_since_analyze as f64 > 0.2 * r.reltuples.max(1000.0) {
-                Some(format!("{} rows changed since the last analyze: ANALYZE {qualified};", r.n_mod_since_analyze))
+                Some(format!("{} rows changed since the last analyze: ANALYZE {relation};", r.n_mod_since_analyze))
             } else {
                 None
             };
@@ -159,10 +158,6 @@ pub fn assess(
             }
         })
         .collect()
-}
-
-fn quote(ident: &str) -> String {
-    crate::db::capabilities::quote_ident(ident)
 }
 
 pub async fn collect(client: &Client, limit: u32) -> Result<Vec<FreshnessRow>, tokio_postgres::Error> {
@@ -218,7 +213,7 @@ mod tests {
 
     #[test]
     fn starving_when_over_trigger_rising_and_not_vacuumed_for_hours() {
-        let prev = HashMap::from([("public.Orders".to_string(), 300_000)]);
+        let prev = HashMap::from([("public.\"Orders\"".to_string(), 300_000)]);
         let t = &assess(&[row(400_000, 1_000_000, Some(7.0))], &prev, HOURS)[0];
         assert_eq!(t.starvation, Some(Severity::Warn));
         assert!(t
@@ -232,7 +227,7 @@ mod tests {
 
     #[test]
     fn not_starving_when_recently_vacuumed_falling_or_under_trigger() {
-        let prev = HashMap::from([("public.Orders".to_string(), 300_000)]);
+        let prev = HashMap::from([("public.\"Orders\"".to_string(), 300_000)]);
         assert_eq!(
             assess(&[row(400_000, 1_000_000, Some(1.0))], &prev, HOURS)[0].starvation,
             None

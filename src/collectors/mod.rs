@@ -160,25 +160,3 @@ pub fn failed_sections(sections: Vec<(&'static str, Option<&String>)>) -> Vec<(&
         .filter_map(|(name, err)| err.map(|e| (name, e.clone())))
         .collect()
 }
-
-/// A label value from a catalog name (relation, replica): control characters become `_` and it
-/// is cut to 128 characters, so odd names cannot break the exposition or blow up its size.
-pub fn sanitize_label(value: &str) -> String {
-    value
-        .chars()
-        .take(128)
-        .map(|c| if c.is_control() { '_' } else { c })
-        .collect()
-}
-
-#[cfg(test)]
-mod label_tests {
-    use super::sanitize_label;
-
-    #[test]
-    fn control_characters_are_replaced_and_length_capped() {
-        assert_eq!(sanitize_label("public.\"we\nird\""), "public.\"we_ird\"");
-        assert_eq!(sanitize_label(&"x".repeat(500)).len(), 128);
-        assert_eq!(sanitize_label("schéma.tâble"), "schéma.tâble");
-    }
-}

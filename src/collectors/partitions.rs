@@ -5,6 +5,7 @@
 //! Range partitions over date / timestamp / timestamptz are horizon-checked; integer ranges are
 //! analysed without a horizon; list, hash and inheritance children are inventoried only.
 
+use crate::db::capabilities::qualified_name;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
@@ -241,7 +242,7 @@ pub struct NextRange {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PartitionedParent {
-    /// `schema.table`, sanitized: the `parent` label.
+    /// `schema.table` as PostgreSQL quotes it ([`qualified_name`]): the `parent` label.
     pub parent: String,
     /// range, list, hash, or inheritance.
     pub strategy: String,
@@ -340,7 +341,7 @@ impl PartitionedParent {
     /// A parent with its children counted and nothing analysed yet.
     fn inventory(schema: &str, name: &str, strategy: &str, key_type: Option<String>, children: usize) -> Self {
         Self {
-            parent: super::sanitize_label(&format!("{schema}.{name}")),
+            parent: qualified_name(schema, name),
             strategy: strategy.into(),
             key_type,
             key_kind: None,
@@ -376,10 +377,9 @@ fn analyse_parent(
     let mut parent = PartitionedParent::inventory(schema, name, &first.strategy, first.key_type.clone(), child_count);
     parent.key_kind = kind.map(|k| if k == KeyKind::Integer { "integer" } else { "time" });
     let child_name = |c: &PartitionRow| {
-        format!(
-            "{}.{}",
+        qualified_name(
             c.child_schema.as_deref().unwrap_or(""),
-            c.child_name.as_deref().unwrap_or("")
+            c.child_name.as_deref().unwrap_or(""),
         )
     };
     // (lower, upper, name) of bounded ranges; unbounded ends are kept out of the cadence.
@@ -442,7 +442,6 @@ fn analyse_parent(
     let next_from = newest.1;
     let next_to = advance(next_from, cadence, width);
     let child = format!("{name}_p{}", child_suffix(next_from, kind, cadence));
-    let quote = crate::db::capabilities::quote_ident;
     let (from, to) = (format_value(next_from, kind), format_value(next_to, kind));
     let literal = |v: &str| {
         if kind == KeyKind::Integer {
@@ -453,15 +452,13 @@ fn analyse_parent(
     };
     parent.suggested_next = Some(NextRange {
         ddl: format!(
-            "CREATE TABLE {}.{} PARTITION OF {}.{} FOR VALUES FROM ({}) TO ({});",
-            quote(schema),
-            quote(&child),
-            quote(schema),
-            quote(name),
+            "CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({});",
+            qualified_name(schema, &child),
+            parent.parent,
             literal(&from),
             literal(&to)
         ),
-        name: format!("{schema}.{child}"),
+        name: qualified_name(schema, &child),
         from,
         to,
     });
@@ -618,7 +615,8 @@ mod tests {
         ];
         let p = &analyse(&rows, &[], t("2024-01-15"), 7)[0];
         assert_eq!(p.cadence, Some(Cadence::Monthly));
-        assert_eq!(p.default_partition.as_deref(), Some("public.default"));
+        // A reserved word is quoted, as quote_ident() quotes it.
+        assert_eq!(p.default_partition.as_deref(), Some("public.\"default\""));
         let next = p.suggested_next.as_ref().unwrap();
         assert_eq!(
             (next.from.as_str(), next.to.as_str()),

@@ -112,7 +112,7 @@ fn note(reason: &mut String, more: &str) {
 pub fn blocked(rows: &[LockRow]) -> Blocked {
     let mut out = Blocked::default();
     for r in rows {
-        let locked = format!("{}.{}", r.locked_schema, r.locked_name);
+        let locked = crate::db::capabilities::qualified_name(&r.locked_schema, &r.locked_name);
         let by = match (r.granted, r.pid) {
             (true, Some(pid)) => format!("held by pid {pid}"),
             (false, Some(pid)) => format!("awaited by pid {pid}"),
@@ -128,7 +128,7 @@ pub fn blocked(rows: &[LockRow]) -> Blocked {
                 .entry(r.table_oid)
                 .and_modify(|s| note(&mut s.reason, &reason))
                 .or_insert_with(|| SkippedRelation {
-                    relation: super::sanitize_label(&format!("{}.{}", r.table_schema, r.table_name)),
+                    relation: crate::db::capabilities::qualified_name(&r.table_schema, &r.table_name),
                     reason: reason.clone(),
                 });
         }
@@ -137,7 +137,7 @@ pub fn blocked(rows: &[LockRow]) -> Blocked {
                 .entry(r.locked_oid)
                 .and_modify(|s| note(&mut s.reason, &reason))
                 .or_insert_with(|| SkippedRelation {
-                    relation: super::sanitize_label(&locked),
+                    relation: locked,
                     reason,
                 });
         }

@@ -9,6 +9,7 @@
 //! table is skipped and every other size is still published.
 
 use super::relation_locks::{self, Blocked, SkippedRelation, WithSkipped};
+use crate::db::capabilities::qualified_name;
 use futures::StreamExt;
 use serde::Serialize;
 use tokio_postgres::Client;
@@ -108,7 +109,7 @@ const PIPELINE: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RelationSize {
-    /// `schema.name`, sanitized: the `relation` label.
+    /// `schema.name` as PostgreSQL quotes it ([`qualified_name`]): the `relation` label.
     pub relation: String,
     pub relkind: String,
     pub total_bytes: i64,
@@ -179,7 +180,7 @@ pub fn relation_sizes(
                  live,
                  dead,
              }| {
-                let relation = super::sanitize_label(&format!("{schema}.{name}"));
+                let relation = qualified_name(&schema, &name);
                 let table_bytes = (total - index - toast).max(0);
                 let pct_dead = super::freshness::pct_dead(dead, live);
                 let growth = previous.get(&relation).map(|prev| total - prev);
@@ -263,7 +264,7 @@ pub async fn collect_relations_one_by_one(
         .iter()
         .map(|c| {
             let (schema, name): (String, String) = (c.try_get("schema")?, c.try_get("name")?);
-            Ok((c.try_get("oid")?, super::sanitize_label(&format!("{schema}.{name}"))))
+            Ok((c.try_get("oid")?, qualified_name(&schema, &name)))
         })
         .collect::<Result<Vec<(u32, String)>, tokio_postgres::Error>>()?;
     let one = client.prepare(RELATION_SIZE_SQL).await?;
@@ -296,8 +297,8 @@ pub async fn collect_relations_one_by_one(
 fn index_from_row(r: &tokio_postgres::Row) -> Result<IndexSize, tokio_postgres::Error> {
     let schema: String = r.try_get("schema")?;
     Ok(IndexSize {
-        relation: super::sanitize_label(&format!("{schema}.{}", r.try_get::<_, String>("table_name")?)),
-        index: super::sanitize_label(&format!("{schema}.{}", r.try_get::<_, String>("index_name")?)),
+        relation: qualified_name(&schema, &r.try_get::<_, String>("table_name")?),
+        index: qualified_name(&schema, &r.try_get::<_, String>("index_name")?),
         bytes: r.try_get("bytes")?,
         idx_scan: r.try_get("idx_scan")?,
         backs_constraint: r.try_get("backs_constraint")?,

@@ -92,9 +92,10 @@ pub fn assess(row: StaleRow, warn_hours: u64, crit_hours: u64) -> Option<StaleTa
     if row.modified_since_analyze <= 0 || stale_seconds < warn_hours as f64 * 3600.0 {
         return None;
     }
-    let quote = crate::db::capabilities::quote_ident;
+    let relation = crate::db::capabilities::qualified_name(&row.schema, &row.name);
     Some(StaleTable {
-        relation: super::sanitize_label(&format!("{}.{}", row.schema, row.name)),
+        fix: format!("ANALYZE {relation};"),
+        relation,
         modified_since_analyze: row.modified_since_analyze,
         stale_seconds,
         stale_seconds_lower_bound: row.analyze_age.is_none(),
@@ -104,7 +105,6 @@ pub fn assess(row: StaleRow, warn_hours: u64, crit_hours: u64) -> Option<StaleTa
         } else {
             Severity::Warn
         },
-        fix: format!("ANALYZE {}.{};", quote(&row.schema), quote(&row.name)),
     })
 }
 

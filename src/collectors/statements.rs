@@ -4,7 +4,9 @@
 //! text file on every poll is what spilled huge temp files and OOM-killed backends under other
 //! exporters. Rows are summed per (database, queryid) across users and top-level flags, ranked
 //! three ways in SQL, and only the union of the three Top-N leaves the server. Normalized text
-//! is fetched only for Top-N ids not seen before, only when `redact_sql_text` is false.
+//! is fetched only for Top-N ids not seen before. With `redact_sql_text: true` (the default) a
+//! text is shown only when [`shown_text`] finds it safe: a planned statement whose constants
+//! pg_stat_statements has all replaced (no quoted literal left), with its comments removed.
 
 use super::counter_rate;
 use serde::Serialize;
@@ -137,14 +139,149 @@ pub struct TopStatement {
     pub rank_by_time: i64,
     pub rank_by_calls: i64,
     pub rank_by_read: i64,
-    /// Normalized text, only when `security.redact_sql_text` is false.
+    /// Normalized text: every text when `security.redact_sql_text` is false, else only what
+    /// [`shown_text`] lets through. `None` when redacted or not available.
     pub query: Option<String>,
+    /// Why `query` is `None` although the text was read (`redact_sql_text: true` only).
+    pub query_redacted: Option<Redacted>,
+}
+
+/// Why [`shown_text`] keeps a statement's text back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Redacted {
+    /// Not a planned statement (`ALTER ROLE … PASSWORD …`, `SET`, `COPY`, `EXPLAIN`, …):
+    /// pg_stat_statements does not replace the constants of most utility statements.
+    UtilityStatement,
+    /// A single-quoted (`'…'`, `E'…'`, `U&'…'`, …) or dollar-quoted (`$$…$$`, `$tag$…$tag$`)
+    /// literal is still in the text.
+    QuotedLiteral,
+    /// More than one statement in the text: only the first would have been checked.
+    MultipleStatements,
+}
+
+/// The first keyword of a planned (optimizable) statement: the only ones whose constants
+/// pg_stat_statements replaces with `$n`.
+const PLANNED_KEYWORDS: &[&str] = &[
+    "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "MERGE", "VALUES", "TABLE",
+];
+
+/// A statement text as the API may show it when `security.redact_sql_text` is true: `Ok` with
+/// the text, comments removed (a comment can carry anything, secrets included), when the first
+/// keyword after whitespace, comments and opening parentheses is one of SELECT, INSERT, UPDATE,
+/// DELETE, WITH, MERGE, VALUES or TABLE, no quoted literal is left (no `'` outside comments and
+/// quoted identifiers, so no `'…'`, `E'…'`, `U&'…'`, `B'…'`, `X'…'`; no dollar quote: a `$`
+/// outside an identifier must be a `$n` parameter), and it is one statement. Else `Err` with
+/// why. Comments are read as PostgreSQL's lexer reads them: `--` to the end of the line, and
+/// `/* */` nested; inside a `"quoted identifier"` nothing is a comment or a literal.
+pub fn shown_text(text: &str) -> Result<String, Redacted> {
+    let chars: Vec<char> = text.chars().collect();
+    let at = |i: usize| chars.get(i).copied();
+    let ident_start = |c: char| c.is_ascii_alphabetic() || c == '_' || !c.is_ascii();
+    let ident_cont = |c: char| ident_start(c) || c.is_ascii_digit() || c == '$';
+    // A comment separates tokens: it becomes one space.
+    let space = |out: &mut String| {
+        if !out.ends_with(char::is_whitespace) {
+            out.push(' ');
+        }
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut ended = false;
+    // What is wrong with the text after its first keyword, once it is found.
+    let mut unsafe_text = None;
+    let mut i = 0;
+    while let Some(c) = at(i) {
+        if c == '-' && at(i + 1) == Some('-') {
+            while at(i).is_some_and(|c| c != '\n') {
+                i += 1;
+            }
+            space(&mut out);
+            continue;
+        }
+        if c == '/' && at(i + 1) == Some('*') {
+            let mut depth = 0;
+            while at(i).is_some() {
+                if at(i) == Some('/') && at(i + 1) == Some('*') {
+                    depth += 1;
+                    i += 2;
+                } else if at(i) == Some('*') && at(i + 1) == Some('/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            space(&mut out);
+            continue;
+        }
+        if ended && !c.is_whitespace() && c != ';' {
+            unsafe_text = Some(Redacted::MultipleStatements);
+            break;
+        }
+        match c {
+            '\'' => {
+                unsafe_text = Some(Redacted::QuotedLiteral);
+                break;
+            }
+            '$' if !at(i + 1).is_some_and(|d| d.is_ascii_digit()) => {
+                unsafe_text = Some(Redacted::QuotedLiteral);
+                break;
+            }
+            '"' => {
+                // A quoted identifier, `""` inside it being one quote: copied as is.
+                out.push(c);
+                i += 1;
+                while let Some(q) = at(i) {
+                    out.push(q);
+                    i += 1;
+                    if q == '"' {
+                        if at(i) == Some('"') {
+                            out.push('"');
+                            i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            c if ident_start(c) => {
+                // A word: `$` inside it (`a$b`) opens no dollar quote.
+                while let Some(w) = at(i).filter(|w| ident_cont(*w)) {
+                    out.push(w);
+                    i += 1;
+                }
+                continue;
+            }
+            ';' => ended = true,
+            _ => {}
+        }
+        out.push(c);
+        i += 1;
+    }
+    let first = out
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    if !PLANNED_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(first)) {
+        return Err(Redacted::UtilityStatement);
+    }
+    match unsafe_text {
+        Some(why) => Err(why),
+        None => Ok(out.trim().to_string()),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TopStatements {
     /// False when pg_stat_statements cannot be read; `unavailable_reason` says why and how to fix.
     pub available: bool,
+    /// `security.redact_sql_text`: when true, only texts [`shown_text`] lets through are shown.
+    pub redact_sql_text: bool,
     pub unavailable_reason: Option<String>,
     pub statements_tracked: i64,
     /// `limits.top_queries`: `top` is the union of the three Top-N rankings.
@@ -153,9 +290,10 @@ pub struct TopStatements {
 }
 
 impl TopStatements {
-    pub fn unavailable(reason: String) -> Self {
+    pub fn unavailable(reason: String, redact_sql_text: bool) -> Self {
         Self {
             available: false,
+            redact_sql_text,
             unavailable_reason: Some(reason),
             statements_tracked: 0,
             top_n: 0,
@@ -164,7 +302,14 @@ impl TopStatements {
     }
 }
 
-pub fn top_statements(sample: &StatementsSample, texts: &HashMap<i64, String>, top_n: u32) -> TopStatements {
+/// The Top-N with their texts: `texts` holds, per queryid, the text as it may be shown (or why
+/// not), as [`texts_to_show`] made it.
+pub fn top_statements(
+    sample: &StatementsSample,
+    texts: &HashMap<i64, Result<String, Redacted>>,
+    top_n: u32,
+    redact_sql_text: bool,
+) -> TopStatements {
     let top = sample
         .top
         .iter()
@@ -186,11 +331,13 @@ pub fn top_statements(sample: &StatementsSample, texts: &HashMap<i64, String>, t
             rank_by_time: r.rank_by_time,
             rank_by_calls: r.rank_by_calls,
             rank_by_read: r.rank_by_read,
-            query: texts.get(&r.queryid).cloned(),
+            query: texts.get(&r.queryid).and_then(|t| t.clone().ok()),
+            query_redacted: texts.get(&r.queryid).and_then(|t| t.clone().err()),
         })
         .collect();
     TopStatements {
         available: true,
+        redact_sql_text,
         unavailable_reason: None,
         statements_tracked: sample.totals.statements,
         top_n,
@@ -255,6 +402,15 @@ pub async fn collect(
         });
     }
     Ok(Some(sample))
+}
+
+/// Texts read from pg_stat_statements, each as it may leave the agent: all of them when
+/// `redact_sql_text` is false, else through [`shown_text`]. The raw text goes no further.
+pub fn texts_to_show(texts: HashMap<i64, String>, redact_sql_text: bool) -> HashMap<i64, Result<String, Redacted>> {
+    texts
+        .into_iter()
+        .map(|(id, text)| (id, if redact_sql_text { shown_text(&text) } else { Ok(text) }))
+        .collect()
 }
 
 pub async fn collect_texts(client: &Client, queryids: &[i64]) -> Result<HashMap<i64, String>, tokio_postgres::Error> {
@@ -349,11 +505,105 @@ mod tests {
             totals: totals(4, 200.0, None),
             top: vec![row],
         };
-        let texts = HashMap::from([(-4_611_686_018_427_387_904, "SELECT $1".to_string())]);
-        let top = top_statements(&sample, &texts, 50);
+        let texts = texts_to_show(
+            HashMap::from([(-4_611_686_018_427_387_904, "SELECT $1 /* app: checkout */".to_string())]),
+            true,
+        );
+        let top = top_statements(&sample, &texts, 50, true);
         assert_eq!(top.top[0].queryid, "-4611686018427387904");
         assert_eq!(top.top[0].mean_time_seconds, 0.05);
         assert!((top.top[0].total_time_seconds - 0.24).abs() < 1e-12);
         assert_eq!(top.top[0].query.as_deref(), Some("SELECT $1"));
+        assert_eq!(top.top[0].query_redacted, None);
+
+        let password = HashMap::from([(
+            -4_611_686_018_427_387_904,
+            "ALTER ROLE app PASSWORD 'hunter2'".to_string(),
+        )]);
+        let redacted = top_statements(&sample, &texts_to_show(password.clone(), true), 50, true);
+        assert_eq!(redacted.top[0].query, None);
+        assert_eq!(redacted.top[0].query_redacted, Some(Redacted::UtilityStatement));
+        let shown = top_statements(&sample, &texts_to_show(password, false), 50, false);
+        assert_eq!(
+            shown.top[0].query.as_deref(),
+            Some("ALTER ROLE app PASSWORD 'hunter2'"),
+            "redact_sql_text: false shows every text as before"
+        );
+    }
+
+    #[test]
+    fn only_planned_statements_without_literals_are_shown_without_comments() {
+        use Redacted::*;
+        let cases: &[(&str, Result<&str, Redacted>)] = &[
+            ("SELECT * FROM t WHERE id = $1", Ok("SELECT * FROM t WHERE id = $1")),
+            ("select a from t", Ok("select a from t")),
+            ("  \n\tSELECT $1", Ok("SELECT $1")),
+            (
+                "INSERT INTO t (a, b) VALUES ($1, $2)",
+                Ok("INSERT INTO t (a, b) VALUES ($1, $2)"),
+            ),
+            (
+                "UPDATE t SET v = $1 WHERE id = $2",
+                Ok("UPDATE t SET v = $1 WHERE id = $2"),
+            ),
+            ("DELETE FROM t WHERE id = $1", Ok("DELETE FROM t WHERE id = $1")),
+            ("VALUES ($1), ($2)", Ok("VALUES ($1), ($2)")),
+            ("TABLE t", Ok("TABLE t")),
+            (
+                "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = $1",
+                Ok("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = $1"),
+            ),
+            (
+                "WITH x AS (SELECT $1 AS a) SELECT a FROM x",
+                Ok("WITH x AS (SELECT $1 AS a) SELECT a FROM x"),
+            ),
+            ("((SELECT $1)) UNION (SELECT $2)", Ok("((SELECT $1)) UNION (SELECT $2)")),
+            // Comments go, whatever they hold, nested ones whole.
+            ("/* MARKER */ SELECT $1", Ok("SELECT $1")),
+            ("-- app=checkout\nSELECT $1", Ok("SELECT $1")),
+            ("SELECT $1 -- it's a secret", Ok("SELECT $1")),
+            ("SELECT /* it's */ $1", Ok("SELECT  $1")),
+            ("/* outer /* inner */ still 'comment' */ SELECT $1", Ok("SELECT $1")),
+            ("/* /* */ SELECT 'x' */ DELETE FROM t", Ok("DELETE FROM t")),
+            ("SELECT $1 /* unterminated 'x'", Ok("SELECT $1")),
+            ("(/* c */ SELECT $1)", Ok("(  SELECT $1)")),
+            ("SELECT $1;", Ok("SELECT $1;")),
+            ("SELECT $1; -- done", Ok("SELECT $1;")),
+            // Quoted identifiers are neither literals nor comments, `$` inside a word no quote.
+            ("SELECT \"it's\" FROM \"a--b\"", Ok("SELECT \"it's\" FROM \"a--b\"")),
+            ("SELECT \"x\"\"/*\" FROM t", Ok("SELECT \"x\"\"/*\" FROM t")),
+            ("SELECT a$b, c$$ FROM t$1", Ok("SELECT a$b, c$$ FROM t$1")),
+            ("SELECT * FROM U&\"d\\0061t\"", Ok("SELECT * FROM U&\"d\\0061t\"")),
+            // Literals left in the text.
+            ("SELECT * FROM t WHERE secret = 'MARKER-1'", Err(QuotedLiteral)),
+            ("SELECT E'\\x41'", Err(QuotedLiteral)),
+            ("SELECT U&'d\\0061t'", Err(QuotedLiteral)),
+            ("SELECT B'1010', X'1F'", Err(QuotedLiteral)),
+            ("SELECT $$secret$$", Err(QuotedLiteral)),
+            ("SELECT $tag$secret$tag$", Err(QuotedLiteral)),
+            ("SELECT $1, $$x$$", Err(QuotedLiteral)),
+            ("SELECT 'a -- not a comment'", Err(QuotedLiteral)),
+            ("WITH x AS (SELECT 'k') SELECT * FROM x", Err(QuotedLiteral)),
+            ("/* ok */ SELECT interval '1 day'", Err(QuotedLiteral)),
+            // Utility statements, whatever they hold.
+            ("ALTER ROLE r PASSWORD 'MARKER-2'", Err(UtilityStatement)),
+            ("ALTER ROLE r PASSWORD $p$MARKER$p$", Err(UtilityStatement)),
+            ("('x')", Err(UtilityStatement)),
+            ("CREATE USER u", Err(UtilityStatement)),
+            ("SET search_path = app", Err(UtilityStatement)),
+            ("EXPLAIN SELECT $1", Err(UtilityStatement)),
+            ("COPY (SELECT $1) TO STDOUT", Err(UtilityStatement)),
+            ("/* SELECT */ VACUUM t", Err(UtilityStatement)),
+            ("SELECTED", Err(UtilityStatement)),
+            ("<insufficient privilege>", Err(UtilityStatement)),
+            ("", Err(UtilityStatement)),
+            ("-- only a comment", Err(UtilityStatement)),
+            // Two statements: the second is not what was checked.
+            ("SELECT $1; VACUUM t", Err(MultipleStatements)),
+            ("SELECT $1; /* c */ SELECT $2", Err(MultipleStatements)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(shown_text(text).as_deref(), want.as_deref(), "{text:?}");
+        }
     }
 }

@@ -100,7 +100,8 @@ pub struct WorkloadJob {
     /// starvation heuristic means above this, not merely above the previous minute.
     dead_baseline: HashMap<String, i64>,
     vacuum_hours: HashMap<String, Option<f64>>,
-    query_texts: HashMap<i64, String>,
+    /// Per Top-N queryid, its text as it may be shown (or why not): read once per id.
+    query_texts: HashMap<i64, Result<String, statements::Redacted>>,
 }
 
 impl WorkloadJob {
@@ -158,38 +159,41 @@ impl WorkloadJob {
         let now = Instant::now();
         let since = |at: Instant| now.duration_since(at).as_secs_f64();
 
-        // Statements: numbers, then text for new Top-N ids only, only when allowed.
+        // Statements: numbers, then text for new Top-N ids only, kept only as it may be shown.
         let mut qps_latency = (None, None);
+        let redact = settings.redact_sql_text;
         let statements = match statements_sample {
             Ok(Some(sample)) => {
                 if let Some((prev, at)) = &self.previous_statements {
                     qps_latency = statements::qps_and_mean_latency(Some(prev), &sample.totals, since(*at));
                 }
                 self.previous_statements = Some((sample.totals, now));
-                if !settings.redact_sql_text {
-                    let missing: Vec<i64> = sample
-                        .top
-                        .iter()
-                        .map(|r| r.queryid)
-                        .filter(|id| !self.query_texts.contains_key(id))
-                        .collect();
-                    if let Ok(texts) = within(deadline, statements::collect_texts(client, &missing)).await {
-                        self.query_texts.extend(texts);
-                    }
-                    self.query_texts
-                        .retain(|id, _| sample.top.iter().any(|r| r.queryid == *id));
+                let missing: Vec<i64> = sample
+                    .top
+                    .iter()
+                    .map(|r| r.queryid)
+                    .filter(|id| !self.query_texts.contains_key(id))
+                    .collect();
+                if let Ok(texts) = within(deadline, statements::collect_texts(client, &missing)).await {
+                    self.query_texts.extend(statements::texts_to_show(texts, redact));
                 }
+                self.query_texts
+                    .retain(|id, _| sample.top.iter().any(|r| r.queryid == *id));
                 Ok(statements::top_statements(
                     &sample,
                     &self.query_texts,
                     settings.limits.top_queries,
+                    redact,
                 ))
             }
             Ok(None) => {
                 self.previous_statements = None;
-                Ok(TopStatements::unavailable(statements_usable.clone().err().unwrap_or_else(|| {
-                    "pg_stat_statements is installed but not preloaded: ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; then restart PostgreSQL".into()
-                })))
+                Ok(TopStatements::unavailable(
+                    statements_usable.clone().err().unwrap_or_else(|| {
+                        "pg_stat_statements is installed but not preloaded: ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; then restart PostgreSQL".into()
+                    }),
+                    redact,
+                ))
             }
             Err(e) => Err(e),
         };

@@ -66,11 +66,10 @@ pub async fn collect(client: &Client, limit: u32) -> Result<Wraparound, tokio_po
         .map(|r| {
             let xid_age: i64 = r.try_get("xid_age")?;
             Ok(RelationAge {
-                relation: super::sanitize_label(&format!(
-                    "{}.{}",
-                    r.try_get::<_, String>("schema")?,
-                    r.try_get::<_, String>("name")?
-                )),
+                relation: crate::db::capabilities::qualified_name(
+                    &r.try_get::<_, String>("schema")?,
+                    &r.try_get::<_, String>("name")?,
+                ),
                 relkind: r.try_get("relkind")?,
                 xid_age,
                 fraction_of_limit: xid_age as f64 / XID_LIMIT,

@@ -178,18 +178,221 @@ impl Capabilities {
     }
 }
 
-/// Quotes an identifier the way PostgreSQL's quote_ident does, for fix commands.
+/// PostgreSQL's keywords that are not UNRESERVED (reserved, column-name and type/function-name
+/// keywords: `SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'`), as of PostgreSQL 18.
+/// Each older release's list (12–17) is a subset, so a name quoted because a newer release made
+/// it a keyword (`json`, `system_user`) is quoted on every server: a label never changes when the
+/// server is upgraded.
+const KEYWORDS: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "bigint",
+    "binary",
+    "bit",
+    "boolean",
+    "both",
+    "case",
+    "cast",
+    "char",
+    "character",
+    "check",
+    "coalesce",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "dec",
+    "decimal",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "extract",
+    "false",
+    "fetch",
+    "float",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "greatest",
+    "group",
+    "grouping",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "inout",
+    "int",
+    "integer",
+    "intersect",
+    "interval",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "json",
+    "json_array",
+    "json_arrayagg",
+    "json_exists",
+    "json_object",
+    "json_objectagg",
+    "json_query",
+    "json_scalar",
+    "json_serialize",
+    "json_table",
+    "json_value",
+    "lateral",
+    "leading",
+    "least",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "merge_action",
+    "national",
+    "natural",
+    "nchar",
+    "none",
+    "normalize",
+    "not",
+    "notnull",
+    "null",
+    "nullif",
+    "numeric",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "out",
+    "outer",
+    "overlaps",
+    "overlay",
+    "placing",
+    "position",
+    "precision",
+    "primary",
+    "real",
+    "references",
+    "returning",
+    "right",
+    "row",
+    "select",
+    "session_user",
+    "setof",
+    "similar",
+    "smallint",
+    "some",
+    "substring",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "time",
+    "timestamp",
+    "to",
+    "trailing",
+    "treat",
+    "trim",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "values",
+    "varchar",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+    "xmlattributes",
+    "xmlconcat",
+    "xmlelement",
+    "xmlexists",
+    "xmlforest",
+    "xmlnamespaces",
+    "xmlparse",
+    "xmlpi",
+    "xmlroot",
+    "xmlserialize",
+    "xmltable",
+];
+
+/// An identifier as PostgreSQL's `quote_ident()` renders it, so it pastes into SQL as is: bare
+/// when it is lowercase `[a-z_][a-z0-9_]*` and not a keyword, else in double quotes with `"`
+/// doubled. A name with a control character (`\r`, `\n`, …) or a backslash is written in
+/// PostgreSQL's Unicode-escape form instead, each of those characters as `\XXXX`:
+/// `U&"cr\000dx"`, `U&"a\005cb"`. So no label or line holds a raw control character, and no
+/// label holds `\\` or `\"`, which the Prometheus exporter's label escaping reads as already
+/// escaped (it would write `a\b` and `a\\b` alike).
+///
+/// The rendering is injective (bare, `"…"` and `U&"…"` each read back to exactly one name), and
+/// [`qualified_name`] keeps it so for `schema.name`: the labels and API values of two different
+/// relations never coincide. No length cap: PostgreSQL limits a name to 63 bytes (NAMEDATALEN),
+/// so a qualified name renders to at most about 640 bytes.
 pub fn quote_ident(name: &str) -> String {
-    let plain = !name.is_empty()
-        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+    if name.chars().any(|c| c.is_control() || c == '\\') {
+        let mut out = String::from("U&\"");
+        for c in name.chars() {
+            match c {
+                '"' => out.push_str("\"\""),
+                // Control characters are U+0000–U+001F and U+007F–U+009F: four hex digits.
+                c if c.is_control() || c == '\\' => out.push_str(&format!("\\{:04x}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        return out;
+    }
+    let bare = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
         && name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !KEYWORDS.contains(&name);
+    if bare {
         name.to_string()
     } else {
         format!("\"{}\"", name.replace('"', "\"\""))
     }
+}
+
+/// `schema.name` of a relation (table, index, partition, …) as PostgreSQL would write it:
+/// `quote_ident(schema) || '.' || quote_ident(name)`. Every relation label and API value is made
+/// by this one function, and so is every relation name in a fix command the agent suggests.
+pub fn qualified_name(schema: &str, name: &str) -> String {
+    format!("{}.{}", quote_ident(schema), quote_ident(name))
 }
 
 #[cfg(test)]
@@ -273,5 +476,77 @@ mod tests {
             ..caps()
         };
         assert_eq!(c.advisories()[0].code, "settings_unreadable");
+    }
+
+    #[test]
+    fn identifiers_render_as_postgresql_quotes_them() {
+        let cases = [
+            ("orders", "orders"),
+            ("_t1", "_t1"),
+            ("Orders", "\"Orders\""),
+            ("user", "\"user\""),
+            ("select", "\"select\""),
+            ("json_table", "\"json_table\""),
+            // Unreserved keywords stay bare, as quote_ident() leaves them.
+            ("name", "name"),
+            ("account", "account"),
+            ("a.b", "\"a.b\""),
+            ("public.a", "\"public.a\""),
+            ("1abc", "\"1abc\""),
+            ("a$b", "\"a$b\""),
+            ("my table", "\"my table\""),
+            ("we\"ird", "\"we\"\"ird\""),
+            ("back\\slash", "U&\"back\\005cslash\""),
+            ("a\\\\b", "U&\"a\\005c\\005cb\""),
+            ("q\\\"", "U&\"q\\005c\"\"\""),
+            ("schéma", "\"schéma\""),
+            ("", "\"\""),
+            ("cr\rx", "U&\"cr\\000dx\""),
+            ("cr_x", "cr_x"),
+            ("we\"ird \\ näme\nx", "U&\"we\"\"ird \\005c näme\\000ax\""),
+            ("tab\there\u{7f}\u{85}", "U&\"tab\\0009here\\007f\\0085\""),
+        ];
+        for (name, want) in cases {
+            assert_eq!(quote_ident(name), want, "quote_ident({name:?})");
+        }
+    }
+
+    #[test]
+    fn qualified_names_of_different_relations_never_coincide() {
+        let relations = [
+            ("public.a", "b"),
+            ("public", "a.b"),
+            ("public", "cr\rx"),
+            ("public", "cr_x"),
+            ("public", "user"),
+            ("public", "Orders"),
+            ("public", "orders"),
+            ("Public", "orders"),
+            ("a\"", "b"),
+            ("a", "\"b"),
+            ("a\".\"b", "c"),
+            ("a", "b\".\"c"),
+            ("U&", "x"),
+            ("x", "U&\"y\""),
+            ("public", "a\\b"),
+            ("public", "a\\\\b"),
+            ("public", "a\\005cb"),
+        ];
+        let rendered: std::collections::BTreeSet<String> =
+            relations.iter().map(|(s, n)| qualified_name(s, n)).collect();
+        assert_eq!(rendered.len(), relations.len(), "{rendered:?}");
+        assert_eq!(qualified_name("public.a", "b"), "\"public.a\".b");
+        assert_eq!(qualified_name("public", "a.b"), "public.\"a.b\"");
+        assert_eq!(qualified_name("public", "cr\rx"), "public.U&\"cr\\000dx\"");
+        // No rendering holds a doubled backslash or a backslash before a quote.
+        assert!(rendered.iter().all(|r| !r.contains("\\\\") && !r.contains("\\\"")));
+    }
+
+    #[test]
+    fn keyword_list_holds_only_lowercase_words() {
+        assert!(KEYWORDS.len() > 150);
+        assert!(KEYWORDS
+            .iter()
+            .all(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
     }
 }

@@ -322,6 +322,14 @@ pub fn metrics_reference_markdown() -> String {
          regenerate with `PGMON_UPDATE_DOCS=1 cargo test --lib metrics_reference`).\n\n\
          Every series also carries `cluster`. `metrics.prefix` is prepended to every family not starting \
          with `pgmon_`. No label ever holds a PID, a user name or SQL text.\n\n\
+         `relation`, `index` and `parent` are `schema.name` with each part written as PostgreSQL's \
+         `quote_ident()` writes it: bare when lowercase `[a-z_][a-z0-9_]*` and not a keyword, else \
+         double-quoted with `\"` doubled (`public.\"Orders\"`, `\"public.a\".b`, `public.\"a.b\"`), and \
+         in the Unicode-escape form when it holds a control character or a backslash \
+         (`public.U&\"cr\\000dx\"`, `public.U&\"x\\005cy\"`). So two \
+         relations never share a series, and a label pastes into SQL as is. `replica` is the \
+         application_name written the same way, with `@host:port` when the name is empty, `self` or shared. \
+         The rule in full: [api.md](api.md#conventions), Names.\n\n\
          | metric | type | labels | source | meaning |\n| --- | --- | --- | --- | --- |\n",
     );
     for def in CATALOG {

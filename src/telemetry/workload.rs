@@ -56,10 +56,13 @@ pub fn record(n: &SeriesNaming, s: &WorkloadSnapshot) -> Vec<FloatCounter> {
             .replicas
             .iter()
             .map(|rep| (rep.replica.as_str(), rep.replay_lag_seconds, rep.lag_bytes));
-        let own = r
-            .standby
-            .iter()
-            .map(|sb| ("self", sb.replay_lag_seconds, sb.receive_replay_lag_bytes));
+        let own = r.standby.iter().map(|sb| {
+            (
+                crate::collectors::replication::OWN_LAG,
+                sb.replay_lag_seconds,
+                sb.receive_replay_lag_bytes,
+            )
+        });
         for (replica, seconds, bytes) in lags.chain(own) {
             let labels = n.labels(&[("replica", replica.to_string())]);
             if let Some(seconds) = seconds {

@@ -25,6 +25,7 @@ pub async fn top_queries(app: web::Data<AppState>) -> HttpResponse {
                 obj.insert("available".into(), json!(st.available));
                 obj.insert("unavailable_reason".into(), json!(st.unavailable_reason));
                 obj.insert("statements_tracked".into(), json!(st.statements_tracked));
+                obj.insert("redact_sql_text".into(), json!(st.redact_sql_text));
                 obj.insert("by_total_time".into(), ranked(|s| Some(s.rank_by_time)));
                 obj.insert("by_calls".into(), ranked(|s| Some(s.rank_by_calls)));
                 obj.insert(

@@ -291,7 +291,7 @@ function notCollected(o: Overview): string {
 export function QueryText({ text }: { text: string | null | undefined }) {
   if (text === null || text === undefined) {
     return (
-      <span className="muted" title="security.redact_sql_text is on: no query text leaves the agent">
+      <span className="muted" title="security.redact_sql_text is on: the live text of sessions never leaves the agent">
         redacted
       </span>
     );

@@ -1,5 +1,7 @@
 // Top queries: Top-N statements by total time, calls or shared blocks read (the agent ranks
-// each), with normalized text when the agent allows it, else the queryid alone.
+// each), with normalized text when the agent allows it, else the queryid alone. With
+// security.redact_sql_text on, the agent shows a statement's text only when it is safe (a
+// planned statement with no quoted literal left, comments removed) and says why it is not.
 import { useState } from "react";
 import type { Envelope } from "../api";
 import { DataTable } from "../components/DataTable";
@@ -20,12 +22,22 @@ export interface TopStatement {
   shared_blks_hit: number;
   shared_blks_read: number;
   query?: string | null;
+  query_redacted?: Redacted | null;
 }
+
+export type Redacted = "utility_statement" | "quoted_literal" | "multiple_statements";
+
+const WHY_REDACTED: Record<Redacted, string> = {
+  utility_statement: "a utility statement (ALTER, SET, COPY, …): pg_stat_statements keeps its constants",
+  quoted_literal: "a quoted literal is still in the text",
+  multiple_statements: "more than one statement in the text",
+};
 
 export interface TopQueriesResponse extends Envelope {
   available: boolean;
   unavailable_reason?: string | null;
   statements_tracked?: number;
+  redact_sql_text?: boolean;
   by_total_time?: TopStatement[];
   by_calls?: TopStatement[];
   by_shared_blks_read?: TopStatement[];
@@ -76,6 +88,14 @@ export function TopQueriesPanel() {
             ))}
             <span className="muted">{num(d.statements_tracked)} statements tracked</span>
           </div>
+          {d.redact_sql_text !== false && (
+            <p className="muted" data-testid="redaction-rule">
+              <code>security.redact_sql_text</code> is on: a statement's normalized text is shown only for SELECT, INSERT, UPDATE,
+              DELETE, WITH, MERGE, VALUES and TABLE statements with no quoted literal left (<code>'…'</code>, <code>$$…$$</code>),
+              comments removed. Utility statements (<code>ALTER ROLE … PASSWORD</code>, <code>SET</code>, …) and texts still
+              carrying a literal show as redacted, with why on hover.
+            </p>
+          )}
           {rows.length === 0 ? (
             <Empty>No statements ranked by {ranking.label.toLowerCase()} yet.</Empty>
           ) : (
@@ -94,12 +114,29 @@ export function TopQueriesPanel() {
                 { key: "rows", label: "Rows", numeric: true, render: (s) => num(s.rows), sortValue: (s) => s.rows },
                 { key: "read", label: "Blocks read", numeric: true, render: (s) => num(s.shared_blks_read), sortValue: (s) => s.shared_blks_read },
                 { key: "hit", label: "Blocks hit", numeric: true, render: (s) => num(s.shared_blks_hit), sortValue: (s) => s.shared_blks_hit },
-                { key: "text", label: "Statement", render: (s) => <QueryText text={s.query} /> },
+                { key: "text", label: "Statement", render: (s) => <StatementText statement={s} /> },
               ]}
             />
           )}
         </>
       )}
     </Panel>
+  );
+}
+
+/** The normalized text, or why there is none. */
+function StatementText({ statement }: { statement: TopStatement }) {
+  if (statement.query !== null && statement.query !== undefined) return <QueryText text={statement.query} />;
+  if (statement.query_redacted) {
+    return (
+      <span className="muted" title={`Redacted: ${WHY_REDACTED[statement.query_redacted] ?? statement.query_redacted}`}>
+        redacted
+      </span>
+    );
+  }
+  return (
+    <span className="muted" title="pg_stat_statements had no text for it this run">
+      —
+    </span>
   );
 }
