@@ -26,27 +26,23 @@ fn statement_timeout_in_a_collector_degrades_that_section_only_and_recovers() {
     );
     let agent = Agent::start(&pg.url("monitor", "pw", "app"), &config);
 
+    // On a loaded machine a run can also overrun its whole budget ("did not finish within the
+    // loop budget" for every section): wait for a run that reached the server's timeout.
     let reason = agent.wait_json("/healthz", WAIT, "the canary section failing on its timeout", |s, b| {
         let reason = b["loops"]["hot_path"]["reason"].as_str()?.to_string();
-        (s == 503 && reason.contains("canary")).then_some(reason)
+        (s == 503 && reason.contains("canceling statement due to statement timeout")).then_some(reason)
     });
-    assert!(
-        reason.contains("canceling statement due to statement timeout") && reason.contains("57014"),
-        "{reason}"
-    );
-    let (_, overview) = agent.get_json("/api/v1/overview");
-    assert!(
-        overview["errors"]["canary"]
-            .as_str()
-            .unwrap()
-            .contains("statement timeout"),
-        "{overview}"
+    assert!(reason.contains("canary") && reason.contains("57014"), "{reason}");
+    let overview = agent.wait_json(
+        "/api/v1/overview",
+        WAIT,
+        "the canary's error and the other sections",
+        |_, o| {
+            let canary_timed_out = o["errors"]["canary"].as_str()?.contains("statement timeout");
+            (canary_timed_out && o["connections"]["connections"].as_i64()? >= 1).then(|| o.clone())
+        },
     );
     assert!(overview["canary"].is_null());
-    assert!(
-        overview["connections"]["connections"].as_i64().unwrap() >= 1,
-        "the other sections are still published: {overview}"
-    );
     assert!(agent.metric("pg_connections", "db=\"app\"").unwrap() >= 1.0);
     assert_eq!(
         agent.metric("pgmon_last_scrape_success", "loop=\"hot_path\""),
