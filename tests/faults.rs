@@ -299,7 +299,12 @@ fn privileges_changed_at_run_time_are_noticed_and_recovered() {
     let body = agent.wait_json("/healthz", WAIT, "pg_monitor loss named in /healthz", |s, body| {
         (s == 503 && degraded(body).iter().any(|d| d.starts_with("privileges:"))).then(|| body.clone())
     });
-    let reason = degraded(&body)
+    assert!(
+        !body.to_string().contains("TO monitor"),
+        "an open /healthz names no role: {body}"
+    );
+    let (_, full) = agent.get_json("/api/v1/health");
+    let reason = degraded(&full)
         .into_iter()
         .find(|d| d.starts_with("privileges:"))
         .unwrap();

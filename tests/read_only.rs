@@ -434,17 +434,22 @@ fn write_access_granted_while_running_degrades_and_clears() {
         ),
     ] {
         pg.psql("app", grant);
-        agent.wait_json("/healthz", WAIT, "write access named in /healthz", |_, body| {
-            body["degraded"]
-                .as_array()
-                .is_some_and(|d| {
-                    d.iter().any(|l| {
-                        l.as_str()
-                            .is_some_and(|l| l.starts_with("read_only:") && l.contains(named))
+        agent.wait_json(
+            "/api/v1/health",
+            WAIT,
+            "write access named in the health report",
+            |_, body| {
+                body["degraded"]
+                    .as_array()
+                    .is_some_and(|d| {
+                        d.iter().any(|l| {
+                            l.as_str()
+                                .is_some_and(|l| l.starts_with("read_only:") && l.contains(named))
+                        })
                     })
-                })
-                .then_some(())
-        });
+                    .then_some(())
+            },
+        );
         let (_, overview) = agent.get_json("/api/v1/overview");
         assert!(overview["write_access"].as_str().unwrap().contains(named), "{overview}");
         pg.psql("app", revoke);

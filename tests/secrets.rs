@@ -196,6 +196,7 @@ fn everything_served(agent: &Agent) -> String {
         "/metrics",
         "/healthz",
         "/livez",
+        "/api/v1/health",
         "/api/v1/overview",
         "/api/v1/alerts",
         "/api/v1/top-queries",

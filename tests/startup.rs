@@ -148,17 +148,24 @@ fn wrong_password_is_a_clear_degraded_reason_without_the_password() {
     let pg = TestPostgres::start();
     pg.create_monitor_role("monitor", "right-pw", "postgres");
     let agent = Agent::start(&pg.url("monitor", "wrong-pw-123", "postgres"), &test_config(""));
+    // An open /healthz gives the kind of failure; the server's words (which name the role)
+    // are in the full report.
     let reason = agent.wait_json("/healthz", WAIT, "a degraded hot path", |status, body| {
         (status == 503 && body["loops"]["hot_path"]["status"] == "degraded")
             .then(|| body["loops"]["hot_path"]["reason"].as_str().map(String::from))
             .flatten()
     });
+    assert!(reason.contains("authentication failed (SQLSTATE 28P01)"), "{reason}");
+    assert!(!reason.contains("monitor"), "{reason}");
+    let (_, full) = agent.get_json("/api/v1/health");
+    let reason = full["loops"]["hot_path"]["reason"].as_str().unwrap_or_default();
     assert!(
         reason.contains("password authentication failed for user \"monitor\""),
-        "{reason}"
+        "{full}"
     );
     assert!(!agent.logs().contains("wrong-pw-123"));
     assert!(!agent.get("/healthz").1.contains("wrong-pw-123"));
+    assert!(!agent.get("/api/v1/health").1.contains("wrong-pw-123"));
 }
 
 #[test]

@@ -263,6 +263,8 @@ pub struct StateView {
     pub privileges_lost: Option<String>,
     /// With `security.read_only_enforce`: the role could write (which privileges, the fix).
     pub write_access: Option<String>,
+    /// The same for an anonymous `/healthz`: the privileges and objects, no role names.
+    pub write_access_anonymous: Option<String>,
     pub database: DatabaseStatus,
     pub loops: Vec<LoopHealth>,
     /// The latest snapshot of every loop, kept when later runs fail: the API serves it marked
@@ -398,6 +400,7 @@ impl StateActor {
             advisories: Vec::new(),
             privileges_lost: None,
             write_access: None,
+            write_access_anonymous: None,
             database: DatabaseStatus::default(),
             loops: Vec::new(),
             snapshots: BTreeMap::new(),
@@ -467,6 +470,7 @@ impl StateActor {
             advisories: self.advisories.clone(),
             privileges_lost: self.privileges_lost.clone(),
             write_access: self.write_access_message(),
+            write_access_anonymous: self.write_access_anonymous(),
             database: self.database.clone(),
             loops: self.loops.values().cloned().collect(),
             snapshots: self.snapshots.clone(),
@@ -476,6 +480,15 @@ impl StateActor {
             metrics_text: self.telemetry.render(self.database.is_down()).into(),
         });
         self.views.send_replace(self.view.clone());
+    }
+
+    fn write_access_anonymous(&self) -> Option<String> {
+        let found: Vec<WritePrivilege> = self
+            .write_access
+            .values()
+            .flat_map(|(_, f)| f.iter().cloned())
+            .collect();
+        (!found.is_empty()).then(|| crate::db::privileges::anonymous_summary(&found))
     }
 
     fn write_access_message(&self) -> Option<String> {

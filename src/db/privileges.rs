@@ -313,6 +313,30 @@ fn fix(role_q: &str, p: &WritePrivilege) -> String {
     }
 }
 
+/// What an anonymous `/healthz` may say about write access: each privilege and the object
+/// it is on, never a role name (who holds it and the REVOKE are behind authentication).
+pub fn anonymous_summary(found: &[WritePrivilege]) -> String {
+    let mut held: Vec<String> = Vec::new();
+    for p in found {
+        let item = match p.kind.as_str() {
+            // A custom role's name is not for anonymous eyes; predefined ones are public.
+            "role" if p.privilege == "MEMBER OF" => format!("MEMBER OF {}", p.object),
+            "role" => p.privilege.clone(),
+            _ => {
+                let column = p.column.as_ref().map(|c| format!(" ({c})")).unwrap_or_default();
+                format!("{} on {} {}{column}", p.privilege, p.kind, p.object)
+            }
+        };
+        if !held.contains(&item) {
+            held.push(item);
+        }
+    }
+    format!(
+        "the agent's role could write to the database it monitors ({}); who holds each privilege and the exact fix: GET /api/v1/health",
+        held.join(", ")
+    )
+}
+
 /// Which privileges the role holds that could write, on what, and the exact fix.
 pub fn write_access_summary(role: &str, found: &[WritePrivilege]) -> String {
     let role_q = quote_ident(role);

@@ -12,7 +12,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::middleware::Next;
-use actix_web::HttpResponse;
+use actix_web::{HttpMessage, HttpResponse};
 use base64::Engine;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -217,6 +217,12 @@ impl AuthPolicy {
         .collect()
     }
 
+    /// Whether the request carries valid credentials of the `api` scope (false when the scope
+    /// asks for none: then nobody is authenticated, and `/healthz` stays anonymous).
+    pub fn api_credentials_valid(&self, authorization: Option<&[u8]>) -> bool {
+        !self.api.is_open() && self.api.check(authorization).is_ok()
+    }
+
     pub fn decide(&self, path: &str, authorization: Option<&[u8]>) -> Decision {
         let scope = scope_of(path);
         let creds = match scope {
@@ -276,7 +282,11 @@ pub async fn enforce(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let decision = policy.decide(req.path(), req.headers().get(AUTHORIZATION).map(|v| v.as_bytes()));
+    let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
+    if scope_of(req.path()) == Scope::Health && policy.api_credentials_valid(authorization) {
+        req.extensions_mut().insert(super::health::ApiAuthenticated);
+    }
+    let decision = policy.decide(req.path(), authorization);
     match decision {
         Decision::Allow => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
         Decision::Deny {

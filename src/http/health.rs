@@ -4,16 +4,52 @@
 //! could write) and `privileges` (pg_monitor lost while running). Evaluated at request time, so
 //! a loop that has gone quiet shows as late even if nothing new was reported. `/livez` is the
 //! liveness probe.
+//!
+//! `/healthz` is open by design (probes carry no credentials), so it tells an anonymous caller
+//! only what a probe needs: the status, each loop's state and counters, and why it is degraded
+//! in words that name no role, host, database or server version (a connection error becomes
+//! its kind and SQLSTATE; write access lists privileges and objects, not who holds them). The
+//! full report, with the server's own error text and the fixes, is `GET /api/v1/health`
+//! (the `api` scope's credentials, when `http.auth.api` sets them), and `/healthz` itself when
+//! the request carries valid `api` credentials.
 
 use super::AppState;
 use crate::actors::state::{LoopStatus, StateView};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 use std::time::SystemTime;
 
-pub async fn healthz(app: web::Data<AppState>) -> HttpResponse {
+/// Marks a `/healthz` request that carried valid `api` credentials (set by the auth
+/// middleware): it gets the full report.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiAuthenticated;
+
+/// How much a health report may say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything: server messages, role and database names, the fixes.
+    Full,
+    /// For an unauthenticated caller: no role, host, database name or server version.
+    Anonymous,
+}
+
+pub async fn healthz(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
+    let detail = if req.extensions().get::<ApiAuthenticated>().is_some() {
+        Detail::Full
+    } else {
+        Detail::Anonymous
+    };
+    respond(&app, detail)
+}
+
+/// `GET /api/v1/health`: the full report, behind the `api` scope's credentials.
+pub async fn api_health(app: web::Data<AppState>) -> HttpResponse {
+    respond(&app, Detail::Full)
+}
+
+fn respond(app: &AppState, detail: Detail) -> HttpResponse {
     let view = app.view();
-    let (healthy, body) = health_report(&view, SystemTime::now());
+    let (healthy, body) = health_report(&view, SystemTime::now(), detail);
     if healthy {
         HttpResponse::Ok().json(body)
     } else {
@@ -21,7 +57,73 @@ pub async fn healthz(app: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub fn health_report(view: &StateView, now: SystemTime) -> (bool, Value) {
+/// What kind of connection failure an error text describes, in words that name no host, role
+/// or database (server messages such as `password authentication failed for user "x"` or
+/// `no pg_hba.conf entry for host ...` do), with its SQLSTATE when there is one.
+pub fn connection_failure_kind(error: &str) -> String {
+    let code = error
+        .find("SQLSTATE ")
+        .and_then(|i| error.get(i + 9..i + 14))
+        .filter(|c| c.chars().all(|ch| ch.is_ascii_alphanumeric()));
+    let lower = error.to_ascii_lowercase();
+    let kind = match code {
+        Some("28P01") => "authentication failed",
+        Some("28000") => "the server refused the role (pg_hba.conf or authorization)",
+        Some("3D000") => "the database does not exist",
+        Some("53300") => "too many connections",
+        Some("57P01" | "57P02") => "the server is shutting down",
+        Some("57P03") => "the server is starting up or not accepting connections",
+        Some(c) if c.starts_with("08") => "connection failure",
+        Some(c) if c.starts_with("42") => "access to the database was refused",
+        _ if lower.contains("refused") => "connection refused",
+        _ if lower.contains("certificate") || lower.contains("tls") || lower.contains("ssl") => "TLS failure",
+        _ if lower.contains("lookup") || lower.contains("resolve") || lower.contains("name or service") => {
+            "host name lookup failed"
+        }
+        _ if lower.contains("timed out")
+            || lower.contains("timeout")
+            || lower.contains("did not answer")
+            || lower.contains("did not complete") =>
+        {
+            "no answer within the connect timeout"
+        }
+        _ if lower.contains("closed") || lower.contains("reset") || lower.contains("lost") => "connection lost",
+        _ => "connection failed",
+    };
+    match code {
+        Some(code) => format!("{kind} (SQLSTATE {code})"),
+        None => kind.to_string(),
+    }
+}
+
+/// An anonymous caller's version of a loop or database reason: a connection failure keeps
+/// what failed ("database unreachable", "slow connection") and loses the server's words.
+/// Anything else (a statement timeout, a late or busy loop) names no role or host and stays.
+pub fn redact_reason(reason: &str) -> String {
+    let lower = reason.to_ascii_lowercase();
+    for head in ["database unreachable", "slow connection"] {
+        if let Some(at) = lower.find(head) {
+            return format!("{}{head}: {}", &reason[..at], connection_failure_kind(&reason[at..]));
+        }
+    }
+    let connection_codes = [
+        "SQLSTATE 28",
+        "SQLSTATE 3D000",
+        "SQLSTATE 08",
+        "SQLSTATE 53300",
+        "SQLSTATE 57P0",
+    ];
+    if connection_codes.iter().any(|c| reason.contains(c)) {
+        return connection_failure_kind(reason);
+    }
+    reason.to_string()
+}
+
+pub fn health_report(view: &StateView, now: SystemTime, detail: Detail) -> (bool, Value) {
+    let say = |text: String| match detail {
+        Detail::Full => text,
+        Detail::Anonymous => redact_reason(&text),
+    };
     let mut loops = Map::new();
     let mut degraded = Vec::new();
     // Ready once the hot path has read the database and no loop is degraded: a slower loop
@@ -38,11 +140,19 @@ pub fn health_report(view: &StateView, now: SystemTime) -> (bool, Value) {
                 ("starting", Some("waiting for the first run".to_string()))
             }
             LoopStatus::Degraded(reason) => {
+                let reason = say(reason);
                 degraded.push(format!("{}: {}", health.name, reason));
                 ("degraded", Some(reason))
             }
         };
-        let mut entry = serde_json::to_value(health).unwrap_or(Value::Null);
+        let mut health = health.clone();
+        if detail == Detail::Anonymous {
+            health.last_error = health.last_error.map(|e| redact_reason(&e));
+            for error in health.section_errors.values_mut() {
+                *error = redact_reason(error);
+            }
+        }
+        let mut entry = serde_json::to_value(&health).unwrap_or(Value::Null);
         if let Value::Object(map) = &mut entry {
             map.insert("status".into(), json!(status));
             map.insert("reason".into(), json!(reason));
@@ -50,14 +160,26 @@ pub fn health_report(view: &StateView, now: SystemTime) -> (bool, Value) {
         loops.insert(health.name.as_str().to_string(), entry);
     }
     let database = &view.database;
-    if let Some(error) = database.error.as_deref().filter(|_| database.is_down()) {
+    let database_error = database
+        .error
+        .as_deref()
+        .filter(|_| database.is_down())
+        .map(|e| say(e.to_string()));
+    if let Some(error) = &database_error {
         degraded.insert(0, format!("database: {error}"));
     }
-    if let Some(reason) = &view.write_access {
+    let write_access = match detail {
+        Detail::Full => &view.write_access,
+        Detail::Anonymous => &view.write_access_anonymous,
+    };
+    if let Some(reason) = write_access {
         degraded.push(format!("read_only: {reason}"));
     }
     if let Some(reason) = &view.privileges_lost {
-        degraded.push(format!("privileges: {reason}"));
+        degraded.push(match detail {
+            Detail::Full => format!("privileges: {reason}"),
+            Detail::Anonymous => "privileges: the agent's role lost pg_monitor while pgmon runs: other sessions' states, queries and wait events are hidden, so session, transaction and blocking figures undercount; the fix: GET /api/v1/health".to_string(),
+        });
     }
     let status = if !degraded.is_empty() {
         "degraded"
@@ -66,13 +188,13 @@ pub fn health_report(view: &StateView, now: SystemTime) -> (bool, Value) {
     } else {
         "ok"
     };
-    let body = json!({
+    let mut body = json!({
         "status": status,
         "cluster": view.cluster,
         "db": view.db,
         "database": {
             "reachable": database.reachable == Some(true) && view.capabilities.is_some(),
-            "error": database.error.as_deref().filter(|_| database.is_down()),
+            "error": database_error,
             "since": database.since.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
             "failed_runs": database.failed_runs,
             "server_version": view.capabilities.as_ref().map(|c| c.server_version.clone()),
@@ -81,6 +203,21 @@ pub fn health_report(view: &StateView, now: SystemTime) -> (bool, Value) {
         "advisories": view.advisories,
         "loops": loops,
         "uptime_seconds": now.duration_since(view.started_at).map(|d| d.as_secs()).unwrap_or(0),
+        "detail": match detail {
+            Detail::Full => "full",
+            Detail::Anonymous => "anonymous",
+        },
     });
+    if detail == Detail::Anonymous {
+        // No database name or server version for a prober; advisories by code only (their
+        // text names roles, hosts and databases).
+        body["db"] = Value::Null;
+        body["database"]["server_version"] = Value::Null;
+        body["advisories"] = json!(view
+            .advisories
+            .iter()
+            .map(|a| json!({ "code": a.code }))
+            .collect::<Vec<_>>());
+    }
     (status == "ok", body)
 }

@@ -45,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::head().to(health::healthz))
         .route("/metrics", web::get().to(metrics))
         .route("/metrics", web::head().to(metrics))
+        .route("/api/v1/health", web::get().to(health::api_health))
         .route("/api/v1/overview", web::get().to(api::overview))
         .route("/api/v1/alerts", web::get().to(api::alerts))
         .route("/api/v1/top-queries", web::get().to(api::top_queries))
