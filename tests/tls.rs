@@ -227,7 +227,7 @@ fn verify_full_with_a_wrong_ca_degrades_naming_the_certificate_problem() {
     );
     let mut agent = Agent::start(&dsn, &test_config(""));
     let error = agent.wait_json(
-        "/healthz",
+        "/api/v1/health",
         WAIT,
         "healthz 503 naming the certificate",
         |status, body| {
@@ -267,7 +267,7 @@ fn verify_full_refuses_a_certificate_for_another_host_and_verify_ca_accepts_it()
     };
     let agent = Agent::start(&dsn("pg.internal", "verify-full"), &test_config(""));
     let error = agent.wait_json(
-        "/healthz",
+        "/api/v1/health",
         WAIT,
         "healthz 503 naming the host mismatch",
         |status, body| {
@@ -332,10 +332,15 @@ fn tls_only_server_takes_the_default_prefer_and_allow_over_tls_and_refuses_disab
     );
 
     let agent = Agent::start(&monitor_url(&pg, "127.0.0.1", "sslmode=disable"), &test_config(""));
-    let error = agent.wait_json("/healthz", WAIT, "healthz 503 naming pg_hba.conf", |status, body| {
-        let error = body["database"]["error"].as_str()?.to_string();
-        (status == 503 && error.contains("pg_hba.conf")).then_some(error)
-    });
+    let error = agent.wait_json(
+        "/api/v1/health",
+        WAIT,
+        "healthz 503 naming pg_hba.conf",
+        |status, body| {
+            let error = body["database"]["error"].as_str()?.to_string();
+            (status == 503 && error.contains("pg_hba.conf")).then_some(error)
+        },
+    );
     assert!(
         error.contains("SQLSTATE 28000")
             && error.contains("sslmode=disable: the server may accept this role over TLS only")
@@ -351,10 +356,15 @@ fn tls_only_server_takes_the_default_prefer_and_allow_over_tls_and_refuses_disab
         pg.port
     );
     let agent = Agent::start(&dsn, &test_config(""));
-    let error = agent.wait_json("/healthz", WAIT, "healthz 503 naming both tries", |status, body| {
-        let error = body["database"]["error"].as_str()?.to_string();
-        (status == 503 && error.contains("then without TLS")).then_some(error)
-    });
+    let error = agent.wait_json(
+        "/api/v1/health",
+        WAIT,
+        "healthz 503 naming both tries",
+        |status, body| {
+            let error = body["database"]["error"].as_str()?.to_string();
+            (status == 503 && error.contains("then without TLS")).then_some(error)
+        },
+    );
     assert!(
         error.contains(
             "unreachable: over TLS: password authentication failed for user \"monitor\" (SQLSTATE 28P01); then without TLS: "
@@ -416,10 +426,15 @@ fn prefer_goes_without_tls_when_the_handshake_fails() {
 
     // require has no fallback: the handshake failure is the reason.
     let agent = Agent::start(&monitor_url(&pg, "127.0.0.1", "sslmode=require"), &test_config(""));
-    let error = agent.wait_json("/healthz", WAIT, "healthz 503 naming the handshake", |status, body| {
-        let error = body["database"]["error"].as_str()?.to_string();
-        (status == 503).then_some(error)
-    });
+    let error = agent.wait_json(
+        "/api/v1/health",
+        WAIT,
+        "healthz 503 naming the handshake",
+        |status, body| {
+            let error = body["database"]["error"].as_str()?.to_string();
+            (status == 503).then_some(error)
+        },
+    );
     assert!(error.contains("TLS handshake"), "{error}");
 }
 
