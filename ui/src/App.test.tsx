@@ -14,7 +14,7 @@ afterEach(() => {
 describe("App", () => {
   it("shows the degraded banner with the reason, and the cluster in the title", async () => {
     stubFetch({
-      healthz: {
+      "api/v1/health": {
         status: 503,
         body: { status: "degraded", cluster: "prod-eu", db: "app", database: { reachable: false, error: "database unreachable: connection refused", server_version: null }, degraded: ["hot_path: database unreachable: connection refused"], loops, uptime_seconds: 60 },
       },
@@ -33,7 +33,7 @@ describe("App", () => {
 
   it("does not crash when /healthz answers 503 with only an error", async () => {
     stubFetch({
-      healthz: { status: 503, body: { error: "state unavailable: mailbox closed" } },
+      "api/v1/health": { status: 503, body: { error: "state unavailable: mailbox closed" } },
       "api/v1/overview": { status: 503, body: { error: "state unavailable: mailbox closed" } },
       "api/v1/history": { status: 503, body: { error: "state unavailable: mailbox closed" } },
     });
@@ -46,7 +46,7 @@ describe("App", () => {
   it("opens the panel named by the deep link", async () => {
     window.location.hash = "#/partitions";
     stubFetch({
-      healthz: { body: { status: "ok", cluster: "c", db: "app", database: { reachable: true, error: null, server_version: "17.2" }, degraded: [], loops: {}, uptime_seconds: 5 } },
+      "api/v1/health": { body: { status: "ok", cluster: "c", db: "app", database: { reachable: true, error: null, server_version: "17.2" }, degraded: [], loops: {}, uptime_seconds: 5 } },
       "api/v1/partitions": { body: { cluster: "c", db: "app", collected_at: null, sql: [], error: null, parents: [] } },
     });
     renderLive(<App />);

@@ -1,4 +1,4 @@
-// The page: title with the cluster label, the degraded banner (on every page, from /healthz),
+// The page: title with the cluster label, the degraded banner (on every page, from /api/v1/health, the full report),
 // navigation with deep links, "last updated" with pause and refresh, and the current panel.
 import { useEffect, useState } from "react";
 import type { Health } from "./api";
@@ -96,7 +96,7 @@ export function DegradedBanner({ health }: { health: ApiState<Health> }) {
 
 export function App() {
   const panel = usePanelFromHash();
-  const health = useApi<Health>("healthz", [503]);
+  const health = useApi<Health>("api/v1/health", [503]);
   const { paused, setPaused, refreshNow, lastUpdated } = useRefresh();
   const cluster = health.data?.cluster;
   useEffect(() => {

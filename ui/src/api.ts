@@ -111,7 +111,7 @@ export class ApiError extends Error {
 /**
  * GETs `path` and parses its JSON. A non-2xx answer throws `ApiError` with the agent's own
  * `error` text when it sent one. `acceptStatus` lists statuses whose body is still data
- * (`/healthz` answers 503 with the full health report).
+ * (`/api/v1/health` answers 503 with the full health report).
  */
 export async function getJson<T>(path: string, signal?: AbortSignal, acceptStatus: number[] = []): Promise<T> {
   let response: Response;

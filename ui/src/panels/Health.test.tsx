@@ -62,11 +62,11 @@ const degraded: Health = {
 afterEach(() => vi.unstubAllGlobals());
 
 function Live() {
-  return <HealthPanel health={useApi<Health>("healthz", [503])} />;
+  return <HealthPanel health={useApi<Health>("api/v1/health", [503])} />;
 }
 
 function serve(health: Health) {
-  stubFetch({ healthz: { status: health.status === "degraded" ? 503 : 200, body: health }, "api/v1/sql": { body: { server_version_num: null, loops: {} } } });
+  stubFetch({ "api/v1/health": { status: health.status === "degraded" ? 503 : 200, body: health }, "api/v1/sql": { body: { server_version_num: null, loops: {} } } });
   return renderLive(<Live />);
 }
 
