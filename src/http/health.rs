@@ -221,3 +221,55 @@ pub fn health_report(view: &StateView, now: SystemTime, detail: Detail) -> (bool
     }
     (status == "ok", body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_failure_keeps_what_failed_and_loses_the_servers_words() {
+        for (reason, expected) in [
+            (
+                "database unreachable: no connection within the loop budget; the last attempt failed: password authentication failed for user \"monitor\" (SQLSTATE 28P01)",
+                "database unreachable: authentication failed (SQLSTATE 28P01)",
+            ),
+            (
+                "database unreachable: no pg_hba.conf entry for host \"10.1.2.3\", user \"monitor\", database \"app\", no encryption (SQLSTATE 28000)",
+                "database unreachable: the server refused the role (pg_hba.conf or authorization) (SQLSTATE 28000)",
+            ),
+            (
+                "database unreachable: database \"inventory\" does not exist (SQLSTATE 3D000)",
+                "database unreachable: the database does not exist (SQLSTATE 3D000)",
+            ),
+            (
+                "database unreachable: error connecting to server: Connection refused (os error 111)",
+                "database unreachable: connection refused",
+            ),
+            (
+                "database unreachable: error connecting to server: failed to lookup address information: Name or service not known",
+                "database unreachable: host name lookup failed",
+            ),
+            (
+                "slow connection: db.internal did not complete the startup within 5s",
+                "slow connection: no answer within the connect timeout",
+            ),
+            (
+                "database unreachable: sorry, too many clients already (SQLSTATE 53300)",
+                "database unreachable: too many connections (SQLSTATE 53300)",
+            ),
+        ] {
+            assert_eq!(redact_reason(reason), expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn reasons_that_name_nothing_stay_as_they_are() {
+        for reason in [
+            "sections failed: canary: canceling statement due to statement timeout (SQLSTATE 57014)",
+            "late: no run finished for 47s (interval 15s)",
+            "pool busy: the loop's own connection is still held by its previous run",
+        ] {
+            assert_eq!(redact_reason(reason), reason);
+        }
+    }
+}
