@@ -180,6 +180,13 @@ pub fn parse_dsn_tls(dsn: &str) -> Result<(tokio_postgres::Config, DbTls), Strin
                     config.port(port);
                 }
             }
+            "user" | "dbname" if value.len() > 63 || value.chars().any(char::is_control) => {
+                // A name PostgreSQL could not hold (it keeps 63 bytes); it would also become
+                // the `db` label on every series.
+                return Err(format!(
+                    "{key} must be a PostgreSQL name: at most 63 bytes, no control characters"
+                ));
+            }
             "user" => {
                 config.user(value);
             }
@@ -739,6 +746,23 @@ mod tests {
         assert!(err.contains("sslrootcert=system needs sslmode=verify-full"), "{err}");
         let (_, tls) = parse_dsn_tls("host=h user=u sslmode=verify-ca sslrootcert=/ca.pem").unwrap();
         assert_eq!(tls.verify(), DbVerify::Chain);
+    }
+
+    #[test]
+    fn user_and_database_names_are_postgresql_names() {
+        let long = "d".repeat(64);
+        for dsn in [
+            format!("host=h user=u dbname={long}"),
+            format!("postgres://{long}@h/db"),
+            "host=h user=u dbname='a\nb'".to_string(),
+        ] {
+            let err = parse_dsn(&dsn).unwrap_err();
+            assert!(
+                err.contains("must be a PostgreSQL name") && !err.contains(&long),
+                "{err}"
+            );
+        }
+        assert!(parse_dsn(&format!("host=h user=u dbname={}", "d".repeat(63))).is_ok());
     }
 
     #[test]
