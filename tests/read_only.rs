@@ -97,7 +97,8 @@ const ATTRIBUTE_AND_ROLE_SHAPES: &[Shape] = &[
             "MEMBER OF role pg_execute_server_program",
             "REVOKE pg_execute_server_program FROM {r};",
         ],
-        Some("COPY (SELECT 1) TO PROGRAM 'true'"),
+        // The program reads all it is sent: one that exits at once (`true`) races the pipe.
+        Some("COPY (SELECT 1) TO PROGRAM 'cat > /dev/null'"),
     ),
     writer(
         "pg_maintain",
