@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Brings pgmon up against a throwaway local PostgreSQL with live data: a pgbench workload, an
-# idle-in-transaction session holding a lock and a session blocked behind it. The agent serves
-# http://127.0.0.1:8181 (/healthz, /metrics, /api/v1/overview, /). Ctrl-C stops everything.
+# idle-in-transaction session holding a lock and a session blocked behind it, a daily-partitioned
+# table that runs out tomorrow, an unused index, a table 90 % empty after VACUUM (bloat the
+# free-space map sees). The agent serves http://127.0.0.1:8181 (/healthz, /metrics,
+# /api/v1/overview, /). Ctrl-C stops everything.
+#
+# PGMON_DEMO_PG_PORT (55432) and PGMON_DEMO_BIND (127.0.0.1:8181) move the two ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
+./scripts/install-deps.sh --demo
+# The first build compiles every dependency: a few minutes and about 1.5 GB under target/.
 cargo build --release
 
 port=${PGMON_DEMO_PG_PORT:-55432}
@@ -39,9 +44,23 @@ CONF
 psql=("${as_pg[@]}" "$bindir/psql" -X -q -h "$dir" -p "$port" -U postgres)
 "${psql[@]}" -d postgres -c "CREATE DATABASE demo"
 "${psql[@]}" -d demo -c "CREATE EXTENSION pg_stat_statements; CREATE EXTENSION pgstattuple;
+  CREATE EXTENSION pg_freespacemap;
   CREATE ROLE pgmon_monitor LOGIN PASSWORD 'demo'; GRANT pg_monitor TO pgmon_monitor;
   REVOKE CREATE ON SCHEMA public FROM PUBLIC; CREATE TABLE demo_lock (id int);"
 "${as_pg[@]}" "$bindir/pgbench" -q -i -s 2 -h "$dir" -p "$port" -U postgres demo >/dev/null 2>&1
+# What a DBA should see: daily partitions that run out tomorrow, an index nothing uses, and a
+# table whose pages VACUUM left 90 % empty (one statement per call: VACUUM needs its own).
+"${psql[@]}" -d demo -c "CREATE TABLE events (at date NOT NULL, payload text) PARTITION BY RANGE (at);
+  DO \$\$ BEGIN FOR i IN -2..1 LOOP
+    EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
+                   'events_' || to_char(current_date + i, 'YYYYMMDD'), current_date + i, current_date + i + 1);
+  END LOOP; END \$\$;
+  INSERT INTO events SELECT current_date - 2 + (g % 4), md5(g::text) FROM generate_series(1, 20000) g;
+  CREATE INDEX pgbench_accounts_filler_idx ON pgbench_accounts (filler);
+  CREATE TABLE audit_log (id int PRIMARY KEY, payload text);
+  INSERT INTO audit_log SELECT g, rpad(md5(g::text), 200, 'x') FROM generate_series(1, 100000) g;
+  DELETE FROM audit_log WHERE id % 10 <> 0;"
+"${psql[@]}" -d demo -c "VACUUM ANALYZE audit_log"
 
 # Live data: a rate-limited pgbench, a lock held idle in transaction, a session blocked on it.
 "${as_pg[@]}" "$bindir/pgbench" -n -c 2 -R 20 -T 86400 -h "$dir" -p "$port" -U postgres demo >/dev/null 2>&1 &
@@ -55,6 +74,11 @@ sleep 1
 "${psql[@]}" -d demo -c "SELECT * FROM demo_lock FOR UPDATE" >/dev/null 2>&1 &
 
 echo "PostgreSQL $("${psql[@]}" -d demo -A -t -c 'SHOW server_version') on 127.0.0.1:$port; pgmon on http://$bind" >&2
+# The database is throwaway: statement text is shown (security.redact_sql_text off), the
+# unused-index threshold fits its size, and the storage and hourly loops run every minute and
+# every five, so their panels follow the workload instead of showing the agent's first minute.
 PGMON_DSN="postgres://pgmon_monitor:demo@127.0.0.1:$port/demo" \
 PGMON_CLUSTER=demo PGMON_HTTP__BIND="$bind" PGMON_LOG__FORMAT=pretty \
+PGMON_SECURITY__REDACT_SQL_TEXT=false PGMON_LIMITS__UNUSED_INDEX_MIN_BYTES=1048576 \
+PGMON_SAMPLE_INTERVALS__STORAGE=1m PGMON_SAMPLE_INTERVALS__HOURLY=5m \
   ./target/release/pgmon --config config.pgmon.sample.yaml

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Installs what pgmon's demo and tests need on Debian/Ubuntu: PostgreSQL with contrib
-# (pg_stat_statements), pgbench, promtool (package prometheus), Chromium and Node.js for the
-# UI tests, and the UI's npm packages (npm ci in ui/). Skips what is present.
+# Installs what pgmon's tests need on Debian/Ubuntu: PostgreSQL with contrib
+# (pg_stat_statements, pgstattuple, pg_freespacemap), pgbench, promtool (package prometheus),
+# Chromium and Node.js for the UI tests, and the UI's npm packages (npm ci in ui/). With
+# --demo, only what the demo needs: PostgreSQL with contrib (the UI bundle is committed, so the
+# demo needs no Node.js). Skips what is present.
 set -euo pipefail
+
+demo=false
+[ "${1:-}" = "--demo" ] && demo=true
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 ls /usr/share/postgresql/*/extension/pg_stat_statements.control >/dev/null 2>&1 || missing+=(postgresql-contrib)
-command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if ! $demo; then
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+fi
 install_ui_packages() {
+  $demo && return 0
   # The lockfile pins every package; node_modules is rebuilt only when it is missing.
   local ui
   ui="$(dirname "$0")/../ui"

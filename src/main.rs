@@ -90,6 +90,7 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -97,7 +98,8 @@ fn init_tracing(format: LogFormat) {
         .with_writer(std::io::stdout);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).init(),
-        LogFormat::Pretty => builder.init(),
+        // Colour codes only for a terminal: redirected to a file or a pipe, plain text.
+        LogFormat::Pretty => builder.with_ansi(std::io::stdout().is_terminal()).init(),
     }
 }
 

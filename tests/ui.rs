@@ -101,6 +101,16 @@ async fn every_panel_renders_seeded_data_in_chromium_and_degraded_mode_shows() {
                 .clone();
             (s == 200 && churn["dead_tuples"].as_i64()? > 0).then_some(())
         });
+        // Stale per spec §6 once it changes while the agent watches (it has an earlier sample).
+        agent.wait_json("/api/v1/stale-stats", WAIT, "stale_t sampled", |s, b| {
+            (s == 200
+                && b["stalest"]
+                    .as_array()?
+                    .iter()
+                    .any(|t| t["relation"] == "public.stale_t"))
+            .then_some(())
+        });
+        pg.psql("app", "INSERT INTO stale_t SELECT generate_series(1, 500)");
         agent.wait_json("/api/v1/stale-stats", WAIT, "stale_t stale", |s, b| {
             (s == 200
                 && b["tables"]

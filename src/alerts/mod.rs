@@ -141,12 +141,13 @@ pub fn evaluate(inputs: &Inputs, t: &AlertThresholds) -> Vec<(Condition, Duratio
                 ));
             }
         }
-        for s in h.stale_stats.iter().flatten() {
+        for s in h.stale_stats.iter().flat_map(|s| &s.tables) {
+            let Some(severity) = s.severity else { continue };
             let msg = format!("{}: stats stale {}", s.relation, human(s.stale_seconds));
             out.push(cond(
                 "stale_stats",
                 format!("stale_stats:{}", s.relation),
-                s.severity,
+                severity,
                 msg,
                 vec![("relation", s.relation.clone())],
             ));
@@ -643,15 +644,30 @@ mod tests {
                 }],
                 relations: vec![],
             }),
-            stale_stats: Ok(vec![stale_stats::StaleTable {
-                relation: "public.orders".into(),
-                modified_since_analyze: 10,
-                stale_seconds: 13.0 * 3600.0,
-                stale_seconds_lower_bound: false,
-                never_analyzed: false,
-                severity: Severity::Warn,
-                fix: String::new(),
-            }]),
+            stale_stats: Ok({
+                let orders = stale_stats::StaleTable {
+                    relation: "public.orders".into(),
+                    modified_since_analyze: 2_000,
+                    modified_last_hour: Some(1_500),
+                    analyze_trigger: 150.0,
+                    live_tuples: 1_000,
+                    stale_seconds: 13.0 * 3600.0,
+                    stale_seconds_lower_bound: false,
+                    never_analyzed: false,
+                    severity: Some(Severity::Warn),
+                    verdict: String::new(),
+                    fix: String::new(),
+                };
+                let listed_only = stale_stats::StaleTable {
+                    relation: "public.quiet".into(),
+                    severity: None,
+                    ..orders.clone()
+                };
+                stale_stats::StaleStats {
+                    tables: vec![orders.clone(), listed_only.clone()],
+                    stalest: vec![orders, listed_only],
+                }
+            }),
             bloat: Err("n/a".into()),
         };
         let rows = vec![partitions::PartitionRow {
@@ -667,11 +683,15 @@ mod tests {
         let storage = StorageSnapshot {
             database: "app".into(),
             relations: Err("n/a".into()),
+            free_space: Err("n/a".into()),
             indexes: Err("n/a".into()),
             unused_indexes: Err("n/a".into()),
             partitions: Ok(partitions::analyse(
-                &rows,
-                &[],
+                &partitions::PartitionCatalog {
+                    rows,
+                    inheritance: vec![],
+                    server_time_zone: "UTC".into(),
+                },
                 partitions::parse_time("2024-03-01 12:00:00").unwrap(),
                 7,
             )),

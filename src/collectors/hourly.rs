@@ -4,7 +4,7 @@
 use super::bloat::{self, BloatSamples};
 use super::relation_locks;
 use super::sizes;
-use super::stale_stats::{self, StaleTable};
+use super::stale_stats::{self, ModificationHistory, StaleStats};
 use super::wraparound::{self, Wraparound};
 use super::{within, CollectSettings, LoopJob, LoopSnapshot, Section, SqlUsed};
 use crate::db::capabilities::{quote_ident, Capabilities};
@@ -16,7 +16,7 @@ use tokio_postgres::Client;
 pub struct HourlySnapshot {
     pub database: String,
     pub wraparound: Section<Wraparound>,
-    pub stale_stats: Section<Vec<StaleTable>>,
+    pub stale_stats: Section<StaleStats>,
     pub bloat: Section<BloatSamples>,
 }
 
@@ -37,11 +37,16 @@ impl HourlySnapshot {
 
 pub struct HourlyJob {
     settings: CollectSettings,
+    /// Each watched table's modification counter over the last hour, for stale statistics.
+    modifications: ModificationHistory,
 }
 
 impl HourlyJob {
     pub fn new(settings: CollectSettings) -> Self {
-        Self { settings }
+        Self {
+            settings,
+            modifications: ModificationHistory::default(),
+        }
     }
 
     async fn collect(
@@ -58,6 +63,7 @@ impl HourlyJob {
                 stale_stats::collect(
                     client,
                     caps.server_version_num,
+                    &mut self.modifications,
                     s.alerts.stats_stale_warn_hours,
                     s.alerts.stats_stale_crit_hours,
                     s.limits.top_relations
@@ -126,6 +132,14 @@ pub fn sql_used(server_version_num: i32) -> Vec<SqlUsed> {
         SqlUsed {
             collector: "bloat_sample",
             sql: bloat::BLOAT_SAMPLE_SQL,
+        },
+        SqlUsed {
+            collector: "index_candidates",
+            sql: bloat::INDEX_CANDIDATES_SQL,
+        },
+        SqlUsed {
+            collector: "index_sample",
+            sql: bloat::INDEX_SAMPLE_SQL,
         },
     ]
 }

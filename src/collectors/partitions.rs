@@ -2,6 +2,12 @@
 //! (parsed from `pg_get_expr(relpartbound)`, which the agent's sessions print in UTC), the
 //! cadence they follow, holes between them, the default partition, how far ahead the newest
 //! one reaches, and the next range to create (with its DDL as text, never executed).
+//!
+//! Calendar arithmetic happens in the time zone the bounds were written in: `timestamptz`
+//! bounds that fall on whole days in UTC are UTC's; bounds that fall on whole days in the
+//! server's default `TimeZone` (`pg_settings.reset_val`, what a DBA's session uses) are that
+//! zone's, so a daily partition in Europe/Berlin stays midnight to midnight across DST. A month
+//! added to the 31st ends on the last day of the next month.
 //! Range partitions over date / timestamp / timestamptz are horizon-checked; integer ranges are
 //! analysed without a horizon; list, hash and inheritance children are inventoried only.
 
@@ -31,6 +37,9 @@ SELECT pn.nspname::text AS parent_schema,
   LEFT JOIN pg_namespace cn ON cn.oid = c.relnamespace
  WHERE pn.nspname NOT IN ('pg_catalog', 'information_schema')
  ORDER BY 1, 2, 6, 7";
+
+/// The zone sessions of this role and database start in (the agent's own sessions SET UTC).
+pub const SERVER_TIME_ZONE_SQL: &str = "SELECT reset_val AS time_zone FROM pg_settings WHERE name = 'TimeZone'";
 
 pub const INHERITANCE_SQL: &str = "\
 SELECT pn.nspname::text AS parent_schema, p.relname::text AS parent_name, count(*)::int8 AS children
@@ -219,7 +228,61 @@ pub fn advance(from: i64, cadence: Cadence, width_seconds: i64) -> i64 {
     let (days, secs) = (from.div_euclid(86_400), from.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
     let total = y * 12 + (m - 1) + months;
-    days_from_civil(total.div_euclid(12), total.rem_euclid(12) + 1, d) * 86_400 + secs
+    let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+    // The 31st plus a month is the last day of the next month, as PostgreSQL's `+ interval`.
+    days_from_civil(y, m, d.min(days_in_month(y, m))) * 86_400 + secs
+}
+
+pub fn days_in_month(y: i64, m: i64) -> i64 {
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    days_from_civil(ny, nm, 1) - days_from_civil(y, m, 1)
+}
+
+/// A time zone `timestamptz` bounds are read and extended in, by its PostgreSQL name.
+#[derive(Debug, Clone)]
+pub struct KeyZone {
+    pub name: String,
+    tz: jiff::tz::TimeZone,
+}
+
+impl KeyZone {
+    pub fn utc() -> Self {
+        Self {
+            name: "UTC".into(),
+            tz: jiff::tz::TimeZone::UTC,
+        }
+    }
+
+    /// An IANA name or a POSIX TZ string; `None` when this build does not know it.
+    pub fn named(name: &str) -> Option<Self> {
+        let tz = jiff::tz::TimeZone::get(name)
+            .or_else(|_| jiff::tz::TimeZone::posix(name))
+            .ok()?;
+        Some(Self { name: name.into(), tz })
+    }
+
+    /// Seconds east of UTC at the instant `epoch`.
+    fn offset_at(&self, epoch: i64) -> i64 {
+        jiff::Timestamp::from_second(epoch).map_or(0, |t| i64::from(self.tz.to_offset(t).seconds()))
+    }
+
+    /// The wall clock at `epoch`, as seconds since 1970-01-01 00:00 on that clock.
+    fn to_wall(&self, epoch: i64) -> i64 {
+        epoch + self.offset_at(epoch)
+    }
+
+    /// The instant a wall-clock time names (the later offset in a gap, the earlier in a fold).
+    fn to_epoch(&self, wall: i64) -> i64 {
+        let civil = jiff::Timestamp::from_second(wall).map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).datetime());
+        civil
+            .ok()
+            .and_then(|dt| self.tz.to_ambiguous_timestamp(dt).compatible().ok())
+            .map_or(wall - self.offset_at(wall), |t| t.as_second())
+    }
+
+    fn whole_days(&self, epochs: impl IntoIterator<Item = i64>) -> bool {
+        epochs.into_iter().all(|e| self.to_wall(e).rem_euclid(86_400) == 0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -256,6 +319,9 @@ pub struct PartitionedParent {
     pub latest_partition: Option<String>,
     pub cadence: Option<Cadence>,
     pub cadence_seconds: Option<i64>,
+    /// For a `timestamptz` key: the zone its bounds were written in, in which they are shown and
+    /// the next range is computed (UTC, or the server's default `TimeZone`).
+    pub bounds_time_zone: Option<String>,
     /// newest upper bound − now (negative when already behind).
     pub future_gap_seconds: Option<f64>,
     /// The newest upper bound is closer than `partition_horizon_days`.
@@ -282,7 +348,8 @@ fn key_kind(key_type: Option<&str>) -> Option<KeyKind> {
     }
 }
 
-fn format_value(v: i64, kind: KeyKind) -> String {
+/// `v` on the wall clock of `zone` (used for `timestamptz` only), as PostgreSQL prints it.
+fn format_value(v: i64, kind: KeyKind, zone: &KeyZone) -> String {
     if kind == KeyKind::Integer {
         return v.to_string();
     }
@@ -293,7 +360,16 @@ fn format_value(v: i64, kind: KeyKind) -> String {
     match kind {
         KeyKind::Date => date,
         KeyKind::Timestamp => format!("{date} {clock}"),
-        _ => format!("{date} {clock}+00"),
+        _ => {
+            let offset = v - zone.to_epoch(v);
+            let (sign, abs) = (if offset < 0 { '-' } else { '+' }, offset.abs());
+            let (h, mi, s) = (abs / 3600, abs % 3600 / 60, abs % 60);
+            match (mi, s) {
+                (0, 0) => format!("{date} {clock}{sign}{h:02}"),
+                (_, 0) => format!("{date} {clock}{sign}{h:02}:{mi:02}"),
+                _ => format!("{date} {clock}{sign}{h:02}:{mi:02}:{s:02}"),
+            }
+        }
     }
 }
 
@@ -311,13 +387,19 @@ fn child_suffix(v: i64, kind: KeyKind, cadence: Cadence) -> String {
     }
 }
 
+/// What [`collect`] reads: the declarative partitions, inheritance parents with their child
+/// counts, and the server's default time zone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionCatalog {
+    pub rows: Vec<PartitionRow>,
+    pub inheritance: Vec<(String, String, i64)>,
+    pub server_time_zone: String,
+}
+
 /// Groups rows by parent and analyses each against `now` (epoch seconds).
-pub fn analyse(
-    rows: &[PartitionRow],
-    inheritance: &[(String, String, i64)],
-    now: i64,
-    horizon_days: u32,
-) -> Vec<PartitionedParent> {
+pub fn analyse(catalog: &PartitionCatalog, now: i64, horizon_days: u32) -> Vec<PartitionedParent> {
+    let server_zone = KeyZone::named(&catalog.server_time_zone);
+    let (rows, inheritance) = (&catalog.rows, &catalog.inheritance);
     let mut by_parent: BTreeMap<(String, String), Vec<&PartitionRow>> = BTreeMap::new();
     for r in rows {
         by_parent
@@ -327,7 +409,9 @@ pub fn analyse(
     }
     let mut out: Vec<PartitionedParent> = by_parent
         .into_iter()
-        .map(|((schema, name), children)| analyse_parent(&schema, &name, &children, now, horizon_days))
+        .map(|((schema, name), children)| {
+            analyse_parent(&schema, &name, &children, now, horizon_days, server_zone.as_ref())
+        })
         .collect();
     out.extend(
         inheritance.iter().map(|(schema, name, count)| {
@@ -352,6 +436,7 @@ impl PartitionedParent {
             latest_partition: None,
             cadence: None,
             cadence_seconds: None,
+            bounds_time_zone: None,
             future_gap_seconds: None,
             missing_future: None,
             holes: Vec::new(),
@@ -366,6 +451,7 @@ fn analyse_parent(
     children: &[&PartitionRow],
     now: i64,
     horizon_days: u32,
+    server_zone: Option<&KeyZone>,
 ) -> PartitionedParent {
     let first = children[0];
     let kind = if first.strategy == "range" && first.key_columns == 1 {
@@ -403,6 +489,26 @@ fn analyse_parent(
     if ranges.is_empty() {
         return parent;
     }
+    // From here on times are on the wall clock of the zone the bounds were written in.
+    let utc = KeyZone::utc();
+    let zone = match server_zone {
+        Some(server) if kind == KeyKind::TimestampTz => {
+            let bounds = || ranges.iter().flat_map(|r| [r.0, r.1]);
+            if !utc.whole_days(bounds()) && server.whole_days(bounds()) {
+                server.clone()
+            } else {
+                utc
+            }
+        }
+        _ => utc,
+    };
+    if kind == KeyKind::TimestampTz {
+        parent.bounds_time_zone = Some(zone.name.clone());
+        for r in &mut ranges {
+            (r.0, r.1) = (zone.to_wall(r.0), zone.to_wall(r.1));
+        }
+    }
+    let format_value = |v: i64, kind: KeyKind| format_value(v, kind, &zone);
     ranges.sort();
     parent.oldest_lower = Some(format_value(ranges[0].0, kind));
     let newest = ranges
@@ -435,7 +541,12 @@ fn analyse_parent(
     parent.cadence = Some(cadence);
     parent.cadence_seconds = Some(width);
     if kind != KeyKind::Integer {
-        let gap = (newest.1 - now) as f64;
+        let newest_epoch = if kind == KeyKind::TimestampTz {
+            zone.to_epoch(newest.1)
+        } else {
+            newest.1
+        };
+        let gap = (newest_epoch - now) as f64;
         parent.future_gap_seconds = Some(gap);
         parent.missing_future = Some(gap < f64::from(horizon_days) * 86_400.0);
     }
@@ -465,11 +576,12 @@ fn analyse_parent(
     parent
 }
 
-pub async fn collect(
-    client: &Client,
-) -> Result<(Vec<PartitionRow>, Vec<(String, String, i64)>), tokio_postgres::Error> {
-    let (declarative, inheritance) =
-        tokio::join!(client.query(PARTITIONS_SQL, &[]), client.query(INHERITANCE_SQL, &[]));
+pub async fn collect(client: &Client) -> Result<PartitionCatalog, tokio_postgres::Error> {
+    let (declarative, inheritance, zone) = tokio::join!(
+        client.query(PARTITIONS_SQL, &[]),
+        client.query(INHERITANCE_SQL, &[]),
+        client.query_opt(SERVER_TIME_ZONE_SQL, &[])
+    );
     let rows = declarative?
         .iter()
         .map(|r| {
@@ -495,7 +607,15 @@ pub async fn collect(
             ))
         })
         .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
-    Ok((rows, inheritance))
+    let server_time_zone = match zone? {
+        Some(row) => row.try_get::<_, Option<String>>("time_zone")?,
+        None => None,
+    };
+    Ok(PartitionCatalog {
+        rows,
+        inheritance,
+        server_time_zone: server_time_zone.unwrap_or_else(|| "UTC".into()),
+    })
 }
 
 #[cfg(test)]
@@ -516,6 +636,18 @@ mod tests {
             child_schema: Some("public".into()),
             child_name: Some(child.into()),
             bound: Some(bound.into()),
+        }
+    }
+
+    fn catalog(rows: &[PartitionRow], inheritance: &[(String, String, i64)]) -> PartitionCatalog {
+        in_zone(rows, inheritance, "UTC")
+    }
+
+    fn in_zone(rows: &[PartitionRow], inheritance: &[(String, String, i64)], zone: &str) -> PartitionCatalog {
+        PartitionCatalog {
+            rows: rows.to_vec(),
+            inheritance: inheritance.to_vec(),
+            server_time_zone: zone.into(),
         }
     }
 
@@ -569,7 +701,7 @@ mod tests {
             daily("2024-03-03", "2024-03-04"),
         ];
         let now = t("2024-03-02 12:00:00");
-        let p = &analyse(&rows, &[], now, 7)[0];
+        let p = &analyse(&catalog(&rows, &[]), now, 7)[0];
         assert_eq!(p.parent, "public.events");
         assert_eq!(p.cadence, Some(Cadence::Daily));
         assert_eq!(p.newest_upper.as_deref(), Some("2024-03-04"));
@@ -588,7 +720,7 @@ mod tests {
             daily("2024-03-04", "2024-03-05"),
             daily("2024-03-05", "2024-03-30"),
         ];
-        let p = &analyse(&rows, &[], t("2024-03-01"), 7)[0];
+        let p = &analyse(&catalog(&rows, &[]), t("2024-03-01"), 7)[0];
         assert_eq!(p.missing_future, Some(false));
         assert_eq!(p.holes.len(), 1);
         assert_eq!(
@@ -613,7 +745,7 @@ mod tests {
             ),
             row("default", "DEFAULT", "timestamp with time zone"),
         ];
-        let p = &analyse(&rows, &[], t("2024-01-15"), 7)[0];
+        let p = &analyse(&catalog(&rows, &[]), t("2024-01-15"), 7)[0];
         assert_eq!(p.cadence, Some(Cadence::Monthly));
         // A reserved word is quoted, as quote_ident() quotes it.
         assert_eq!(p.default_partition.as_deref(), Some("public.\"default\""));
@@ -631,7 +763,7 @@ mod tests {
             row("ids_0", "FOR VALUES FROM (0) TO (1000)", "bigint"),
             row("ids_1", "FOR VALUES FROM (1000) TO (2000)", "bigint"),
         ];
-        let p = &analyse(&rows, &[], 0, 7)[0];
+        let p = &analyse(&catalog(&rows, &[]), 0, 7)[0];
         assert_eq!(p.key_kind, Some("integer"));
         assert_eq!(p.missing_future, None);
         assert_eq!(
@@ -643,11 +775,99 @@ mod tests {
             bound: Some("FOR VALUES IN ('eu')".into()),
             ..row("eu", "", "text")
         };
-        let p = &analyse(&[list], &[("public".into(), "legacy".into(), 3)], 0, 7);
+        let p = &analyse(&catalog(&[list], &[("public".into(), "legacy".into(), 3)]), 0, 7);
         assert_eq!(
             (p[0].strategy.as_str(), p[0].children, p[0].missing_future),
             ("list", 1, None)
         );
         assert_eq!((p[1].strategy.as_str(), p[1].children), ("inheritance", 3));
+    }
+
+    fn tstz(child: &str, from: &str, to: &str) -> PartitionRow {
+        row(
+            child,
+            &format!("FOR VALUES FROM ('{from}') TO ('{to}')"),
+            "timestamp with time zone",
+        )
+    }
+
+    #[test]
+    fn a_month_added_to_the_31st_ends_in_the_next_month() {
+        assert_eq!(advance(t("2027-01-31"), Cadence::Monthly, 0), t("2027-02-28"));
+        assert_eq!(advance(t("2028-01-31"), Cadence::Monthly, 0), t("2028-02-29"));
+        assert_eq!(
+            advance(t("2026-11-30 06:00"), Cadence::Quarterly, 0),
+            t("2027-02-28 06:00")
+        );
+        assert_eq!(advance(t("2024-02-29"), Cadence::Yearly, 0), t("2025-02-28"));
+        assert_eq!(days_in_month(2026, 12), 31);
+        let rows = vec![
+            row("m_dec", "FOR VALUES FROM ('2026-11-30') TO ('2026-12-31')", "date"),
+            row("m_jan", "FOR VALUES FROM ('2026-12-31') TO ('2027-01-31')", "date"),
+        ];
+        let next = analyse(&catalog(&rows, &[]), t("2027-01-01"), 7)[0]
+            .suggested_next
+            .clone()
+            .unwrap();
+        assert_eq!((next.from.as_str(), next.to.as_str()), ("2027-01-31", "2027-02-28"));
+    }
+
+    #[test]
+    fn bounds_written_in_the_server_zone_are_extended_in_it_across_dst() {
+        // Daily partitions written at Berlin midnight (UTC+1 in winter, +2 from 29 March 2026),
+        // printed by the agent's UTC session.
+        let rows = vec![
+            tstz("d27", "2026-03-26 23:00:00+00", "2026-03-27 23:00:00+00"),
+            tstz("d28", "2026-03-27 23:00:00+00", "2026-03-28 23:00:00+00"),
+        ];
+        let p = &analyse(&in_zone(&rows, &[], "Europe/Berlin"), t("2026-03-28 12:00"), 7)[0];
+        assert_eq!(p.bounds_time_zone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(p.cadence, Some(Cadence::Daily));
+        assert_eq!(p.newest_upper.as_deref(), Some("2026-03-29 00:00:00+01"));
+        let next = p.suggested_next.as_ref().unwrap();
+        // The DST day is 23 hours long: the next range still ends at Berlin midnight.
+        assert_eq!(
+            (next.from.as_str(), next.to.as_str(), next.name.as_str()),
+            (
+                "2026-03-29 00:00:00+01",
+                "2026-03-30 00:00:00+02",
+                "public.events_p20260329"
+            )
+        );
+        assert_eq!(p.future_gap_seconds, Some(11.0 * 3600.0));
+        // Monthly in Berlin: March to April crosses DST.
+        let rows = vec![
+            tstz("m_jan", "2025-12-31 23:00:00+00", "2026-01-31 23:00:00+00"),
+            tstz("m_feb", "2026-01-31 23:00:00+00", "2026-02-28 23:00:00+00"),
+            tstz("m_mar", "2026-02-28 23:00:00+00", "2026-03-31 22:00:00+00"),
+        ];
+        let p = &analyse(&in_zone(&rows, &[], "Europe/Berlin"), t("2026-03-01"), 7)[0];
+        assert_eq!(p.cadence, Some(Cadence::Monthly));
+        let next = p.suggested_next.as_ref().unwrap();
+        assert_eq!(
+            (next.from.as_str(), next.to.as_str()),
+            ("2026-04-01 00:00:00+02", "2026-05-01 00:00:00+02")
+        );
+    }
+
+    #[test]
+    fn utc_bounds_stay_utc_whatever_the_server_zone() {
+        let rows = vec![
+            tstz("m_feb", "2026-02-01 00:00:00+00", "2026-03-01 00:00:00+00"),
+            tstz("m_mar", "2026-03-01 00:00:00+00", "2026-04-01 00:00:00+00"),
+        ];
+        for zone in ["Europe/Berlin", "America/New_York", "no/such zone"] {
+            let p = &analyse(&in_zone(&rows, &[], zone), t("2026-03-01"), 7)[0];
+            assert_eq!(p.bounds_time_zone.as_deref(), Some("UTC"), "{zone}");
+            let next = p.suggested_next.as_ref().unwrap();
+            assert_eq!(
+                (next.from.as_str(), next.to.as_str()),
+                ("2026-04-01 00:00:00+00", "2026-05-01 00:00:00+00")
+            );
+        }
+        // Half-hour zones print their minutes.
+        let rows = vec![tstz("d1", "2026-01-01 18:30:00+00", "2026-01-02 18:30:00+00")];
+        let p = &analyse(&in_zone(&rows, &[], "Asia/Kolkata"), t("2026-01-01"), 7)[0];
+        assert_eq!(p.suggested_next.as_ref().unwrap().to, "2026-01-04 00:00:00+05:30");
     }
 }

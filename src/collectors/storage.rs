@@ -5,9 +5,9 @@
 
 use super::partitions::{self, PartitionedParent};
 use super::relation_locks::{self, SkippedRelation};
-use super::sizes::{self, IndexSize, RelationSize, UnusedIndexes};
+use super::sizes::{self, FreeSpaceMap, IndexSize, RelationSize, UnusedIndexes};
 use super::{within, CollectSettings, LoopJob, LoopSnapshot, Section, SqlUsed};
-use crate::db::capabilities::Capabilities;
+use crate::db::capabilities::{qualified_name, quote_ident, Capabilities};
 use futures::future::BoxFuture;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -18,6 +18,8 @@ use tokio_postgres::Client;
 pub struct StorageSnapshot {
     pub database: String,
     pub relations: Section<Vec<RelationSize>>,
+    /// Whether the Top-N tables' free-space maps were read (their figures are in `relations`).
+    pub free_space: Section<FreeSpaceMap>,
     pub indexes: Section<Vec<IndexSize>>,
     pub unused_indexes: Section<UnusedIndexes>,
     pub partitions: Section<Vec<PartitionedParent>>,
@@ -31,6 +33,7 @@ impl StorageSnapshot {
     pub fn sections(&self) -> Vec<(&'static str, Option<&String>)> {
         vec![
             ("relations", self.relations.as_ref().err()),
+            ("free_space", self.free_space.as_ref().err()),
             ("indexes", self.indexes.as_ref().err()),
             ("unused_indexes", self.unused_indexes.as_ref().err()),
             ("partitions", self.partitions.as_ref().err()),
@@ -79,10 +82,25 @@ impl StorageJob {
         let unused = relation_locks::take_skipped(unused, &mut skipped_relations);
         skipped_relations.sort();
         skipped_relations.dedup_by(|a, b| a.relation == b.relation);
+        let free_space = match &relations {
+            Ok(rows) if caps.has_extension("pg_freespacemap") => {
+                let tables: Vec<(u32, String)> = rows
+                    .iter()
+                    .map(|r| (r.oid, qualified_name(&r.schema, &r.name)))
+                    .collect();
+                within(deadline, sizes::collect_free_space(client, &tables)).await
+            }
+            Ok(_) => Ok(FreeSpaceMap::unavailable(free_space_map_missing(&caps.database))),
+            Err(_) => Ok(FreeSpaceMap::unavailable(
+                "the relations section failed this run".into(),
+            )),
+        };
         let now = Instant::now();
         let hours = self.previous_at.map(|at| now.duration_since(at).as_secs_f64() / 3600.0);
+        let no_map = HashMap::new();
+        let free_by_oid = free_space.as_ref().map_or(&no_map, |f| &f.by_oid);
         let relations = relations.map(|rows| {
-            let sized = sizes::relation_sizes(rows, &self.previous_totals, hours);
+            let sized = sizes::relation_sizes(rows, &self.previous_totals, hours, free_by_oid);
             self.previous_totals = sized.iter().map(|r| (r.relation.clone(), r.total_bytes)).collect();
             self.previous_at = Some(now);
             sized
@@ -90,8 +108,8 @@ impl StorageJob {
         let epoch = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let mut partitions = partitions
-            .map(|(rows, inheritance)| partitions::analyse(&rows, &inheritance, epoch, limits.partition_horizon_days));
+        let mut partitions =
+            partitions.map(|catalog| partitions::analyse(&catalog, epoch, limits.partition_horizon_days));
         if let Ok(parents) = &mut partitions {
             // Most urgent first, capped like every per-relation family.
             parents.sort_by(|a, b| {
@@ -104,12 +122,21 @@ impl StorageJob {
         StorageSnapshot {
             database: caps.database.clone(),
             relations,
+            free_space,
             indexes,
             unused_indexes: unused,
             partitions,
             skipped_relations,
         }
     }
+}
+
+/// Why there are no free-space figures, with the fix.
+pub fn free_space_map_missing(database: &str) -> String {
+    format!(
+        "extension pg_freespacemap is not installed in database {}: CREATE EXTENSION pg_freespacemap; (the role needs pg_stat_scan_tables, part of pg_monitor). Until then bloat_estimated_bytes counts dead tuples only, and reads 0 right after a VACUUM however empty the pages are",
+        quote_ident(database)
+    )
 }
 
 impl LoopJob for StorageJob {
@@ -142,6 +169,10 @@ pub fn sql_used() -> Vec<SqlUsed> {
             sql: sizes::RELATION_SIZE_SQL,
         },
         SqlUsed {
+            collector: "free_space",
+            sql: sizes::FREE_SPACE_SQL,
+        },
+        SqlUsed {
             collector: "index_sizes",
             sql: sizes::INDEX_SIZES_SQL,
         },
@@ -156,6 +187,10 @@ pub fn sql_used() -> Vec<SqlUsed> {
         SqlUsed {
             collector: "inheritance",
             sql: partitions::INHERITANCE_SQL,
+        },
+        SqlUsed {
+            collector: "server_time_zone",
+            sql: partitions::SERVER_TIME_ZONE_SQL,
         },
     ]
 }

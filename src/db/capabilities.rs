@@ -166,10 +166,20 @@ impl Capabilities {
                 });
             }
         }
+        if !self.has_extension("pg_freespacemap") {
+            out.push(Advisory {
+                code: "pg_freespacemap_not_installed",
+                message: format!(
+                    "extension pg_freespacemap is not installed in database {}: the bloat estimate counts dead tuples only and reads 0 right after a VACUUM however empty the pages are",
+                    quote_ident(&self.database)
+                ),
+                fix: "CREATE EXTENSION pg_freespacemap; GRANT pg_stat_scan_tables TO ".to_string() + &role + ";",
+            });
+        }
         if !self.has_extension("pgstattuple") {
             out.push(Advisory {
                 code: "pgstattuple_not_installed",
-                message: "extension pgstattuple is not installed: bloat is estimated from statistics only, not sampled"
+                message: "extension pgstattuple is not installed: tables and B-tree indexes are not sampled for bloat (pgstattuple_approx, pgstatindex)"
                     .into(),
                 fix: "CREATE EXTENSION pgstattuple; GRANT pg_stat_scan_tables TO ".to_string() + &role + ";",
             });
@@ -411,7 +421,12 @@ mod tests {
             shared_preload_libraries: Some("auto_explain, pg_stat_statements".into()),
             track_io_timing: Some("on".into()),
             pg_stat_statements_track: Some("all".into()),
-            extensions: vec!["pg_stat_statements".into(), "pgstattuple".into(), "plpgsql".into()],
+            extensions: vec![
+                "pg_freespacemap".into(),
+                "pg_stat_statements".into(),
+                "pgstattuple".into(),
+                "plpgsql".into(),
+            ],
             pg_stat_statements_version: Some("1.10".into()),
         }
     }
@@ -441,10 +456,21 @@ mod tests {
                 "pg_stat_statements_not_preloaded",
                 "pg_stat_statements_not_installed",
                 "track_io_timing_off",
+                "pg_freespacemap_not_installed",
                 "pgstattuple_not_installed"
             ]
         );
         assert_eq!(c.advisories()[0].fix, "GRANT pg_monitor TO \"Mon Role\";");
+        let freespace = &c.advisories()[4];
+        assert_eq!(
+            freespace.fix,
+            "CREATE EXTENSION pg_freespacemap; GRANT pg_stat_scan_tables TO \"Mon Role\";"
+        );
+        assert!(
+            freespace.message.contains("reads 0 right after a VACUUM"),
+            "{}",
+            freespace.message
+        );
     }
 
     #[test]

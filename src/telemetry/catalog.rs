@@ -338,7 +338,9 @@ pub const CATALOG: &[MetricDef] = &[
     def("pg_relation_table_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "relkind"], "pg_table_size()", "Heap bytes (with free space and visibility maps) of a Top-N relation."),
     def("pg_relation_index_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "relkind"], "pg_indexes_size()", "Bytes of all indexes of a Top-N relation."),
     def("pg_relation_toast_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "relkind"], "pg_total_relation_size(reltoastrelid)", "TOAST bytes of a Top-N relation."),
-    def("pg_relation_bloat_estimated_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "relkind"], "pg_stat_user_tables", "Statistics-only bloat estimate: heap bytes x dead / (live + dead)."),
+    def("pg_relation_bloat_estimated_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "relkind"], "pg_stat_user_tables", "Bloat estimate of a Top-N table: free-space map free bytes plus heap bytes x dead / (live + dead), at most the heap; dead tuples only without pg_freespacemap (see bloat_estimate_basis in the API)."),
+    def("pg_relation_fsm_free_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "relkind"], "pg_freespace()", "Free bytes the free-space map records in a Top-N table's heap (what VACUUM found reusable); needs pg_freespacemap."),
+    def("pg_relation_fsm_free_ratio", Gauge, None, &["db", "relation", "relkind"], "pg_freespace()", "Free-space map free bytes over heap bytes (0-1) of a Top-N table; needs pg_freespacemap."),
     def("pg_index_scans_total", Counter, Some(Unit::Count), &["db", "relation", "index"], "pg_stat_user_indexes", "Index scans of a Top-N index by size."),
     def("pg_unused_index_bytes", Gauge, Some(Unit::Bytes), &["db", "relation", "index"], "pg_stat_user_indexes", "Bytes of an index never scanned since stats reset (not backing a constraint, at least limits.unused_index_min_bytes)."),
     def("pg_partition_missing_future", Gauge, None, &["db", "parent"], "pg_partitioned_table", "1 when the newest partition ends within limits.partition_horizon_days, else 0."),
@@ -346,9 +348,11 @@ pub const CATALOG: &[MetricDef] = &[
     // Hourly.
     def("pg_wraparound_database_tx_age", Gauge, Some(Unit::Count), &["db", "database"], "pg_database", "age(datfrozenxid): transactions since the database was last fully frozen (limit 2^31)."),
     def("pg_wraparound_relation_tx_age", Gauge, Some(Unit::Count), &["db", "relation"], "pg_class", "age(relfrozenxid) of the worst relations."),
-    def("pg_table_stats_stale_seconds", Gauge, Some(Unit::Seconds), &["db", "relation"], "pg_stat_user_tables", "Seconds since the last (auto)analyze of a table modified since (lower bound when never analyzed)."),
+    def("pg_table_stats_stale_seconds", Gauge, Some(Unit::Seconds), &["db", "relation"], "pg_stat_user_tables", "Seconds since the last (auto)analyze of the Top-N stalest modified tables, stale or not (no analyze recorded: since first seen modified, a lower bound)."),
     def("pg_relation_bloat_sample_free_bytes", Gauge, Some(Unit::Bytes), &["db", "relation"], "pgstattuple_approx()", "Free bytes found by pgstattuple_approx in a Top-N table."),
     def("pg_relation_bloat_sample_free_percent", Gauge, None, &["db", "relation"], "pgstattuple_approx()", "Free space percentage found by pgstattuple_approx in a Top-N table."),
+    def("pg_index_bloat_sample_leaf_density_percent", Gauge, None, &["db", "relation", "index"], "pgstatindex()", "Average leaf page density (percent, about 90 fresh) of a Top-N B-tree index, sampled hourly by pgstatindex."),
+    def("pg_index_bloat_sample_leaf_fragmentation_percent", Gauge, None, &["db", "relation", "index"], "pgstatindex()", "Leaf pages out of physical order (percent) of a Top-N B-tree index, sampled hourly by pgstatindex."),
     // Alerts.
     def("alerts_total", Counter, Some(Unit::Count), &["kind", "severity"], "agent", "Alerts that started firing (or escalated), by kind and severity."),
     def("pg_dead_tuple_backlog_alert", Gauge, None, &["db", "relation", "severity"], "pg_stat_user_tables", "A firing dead-tuple backlog alert: 1 = warn, 2 = crit."),

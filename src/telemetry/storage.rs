@@ -1,6 +1,6 @@
 //! Storage and hourly snapshots → series (spec §5 names): sizes and bloat by relation, index
 //! scans and unused bytes by relation + index, partition horizon by parent, wraparound ages,
-//! stale statistics, bloat samples.
+//! stale statistics, free-space maps, table and index bloat samples.
 
 use super::SeriesNaming;
 use crate::collectors::hourly::HourlySnapshot;
@@ -15,7 +15,11 @@ pub fn record_storage(n: &SeriesNaming, s: &StorageSnapshot) {
             gauge!(n.name("pg_relation_table_bytes"), labels.clone()).set(r.table_bytes as f64);
             gauge!(n.name("pg_relation_index_bytes"), labels.clone()).set(r.index_bytes as f64);
             gauge!(n.name("pg_relation_toast_bytes"), labels.clone()).set(r.toast_bytes as f64);
-            gauge!(n.name("pg_relation_bloat_estimated_bytes"), labels).set(r.bloat_estimated_bytes as f64);
+            gauge!(n.name("pg_relation_bloat_estimated_bytes"), labels.clone()).set(r.bloat_estimated_bytes as f64);
+            if let (Some(free), Some(ratio)) = (r.fsm_free_bytes, r.fsm_free_ratio) {
+                gauge!(n.name("pg_relation_fsm_free_bytes"), labels.clone()).set(free as f64);
+                gauge!(n.name("pg_relation_fsm_free_ratio"), labels).set(ratio);
+            }
         }
     }
     if let Ok(indexes) = &s.indexes {
@@ -60,7 +64,7 @@ pub fn record_hourly(n: &SeriesNaming, s: &HourlySnapshot) {
         }
     }
     if let Ok(stale) = &s.stale_stats {
-        for t in stale {
+        for t in &stale.stalest {
             gauge!(
                 n.name("pg_table_stats_stale_seconds"),
                 n.labels(&[("relation", t.relation.clone())])
@@ -73,6 +77,15 @@ pub fn record_hourly(n: &SeriesNaming, s: &HourlySnapshot) {
             let labels = n.labels(&[("relation", b.relation.clone())]);
             gauge!(n.name("pg_relation_bloat_sample_free_bytes"), labels.clone()).set(b.free_bytes as f64);
             gauge!(n.name("pg_relation_bloat_sample_free_percent"), labels).set(b.free_percent);
+        }
+        for i in &bloat.indexes {
+            let labels = n.labels(&[("relation", i.relation.clone()), ("index", i.index.clone())]);
+            if let Some(density) = i.avg_leaf_density {
+                gauge!(n.name("pg_index_bloat_sample_leaf_density_percent"), labels.clone()).set(density);
+            }
+            if let Some(fragmentation) = i.leaf_fragmentation {
+                gauge!(n.name("pg_index_bloat_sample_leaf_fragmentation_percent"), labels).set(fragmentation);
+            }
         }
     }
 }

@@ -58,8 +58,30 @@ pub fn running_as_root() -> bool {
         .unwrap_or(false)
 }
 
+/// A port a test server can listen on. Below the kernel's ephemeral range (32768 and up on
+/// Linux), so no outgoing connection of a concurrent test can take it between this check and the
+/// server's own bind (a port the kernel hands out for `:0` is in that range, and a standby whose
+/// port an agent's connection took that way failed to start); each call in a process tries the
+/// next candidate from a start that differs per process.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static START: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        std::process::id().wrapping_mul(2_654_435_761)
+            ^ std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+    });
+    for _ in 0..COUNT {
+        let port = (FIRST + start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % COUNT) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}..{}", FIRST + COUNT)
 }
 
 impl TestPostgres {

@@ -14,6 +14,7 @@ pub async fn storage(app: web::Data<AppState>) -> HttpResponse {
     respond(&app, LoopName::Storage, Published::storage, |_, s, obj| {
         let mut errors = Map::new();
         obj.insert("tables".into(), section("relations", &s.relations, &mut errors));
+        obj.insert("free_space".into(), section("free_space", &s.free_space, &mut errors));
         obj.insert("indexes".into(), section("indexes", &s.indexes, &mut errors));
         obj.insert("skipped_relations".into(), json!(s.skipped_relations));
         obj.insert("errors".into(), Value::Object(errors));
@@ -22,6 +23,7 @@ pub async fn storage(app: web::Data<AppState>) -> HttpResponse {
             "relation_sizes",
             "relation_candidates",
             "relation_size",
+            "free_space",
             "index_sizes",
         ];
         obj.insert("sql".into(), sql_named(sql_used(), &names));
@@ -42,7 +44,10 @@ pub async fn unused_indexes(app: web::Data<AppState>) -> HttpResponse {
 pub async fn partitions(app: web::Data<AppState>) -> HttpResponse {
     respond(&app, LoopName::Storage, Published::storage, |_, s, obj| {
         put(obj, "parents", &s.partitions);
-        obj.insert("sql".into(), sql_named(sql_used(), &["partitions", "inheritance"]));
+        obj.insert(
+            "sql".into(),
+            sql_named(sql_used(), &["partitions", "inheritance", "server_time_zone"]),
+        );
     })
     .await
 }

@@ -1,6 +1,8 @@
 // Partitions: the horizon per partitioned parent (newest upper bound against now, cadence),
 // holes between children, the default partition, and the suggested next range with its DDL
-// to copy (never executed by the agent).
+// to copy (never executed by the agent): identifiers quoted as quote_ident() does, months added
+// as PostgreSQL adds them (the 31st + 1 month is the next month's last day), timestamptz bounds
+// extended in the zone they were written in.
 import { useState } from "react";
 import type { Envelope } from "../api";
 import { DataTable } from "../components/DataTable";
@@ -28,6 +30,8 @@ interface Parent {
   latest_partition: string | null;
   cadence: string | null;
   cadence_seconds: number | null;
+  /** timestamptz keys: the zone the bounds were written in, in which they are shown and extended. */
+  bounds_time_zone?: string | null;
   future_gap_seconds: number | null;
   missing_future: boolean | null;
   holes: Hole[];
@@ -82,13 +86,23 @@ export function PartitionsPanel() {
               { key: "children", label: "Children", numeric: true, render: (p) => p.children, sortValue: (p) => p.children },
               { key: "cadence", label: "Cadence", render: (p) => cadence(p) },
               { key: "oldest", label: "Oldest lower", render: (p) => p.oldest_lower ?? "—" },
-              { key: "newest", label: "Newest upper", render: (p) => p.newest_upper ?? "—" },
+              {
+                key: "newest",
+                label: "Newest upper",
+                title: "timestamptz bounds are shown and extended in the zone they were written in: UTC, or the server's default TimeZone when they fall on whole days there",
+                render: (p) => (p.newest_upper ? (p.bounds_time_zone ? <span title={`bounds written in ${p.bounds_time_zone}`}>{p.newest_upper} <span className="muted">({p.bounds_time_zone})</span></span> : p.newest_upper) : "—"),
+              },
               { key: "latest", label: "Latest partition", render: (p) => (p.latest_partition ? <code>{p.latest_partition}</code> : "—") },
               { key: "default", label: "Default", render: (p) => p.default_partition ?? "none" },
               { key: "holes", label: "Holes", numeric: true, render: (p) => p.holes.length, sortValue: (p) => p.holes.length },
             ]}
           />
           <h3>Suggested next partitions</h3>
+          <p className="muted">
+            The range after the newest partition at the parent's cadence (the median width of its ranges). Names are quoted as <code>quote_ident()</code> does; a month added to
+            the 31st ends on the next month's last day; <code>timestamptz</code> bounds are extended in the zone they were written in (UTC, or the server's default TimeZone
+            when they fall on whole days there). pgmon never runs it.
+          </p>
           {parents.filter((p) => p.suggested_next).length === 0 ? (
             <Empty>No suggestion: no parent is range-partitioned on a single date/time or integer column with bounded children.</Empty>
           ) : (

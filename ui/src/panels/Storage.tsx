@@ -18,7 +18,12 @@ interface RelationSize {
   live_tuples: number;
   dead_tuples: number;
   pct_dead: number;
+  /** Free bytes the free-space map records (pg_freespacemap); null without it. */
+  fsm_free_bytes?: number | null;
+  fsm_free_ratio?: number | null;
   bloat_estimated_bytes: number;
+  /** "free_space_map+dead_tuples", or "dead_tuples_only" without a free-space map figure. */
+  bloat_estimate_basis?: string;
   growth_bytes: number | null;
   growth_bytes_per_hour: number | null;
 }
@@ -59,7 +64,14 @@ function Split({ r }: { r: RelationSize }) {
 }
 
 export function StoragePanel() {
-  const storage = useApi<Envelope & { tables: RelationSize[] | null; indexes: IndexSize[] | null; skipped_relations?: SkippedRelation[] }>(
+  const storage = useApi<
+    Envelope & {
+      tables: RelationSize[] | null;
+      indexes: IndexSize[] | null;
+      skipped_relations?: SkippedRelation[];
+      free_space?: { available: boolean; unavailable_reason: string | null; skipped_relations: SkippedRelation[] } | null;
+    }
+  >(
     "api/v1/storage",
   );
   const unused = useApi<Envelope & { unused_indexes: UnusedIndexes | null }>("api/v1/unused-indexes");
@@ -123,6 +135,11 @@ export function StoragePanel() {
           )}
 
           <h3>Largest tables</h3>
+          {s.free_space && !s.free_space.available && (
+            <p className="muted" data-testid="free-space-unavailable">
+              {s.free_space.unavailable_reason}
+            </p>
+          )}
           {!s.tables && <Empty>Table sizes not collected this run: see the section error above.</Empty>}
           {s.tables && s.tables.length === 0 && <Empty>No user tables in this database.</Empty>}
           {s.tables && s.tables.length > 0 && (
@@ -140,7 +157,15 @@ export function StoragePanel() {
                 { key: "index", label: "Indexes", numeric: true, render: (r) => bytes(r.index_bytes), sortValue: (r) => r.index_bytes },
                 { key: "toast", label: "TOAST", numeric: true, render: (r) => bytes(r.toast_bytes), sortValue: (r) => r.toast_bytes },
                 { key: "dead", label: "% dead", numeric: true, render: (r) => pct(r.pct_dead), sortValue: (r) => r.pct_dead },
-                { key: "bloat", label: "Bloat (est.)", numeric: true, title: "heap × dead / (live + dead), from statistics", render: (r) => bytes(r.bloat_estimated_bytes), sortValue: (r) => r.bloat_estimated_bytes },
+                { key: "fsm", label: "Free (FSM)", numeric: true, title: "free bytes the free-space map records: what VACUUM found reusable", render: (r) => (r.fsm_free_bytes == null ? "—" : `${bytes(r.fsm_free_bytes)} (${pct((r.fsm_free_ratio ?? 0) * 100)})`), sortValue: (r) => r.fsm_free_bytes },
+                {
+                  key: "bloat",
+                  label: "Bloat (est.)",
+                  numeric: true,
+                  title: "free-space map free bytes + heap × dead / (live + dead), at most the heap; marked “dead tuples only” without pg_freespacemap, which reads 0 right after a VACUUM",
+                  render: (r) => (r.bloat_estimate_basis === "dead_tuples_only" ? <span title="dead tuples only: no free-space map figure for this table">{bytes(r.bloat_estimated_bytes)} <span className="muted">(dead tuples only)</span></span> : bytes(r.bloat_estimated_bytes)),
+                  sortValue: (r) => r.bloat_estimated_bytes,
+                },
                 { key: "growth", label: "Growth", numeric: true, title: "since the previous storage snapshot", render: (r) => (r.growth_bytes === null ? "—" : bytes(r.growth_bytes)), sortValue: (r) => r.growth_bytes },
                 { key: "rate", label: "Per hour", numeric: true, render: (r) => (r.growth_bytes_per_hour === null ? "—" : bytes(r.growth_bytes_per_hour)), sortValue: (r) => r.growth_bytes_per_hour },
               ]}
