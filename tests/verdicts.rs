@@ -344,7 +344,7 @@ async fn suggested_partition_ddl_runs_as_written() {
             "public.select_p2000",
             "2000",
             "3000",
-            "FOR VALUES FROM (2000) TO (3000)",
+            "FOR VALUES FROM ('2000') TO ('3000')",
         ),
         (
             "public.month_end",
