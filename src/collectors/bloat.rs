@@ -43,6 +43,11 @@ SELECT index_size, leaf_pages, empty_pages, deleted_pages, avg_leaf_density, lea
 /// its fillfactor (90 %), and a page split leaves two pages about half full.
 pub const LOW_LEAF_DENSITY_PERCENT: f64 = 50.0;
 
+/// Leaf pages (512 KiB) below which no REINDEX is suggested: a small index's density says
+/// nothing (pgbench_branches_pkey, one page and a few live keys, reads 0.5 %), and rebuilding
+/// it gains nothing.
+pub const MIN_LEAF_PAGES_FOR_FIX: i64 = 64;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexBloatSample {
     pub relation: String,
@@ -117,7 +122,7 @@ pub fn index_sample(
     let avg_leaf_density = known(density);
     IndexBloatSample {
         fix: avg_leaf_density
-            .filter(|d| *d < LOW_LEAF_DENSITY_PERCENT)
+            .filter(|d| *d < LOW_LEAF_DENSITY_PERCENT && leaf_pages >= MIN_LEAF_PAGES_FOR_FIX)
             .map(|_| format!("REINDEX INDEX CONCURRENTLY {index};")),
         relation,
         index,
@@ -253,6 +258,12 @@ mod tests {
             0.0,
         );
         assert_eq!(s.fix, None);
+        let s = index_sample("public.b".into(), "public.b_pkey".into(), 16384, 1, 0, 0, 0.54, 0.0);
+        assert_eq!(
+            (s.avg_leaf_density, s.fix),
+            (Some(0.54), None),
+            "one leaf page: no verdict"
+        );
         let s = index_sample(
             "public.t".into(),
             "public.t_idx".into(),

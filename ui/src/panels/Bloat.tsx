@@ -85,7 +85,7 @@ function FreeSpaceMap({ rows, status }: { rows: FreeSpaceRow[]; status: BloatRes
   );
 }
 
-/** pgstatindex samples: a fresh B-tree packs its leaves to about 90 %; below 50 % it is worth a REINDEX. */
+/** pgstatindex samples: a fresh B-tree packs its leaves to about 90 %; below 50 % on 64+ leaf pages it is worth a REINDEX. */
 function IndexSamples({ indexes, skipped }: { indexes: IndexBloatSample[]; skipped: SkippedRelation[] }) {
   return (
     <>
@@ -101,7 +101,7 @@ function IndexSamples({ indexes, skipped }: { indexes: IndexBloatSample[]; skipp
           columns={[
             { key: "index", label: "Index", render: (i) => <code>{i.index}</code>, sortValue: (i) => i.index },
             { key: "size", label: "Size", numeric: true, render: (i) => bytes(i.index_bytes), sortValue: (i) => i.index_bytes },
-            { key: "density", label: "Leaf density", numeric: true, title: "average fullness of the leaf pages: about 90 % fresh (fillfactor 90)", render: (i) => (i.avg_leaf_density === null ? "—" : pct(i.avg_leaf_density)), sortValue: (i) => i.avg_leaf_density },
+            { key: "density", label: "Leaf density", numeric: true, title: "average fullness of the leaf pages: about 90 % fresh (fillfactor 90); below 50 % on an index of 64+ leaf pages a REINDEX is suggested", render: (i) => (i.avg_leaf_density === null ? "—" : pct(i.avg_leaf_density)), sortValue: (i) => i.avg_leaf_density },
             { key: "frag", label: "Fragmentation", numeric: true, title: "leaf pages out of physical order", render: (i) => (i.leaf_fragmentation === null ? "—" : pct(i.leaf_fragmentation)), sortValue: (i) => i.leaf_fragmentation },
             { key: "fix", label: "Fix", render: (i) => (i.fix ? <code>{i.fix}</code> : null) },
           ]}
