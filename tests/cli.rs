@@ -109,3 +109,36 @@ fn healthcheck_exits_1_when_nothing_listens() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not reach"));
 }
+
+/// `log.format: pretty` writes colour codes only to a terminal: redirected to a file or a
+/// pipe (a container's log, `demo.sh > log`), the lines are plain text.
+#[test]
+fn pretty_logs_written_to_a_pipe_carry_no_colour_codes() {
+    use std::io::Read;
+    let (mut cmd, _dir) = support::agent::command(DSN.1, &test_config("log:\n  format: pretty\n"));
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    support::eventually(Duration::from_secs(30), "the listening line", || {
+        text.lock().unwrap().contains("listening").then_some(())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = text.lock().unwrap().clone();
+    assert!(text.contains(" INFO "), "pretty lines: {text}");
+    assert!(!text.contains('\u{1b}'), "colour codes in a redirected log: {text:?}");
+}

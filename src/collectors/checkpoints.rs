@@ -1,6 +1,9 @@
 //! Checkpoints: timed vs requested counters from `pg_stat_bgwriter` before PostgreSQL 17 and
 //! `pg_stat_checkpointer` from 17 on, with the requested ratio and mean interval over a
 //! sliding window of up to an hour (since the last stats reset while the window is young).
+//! Neither is reported over less than ten minutes of history: a fresh cluster's first minutes
+//! hold a few requested checkpoints that are not thrash (CREATE DATABASE before PostgreSQL 15
+//! requests two, a base backup one), and over seconds they read as a ratio of 1 every 0 s.
 
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -101,8 +104,10 @@ impl CheckpointWindow {
                 current.stats_reset_epoch.map(|r| current.now_epoch - r),
             )
         };
-        // A ratio over one or two checkpoints (just after a reset) says nothing.
-        let (requested_ratio, mean_interval_seconds) = if count >= MIN_CHECKPOINTS {
+        // A ratio over one or two checkpoints, or over minutes of history (just after a reset,
+        // or in a fresh cluster), says nothing.
+        let enough_history = seconds.is_some_and(|s| s >= MIN_WINDOW_SECONDS);
+        let (requested_ratio, mean_interval_seconds) = if count >= MIN_CHECKPOINTS && enough_history {
             (Some(requested as f64 / count as f64), seconds.map(|s| s / count as f64))
         } else {
             (None, None)
@@ -187,6 +192,29 @@ mod tests {
         let s = w.observe(after);
         assert_eq!((s.requested_ratio, s.mean_interval_seconds), (None, None));
         assert_eq!(s.window_seconds, Some(50.0));
+    }
+
+    #[test]
+    fn a_fresh_clusters_first_requested_checkpoints_are_not_thrash() {
+        // Reset (initdb) 40 s ago; CREATE DATABASE twice and a base backup since: four
+        // requested checkpoints, none timed. Over 40 s that is no verdict.
+        let mut w = CheckpointWindow::default();
+        let s = w.observe(at(40.0, 0, 4));
+        assert_eq!((s.requested_ratio, s.mean_interval_seconds), (None, None));
+        assert_eq!(s.window_seconds, Some(40.0));
+        // Nor is it without a recorded reset time.
+        let mut w = CheckpointWindow::default();
+        let s = w.observe(CheckpointCounters {
+            stats_reset_epoch: None,
+            ..at(40.0, 0, 4)
+        });
+        assert_eq!(s.requested_ratio, None);
+        // Ten minutes on, the same four are a ratio (1.0) and an interval (150 s).
+        let s = w.observe(CheckpointCounters {
+            stats_reset_epoch: None,
+            ..at(640.0, 0, 8)
+        });
+        assert_eq!((s.requested_ratio, s.mean_interval_seconds), (Some(1.0), Some(150.0)));
     }
 
     #[test]
