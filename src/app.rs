@@ -1,19 +1,18 @@
 //! Start-up and shutdown: read the TLS and credential files (a bad one is bad input), bind the
 //! HTTP listener (a taken address is bad input), check the role once if the database answers
-//! (refuse a writable role), start the StateActor, the AlertEvaluator and the supervised
-//! loops, then serve (HTTPS when `http.tls` is set) until SIGINT/SIGTERM.
+//! (refuse a writable role), start the StateActor (with the alert engine and the
+//! Notifier) and the supervised loops, then serve (HTTPS when `http.tls` is set) until SIGINT/SIGTERM.
 //! A database that is down at start is not fatal: the agent starts degraded.
 
-use crate::actors::alert_evaluator::AlertEvaluator;
 use crate::actors::loop_actor::CapabilitiesCache;
-use crate::actors::notifier::Notifier;
+use crate::alerts::notifier::Notifier;
 use crate::actors::state::StateActor;
 use crate::config::{describe_dsn, parse_dsn_tls, Config};
 use crate::db::{self, capabilities::Capabilities, privileges};
 use crate::http::{self, auth::AuthPolicy, AppState};
 use crate::telemetry::{SeriesNaming, Telemetry};
 use crate::{EXIT_BAD_INPUT, EXIT_WRITE_ACCESS};
-use actix::{Actor, AsyncContext};
+use actix::Actor;
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceRequest;
 use actix_web::middleware::{from_fn, Next};
@@ -109,17 +108,12 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     if let Some(n) = &notifier {
         telemetry.watch_notifier(n.stats.clone());
     }
-    // The evaluator reports back to the state actor, which feeds it: create both together.
-    let thresholds = config.alerts.clone();
-    let cluster = config.cluster.clone();
-    let history_window = config.ui.history_window;
-    let state_actor = StateActor::new(cluster, db_label, telemetry, history_window).with_advisories(config_advisories);
+    let state_actor = StateActor::new(config.cluster.clone(), db_label, telemetry, config.ui.history_window)
+        .with_advisories(config_advisories)
+        .with_alerts(config.alerts.clone(), notifier);
     let views = state_actor.subscribe();
     let heartbeat = state_actor.heartbeat();
-    let state = StateActor::create(move |ctx| {
-        let evaluator = AlertEvaluator::new(thresholds, ctx.address().recipient(), notifier).start();
-        state_actor.with_alerts(evaluator.recipient())
-    });
+    let state = state_actor.start();
     // Held until shutdown: an actix Supervisor restarts only actors that still have a live
     // address, so dropping these would turn the first loop failure into a permanent stop.
     let loops = crate::actors::start_loops(&config, &pools, state, capabilities);

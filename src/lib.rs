@@ -4,8 +4,9 @@
 //! - [`config`]: YAML + `PGMON_*` env into typed, validated settings; the DSN kept secret.
 //! - [`db`]: the two tiny read-only pools, capability detection, the write-access refusal.
 //! - [`collectors`]: one file per view — SQL consts, typed rows, pure mappings; per-loop lists.
-//! - [`actors`]: supervised loop actors, the StateActor (one owner of all state), the
-//!   AlertEvaluator; every message in `actors::messages`.
+//! - [`loops`]: the four loops as a domain type (`LoopName`, `PerLoop<T>`), below everything.
+//! - [`actors`]: supervised loop actors and the StateActor (one owner of all state, where the
+//!   alert engine runs); every message in `actors::messages`.
 //! - [`alerts`]: the alert catalog as pure rules, and the pending/firing/resolved engine.
 //! - [`telemetry`]: every metric described once; snapshots rendered to Prometheus text.
 //! - [`http`]: actix-web handlers reading the StateActor's view; never the database.
@@ -21,6 +22,7 @@ pub mod collectors;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod loops;
 pub mod rules;
 pub mod telemetry;
 pub mod tls;

@@ -20,9 +20,9 @@
 //! its job) and the first tick after a restart waits an exponential backoff.
 
 use super::messages::{
-    CapabilitiesDetected, FailureKind, LoopName, LoopStarted, PrivilegeScope, PrivilegesChecked, RunFinished,
-    RunOutcome, TickSkipped,
+    CapabilitiesDetected, LoopStarted, PrivilegeScope, PrivilegesChecked, RunFinished, RunOutcome, TickSkipped,
 };
+use crate::loops::{FailureKind, LoopName};
 use super::state::StateActor;
 use crate::collectors::LoopJob;
 use crate::db::capabilities::Capabilities;
@@ -341,7 +341,7 @@ async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
         Session::Alive | Session::Silent => {}
     }
     RunOutcome::Completed {
-        snapshot: Arc::new(snapshot),
+        snapshot,
     }
 }
 

@@ -1,12 +1,10 @@
-//! The actors: four supervised loop actors (hot path, workload, storage, hourly), the
-//! StateActor that owns every snapshot and each loop's health, and the AlertEvaluator that
-//! receives each snapshot. `start` wires them together.
+//! The actors: four supervised loop actors (hot path, workload, storage, hourly) and the
+//! StateActor that owns every snapshot, each loop's health and the alert engine.
+//! `start_loops` wires the loops to it; `app` starts both.
 
-pub mod alert_evaluator;
 pub mod history;
 pub mod loop_actor;
 pub mod messages;
-pub mod notifier;
 pub mod state;
 pub mod supervisor;
 

@@ -4,18 +4,29 @@
 //!
 //! It receives `LoopStarted`, `TickSkipped`, `RunFinished`, `CapabilitiesDetected` and
 //! `PrivilegesChecked` from the loops, logs and counts each event in the same place (so logs
-//! and metrics agree), and forwards each new view to the AlertEvaluator. After each change it
-//! publishes an immutable `Arc<StateView>` on a `tokio::sync::watch` channel: HTTP handlers
-//! read the latest one without ever queueing behind this mailbox, so no amount of HTTP
-//! traffic delays a loop. `GetView` answers the same view (tests). A one-second heartbeat
+//! and metrics agree), and runs the alert engine where the news lands: the rules are pure and
+//! cannot fail, so there is no second actor and no shadow copy of the snapshots; each
+//! transition goes to the Notifier's own task, which never blocks. After each change it
+//! renders `/metrics` once and publishes an immutable `Arc<StateView>` on a
+//! `tokio::sync::watch` channel: HTTP handlers read the latest one without ever queueing
+//! behind this mailbox, so no amount of HTTP traffic delays a loop. `GetView` answers the
+//! same view (tests). A one-second heartbeat
 //! stamped from its context tells `/livez` the actor system is alive. It never touches
 //! the database and holds no lock across an await; if it stopped, the System would stop with
 //! it.
 
 use super::history::History;
 use super::messages::*;
-use crate::alerts::engine::{Alert, ResolvedAlert, Transition};
-use crate::collectors::{hot_path, hourly, storage, workload, LoopSnapshot, SqlUsed};
+use crate::alerts::engine::{Alert, Engine, ResolvedAlert, Transition};
+use crate::alerts::notifier::Notifier;
+use crate::alerts::{self, Inputs};
+use crate::collectors::hot_path::{self, HotPathSnapshot};
+use crate::collectors::hourly::HourlySnapshot;
+use crate::collectors::storage::StorageSnapshot;
+use crate::collectors::workload::{self, WorkloadSnapshot};
+use crate::collectors::{LoopSnapshot, SqlUsed};
+use crate::config::AlertThresholds;
+use crate::loops::{FailureKind, LoopName};
 use crate::db::capabilities::{quote_ident, Advisory, Capabilities};
 use crate::db::privileges::{write_access_summary, WritePrivilege};
 use crate::telemetry::Telemetry;
@@ -213,42 +224,70 @@ impl DatabaseStatus {
     }
 }
 
-/// A snapshot with the time its run started.
-#[derive(Debug, Clone)]
-pub struct Published {
+/// A loop's latest snapshot with the time its run started.
+#[derive(Debug)]
+pub struct Published<S> {
     pub at: SystemTime,
-    pub snapshot: Arc<LoopSnapshot>,
+    pub snapshot: Arc<S>,
 }
 
-impl Published {
-    pub fn hot_path(&self) -> Option<&hot_path::HotPathSnapshot> {
-        match &*self.snapshot {
-            LoopSnapshot::HotPath(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    pub fn workload(&self) -> Option<&workload::WorkloadSnapshot> {
-        match &*self.snapshot {
-            LoopSnapshot::Workload(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    pub fn storage(&self) -> Option<&storage::StorageSnapshot> {
-        match &*self.snapshot {
-            LoopSnapshot::Storage(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    pub fn hourly(&self) -> Option<&hourly::HourlySnapshot> {
-        match &*self.snapshot {
-            LoopSnapshot::Hourly(s) => Some(s),
-            _ => None,
+impl<S> Clone for Published<S> {
+    fn clone(&self) -> Self {
+        Self {
+            at: self.at,
+            snapshot: self.snapshot.clone(),
         }
     }
 }
+
+/// The latest snapshot of every loop, one typed slot each, kept when later runs fail.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshots {
+    pub hot_path: Option<Published<HotPathSnapshot>>,
+    pub workload: Option<Published<WorkloadSnapshot>>,
+    pub storage: Option<Published<StorageSnapshot>>,
+    pub hourly: Option<Published<HourlySnapshot>>,
+}
+
+impl Snapshots {
+    /// Puts a run's snapshot in its loop's slot (a test loop's empty snapshot has none).
+    fn store(&mut self, at: SystemTime, snapshot: &LoopSnapshot) {
+        match snapshot {
+            LoopSnapshot::HotPath(s) => self.hot_path = Some(Published { at, snapshot: s.clone() }),
+            LoopSnapshot::Workload(s) => self.workload = Some(Published { at, snapshot: s.clone() }),
+            LoopSnapshot::Storage(s) => self.storage = Some(Published { at, snapshot: s.clone() }),
+            LoopSnapshot::Hourly(s) => self.hourly = Some(Published { at, snapshot: s.clone() }),
+            LoopSnapshot::Empty { .. } => {}
+        }
+    }
+
+    /// The latest snapshot of loop `S` (the type names the loop, so they cannot disagree).
+    pub fn get<S: LoopSlot>(&self) -> Option<&Published<S>> {
+        S::slot(self)
+    }
+}
+
+/// A loop's snapshot type, tied to its loop and its slot in [`Snapshots`].
+pub trait LoopSlot: Sized {
+    const LOOP: LoopName;
+    fn slot(snapshots: &Snapshots) -> Option<&Published<Self>>;
+}
+
+macro_rules! loop_slot {
+    ($snapshot:ty, $name:expr, $field:ident) => {
+        impl LoopSlot for $snapshot {
+            const LOOP: LoopName = $name;
+            fn slot(snapshots: &Snapshots) -> Option<&Published<Self>> {
+                snapshots.$field.as_ref()
+            }
+        }
+    };
+}
+
+loop_slot!(HotPathSnapshot, LoopName::HotPath, hot_path);
+loop_slot!(WorkloadSnapshot, LoopName::Workload, workload);
+loop_slot!(StorageSnapshot, LoopName::Storage, storage);
+loop_slot!(HourlySnapshot, LoopName::Hourly, hourly);
 
 /// What HTTP handlers read: immutable, shared, rebuilt by the StateActor after each change.
 #[derive(Debug, Clone)]
@@ -269,7 +308,7 @@ pub struct StateView {
     pub loops: Vec<LoopHealth>,
     /// The latest snapshot of every loop, kept when later runs fail: the API serves it marked
     /// with its age and why it is stale; `/metrics` withdraws it.
-    pub snapshots: BTreeMap<LoopName, Published>,
+    pub snapshots: Snapshots,
     /// Pending and firing alerts, and recently resolved ones (newest first).
     pub open_alerts: Vec<Alert>,
     pub alert_history: Vec<ResolvedAlert>,
@@ -280,28 +319,20 @@ pub struct StateView {
 }
 
 impl StateView {
-    pub fn hot_path(&self) -> Option<(&Published, &hot_path::HotPathSnapshot)> {
-        self.snapshots
-            .get(&LoopName::HotPath)
-            .and_then(|p| p.hot_path().map(|s| (p, s)))
+    pub fn hot_path(&self) -> Option<&Published<HotPathSnapshot>> {
+        self.snapshots.hot_path.as_ref()
     }
 
-    pub fn workload(&self) -> Option<(&Published, &workload::WorkloadSnapshot)> {
-        self.snapshots
-            .get(&LoopName::Workload)
-            .and_then(|p| p.workload().map(|s| (p, s)))
+    pub fn workload(&self) -> Option<&Published<WorkloadSnapshot>> {
+        self.snapshots.workload.as_ref()
     }
 
-    pub fn storage(&self) -> Option<(&Published, &storage::StorageSnapshot)> {
-        self.snapshots
-            .get(&LoopName::Storage)
-            .and_then(|p| p.storage().map(|s| (p, s)))
+    pub fn storage(&self) -> Option<&Published<StorageSnapshot>> {
+        self.snapshots.storage.as_ref()
     }
 
-    pub fn hourly(&self) -> Option<(&Published, &hourly::HourlySnapshot)> {
-        self.snapshots
-            .get(&LoopName::Hourly)
-            .and_then(|p| p.hourly().map(|s| (p, s)))
+    pub fn hourly(&self) -> Option<&Published<HourlySnapshot>> {
+        self.snapshots.hourly.as_ref()
     }
 
     /// Why `loop_name`'s latest snapshot is not current, if it is not: the database is
@@ -350,9 +381,9 @@ pub struct StateActor {
     privileges_lost: Option<String>,
     write_access: BTreeMap<PrivilegeScope, (String, Vec<WritePrivilege>)>,
     database: DatabaseStatus,
-    snapshots: BTreeMap<LoopName, Published>,
+    snapshots: Snapshots,
     telemetry: Telemetry,
-    alerts: Option<Recipient<EvaluateAlerts>>,
+    alerting: Option<Alerting>,
     open_alerts: Vec<Alert>,
     alert_history: Vec<ResolvedAlert>,
     history: Arc<History>,
@@ -403,7 +434,7 @@ impl StateActor {
             write_access_anonymous: None,
             database: DatabaseStatus::default(),
             loops: Vec::new(),
-            snapshots: BTreeMap::new(),
+            snapshots: Snapshots::default(),
             open_alerts: Vec::new(),
             alert_history: Vec::new(),
             history: history.clone(),
@@ -422,9 +453,9 @@ impl StateActor {
             privileges_lost: None,
             write_access: BTreeMap::new(),
             database: DatabaseStatus::default(),
-            snapshots: BTreeMap::new(),
+            snapshots: Snapshots::default(),
             telemetry,
-            alerts: None,
+            alerting: None,
             open_alerts: Vec::new(),
             alert_history: Vec::new(),
             history,
@@ -437,9 +468,13 @@ impl StateActor {
         actor
     }
 
-    /// Sends every new view to the AlertEvaluator.
-    pub fn with_alerts(mut self, alerts: Recipient<EvaluateAlerts>) -> Self {
-        self.alerts = Some(alerts);
+    /// Evaluates the alert catalog after every change, handing transitions to `notifier`.
+    pub fn with_alerts(mut self, thresholds: AlertThresholds, notifier: Option<Notifier>) -> Self {
+        self.alerting = Some(Alerting {
+            engine: Engine::new(thresholds.resolve_after),
+            thresholds,
+            notifier,
+        });
         self
     }
 
@@ -507,14 +542,66 @@ impl StateActor {
             .or_insert_with(|| LoopHealth::new(name, Duration::from_secs(0), Duration::from_secs(0)))
     }
 
-    fn evaluate_alerts(&self) {
-        if let Some(alerts) = &self.alerts {
-            alerts.do_send(EvaluateAlerts {
-                view: self.view.clone(),
-                at: SystemTime::now(),
-            });
+    /// Runs the alert rules over the latest snapshots and the loops' health, advances
+    /// pending → firing → resolved, and logs, counts and notifies each transition. A loop
+    /// whose latest run failed keeps its last snapshot, so its alerts stay as they were
+    /// (unknown) instead of resolving for lack of data.
+    fn evaluate_alerts(&mut self) {
+        let write_access = self.write_access_message();
+        let Some(alerting) = &mut self.alerting else {
+            return;
+        };
+        let now = SystemTime::now();
+        let snapshots = &self.snapshots;
+        let mut inputs = Inputs {
+            hot_path: snapshots.hot_path.as_ref().map(|p| &*p.snapshot),
+            workload: snapshots.workload.as_ref().map(|p| &*p.snapshot),
+            storage: snapshots.storage.as_ref().map(|p| &*p.snapshot),
+            hourly: snapshots.hourly.as_ref().map(|p| &*p.snapshot),
+            ..Inputs::default()
+        };
+        // database_unreachable fires once consecutive runs confirm the outage; a loop that
+        // failed only because of it is covered by that alert, not agent_degraded.
+        inputs.unreachable = self.database.confirmed_unreachable().map(String::from);
+        for health in self.loops.values() {
+            if let LoopStatus::Degraded(reason) = health.status(now) {
+                if health.last_failure_kind != Some(FailureKind::Unreachable) && !self.database.is_down() {
+                    inputs.degraded_loops.push((health.name.to_string(), reason));
+                }
+            }
         }
+        for (what, reason) in [("read_only", &write_access), ("privileges", &self.privileges_lost)] {
+            if let Some(reason) = reason {
+                inputs.degraded_loops.push((what.to_string(), reason.clone()));
+            }
+        }
+        let conditions = alerts::evaluate(&inputs, &alerting.thresholds);
+        let transitions = alerting.engine.evaluate(conditions, now);
+        for t in &transitions {
+            match t {
+                Transition::Firing(a) | Transition::Escalated(a) => {
+                    tracing::warn!(kind = a.kind, severity = a.severity.as_str(), dedupe_key = %a.dedupe_key, "alert firing: {}", a.message);
+                    self.telemetry.record_alert(a.kind, a.severity.as_str());
+                }
+                Transition::Resolved(r) => {
+                    tracing::info!(kind = r.kind, dedupe_key = %r.dedupe_key, "alert resolved: {}", r.message);
+                }
+            }
+            if let Some(notifier) = &alerting.notifier {
+                notifier.notify(t);
+            }
+        }
+        self.open_alerts = alerting.engine.open();
+        self.alert_history = alerting.engine.history();
+        self.telemetry.render_alerts(&self.open_alerts);
     }
+}
+
+/// The alert engine and where its transitions go.
+struct Alerting {
+    thresholds: AlertThresholds,
+    engine: Engine,
+    notifier: Option<Notifier>,
 }
 
 impl Actor for StateActor {
@@ -629,7 +716,7 @@ impl Handler<RunFinished> for StateActor {
         }
 
         match (&msg.outcome, name) {
-            (RunOutcome::Completed { snapshot }, _) => match &**snapshot {
+            (RunOutcome::Completed { snapshot }, _) => match snapshot {
                 LoopSnapshot::HotPath(hp) => Arc::make_mut(&mut self.history).record_hot_path(msg.started_at, hp),
                 LoopSnapshot::Workload(w) => Arc::make_mut(&mut self.history).record_workload(msg.started_at, w),
                 _ => {}
@@ -639,40 +726,15 @@ impl Handler<RunFinished> for StateActor {
             }
             _ => {}
         }
-        if let RunOutcome::Completed { snapshot } = msg.outcome {
-            self.telemetry.render_snapshot(name, &snapshot);
-            let published = Published {
-                at: msg.started_at,
-                snapshot: snapshot.clone(),
-            };
-            self.snapshots.insert(name, published);
+        if let RunOutcome::Completed { snapshot } = &msg.outcome {
+            self.telemetry.render_snapshot(name, snapshot);
+            self.snapshots.store(msg.started_at, snapshot);
         } else {
             // Series follow the data: a loop that cannot read the database exports nothing
             // from it rather than stale values. The API keeps the snapshot, marked stale.
             self.telemetry.clear_snapshot(name);
         }
-        self.refresh_view();
         self.evaluate_alerts();
-    }
-}
-
-impl Handler<AlertsChanged> for StateActor {
-    type Result = ();
-    fn handle(&mut self, msg: AlertsChanged, _: &mut Context<Self>) {
-        for t in &msg.transitions {
-            match t {
-                Transition::Firing(a) | Transition::Escalated(a) => {
-                    tracing::warn!(kind = a.kind, severity = a.severity.as_str(), dedupe_key = %a.dedupe_key, "alert firing: {}", a.message);
-                    self.telemetry.record_alert(a.kind, a.severity.as_str());
-                }
-                Transition::Resolved(r) => {
-                    tracing::info!(kind = r.kind, dedupe_key = %r.dedupe_key, "alert resolved: {}", r.message);
-                }
-            }
-        }
-        self.telemetry.render_alerts(&msg.open);
-        self.open_alerts = msg.open;
-        self.alert_history = msg.history;
         self.refresh_view();
     }
 }
@@ -714,8 +776,8 @@ impl Handler<CapabilitiesDetected> for StateActor {
         self.had_pg_monitor |= monitors;
         self.advisories = advisories;
         self.capabilities = Some(caps);
-        self.refresh_view();
         self.evaluate_alerts();
+        self.refresh_view();
     }
 }
 
@@ -738,10 +800,15 @@ impl Handler<PrivilegesChecked> for StateActor {
             ),
             None => tracing::info!("read-only check passes again: the role can no longer write"),
         }
-        self.refresh_view();
         self.evaluate_alerts();
+        self.refresh_view();
     }
 }
+
+/// The StateActor's current view (tests; HTTP handlers read the published one instead).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Arc<StateView>")]
+pub struct GetView;
 
 impl Handler<GetView> for StateActor {
     type Result = MessageResult<GetView>;
@@ -839,7 +906,7 @@ mod tests {
 
     fn completed() -> RunOutcome {
         RunOutcome::Completed {
-            snapshot: Arc::new(LoopSnapshot::Empty { round_trip: Ok(()) }),
+            snapshot: LoopSnapshot::Empty { round_trip: Ok(()) },
         }
     }
 

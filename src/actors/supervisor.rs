@@ -5,13 +5,13 @@
 //! place, with the connection pool each loop owns and the role checks it is responsible for.
 
 use super::loop_actor::{CapabilitiesCache, DatabaseLink, JobFactory, LoopActor, LoopSpec, RoleChecks};
-use super::messages::LoopName;
 use super::state::StateActor;
 use crate::collectors::{
     hot_path::HotPathJob, hourly::HourlyJob, storage::StorageJob, workload::WorkloadJob, CollectSettings, LoopJob,
 };
 use crate::config::Config;
 use crate::db::Pools;
+use crate::loops::LoopName;
 use actix::prelude::*;
 use std::sync::Arc;
 
@@ -36,23 +36,16 @@ pub fn start_loops(
     LoopName::ALL
         .into_iter()
         .map(|name| {
-            let (intervals, budgets) = (&config.sample_intervals, &config.budgets);
-            let (interval, budget, pool, role_checks) = match name {
-                LoopName::HotPath => (intervals.hot_path, budgets.hot_path, &pools.hot_path, RoleChecks::Role),
-                LoopName::Workload => (
-                    intervals.workload,
-                    budgets.workload,
-                    &pools.workload,
-                    RoleChecks::Objects,
-                ),
-                LoopName::Storage => (intervals.storage, budgets.storage, &pools.storage, RoleChecks::None),
-                LoopName::Hourly => (intervals.hourly, budgets.hourly, &pools.hourly, RoleChecks::None),
+            let role_checks = match name {
+                LoopName::HotPath => RoleChecks::Role,
+                LoopName::Workload => RoleChecks::Objects,
+                LoopName::Storage | LoopName::Hourly => RoleChecks::None,
             };
             let spec = LoopSpec {
                 name,
-                interval,
-                budget,
-                pool: pool.clone(),
+                interval: *config.sample_intervals.get(name),
+                budget: *config.budgets.get(name),
+                pool: pools.get(name).clone(),
                 make_job: job_factory(name, settings.clone()),
                 capabilities: capabilities.clone(),
                 link: link.clone(),

@@ -1,9 +1,11 @@
 //! The alert catalog (spec §6) as pure rules over the latest snapshots: each rule turns what
 //! it sees into conditions (kind, dedupe key, severity, message, labels) held for its `for`
-//! duration; `engine` turns conditions into pending / firing / resolved alerts. No I/O here.
+//! duration; `engine` turns conditions into pending / firing / resolved alerts. No I/O here,
+//! except in `notifier`, the one task that delivers transitions to webhooks.
 //! PIDs and user names may appear in messages (API, UI, webhooks), never in labels.
 
 pub mod engine;
+pub mod notifier;
 
 pub use crate::collectors::freshness::Severity;
 

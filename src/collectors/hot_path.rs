@@ -131,7 +131,7 @@ impl LoopJob for HotPathJob {
         caps: &'a Capabilities,
         deadline: tokio::time::Instant,
     ) -> BoxFuture<'a, LoopSnapshot> {
-        Box::pin(async move { LoopSnapshot::HotPath(Box::new(self.collect(client, caps, deadline).await)) })
+        Box::pin(async move { LoopSnapshot::HotPath(std::sync::Arc::new(self.collect(client, caps, deadline).await)) })
     }
 }
 

@@ -94,7 +94,7 @@ impl LoopJob for HourlyJob {
         caps: &'a Capabilities,
         deadline: tokio::time::Instant,
     ) -> BoxFuture<'a, LoopSnapshot> {
-        Box::pin(async move { LoopSnapshot::Hourly(Box::new(self.collect(client, caps, deadline).await)) })
+        Box::pin(async move { LoopSnapshot::Hourly(std::sync::Arc::new(self.collect(client, caps, deadline).await)) })
     }
 }
 

@@ -26,6 +26,7 @@ pub mod wal;
 pub mod workload;
 pub mod wraparound;
 
+use std::sync::Arc;
 use crate::config::{AlertThresholds, Config, Limits};
 use serde::Serialize;
 
@@ -89,13 +90,12 @@ mod tests {
 }
 
 /// What one loop run produced, by loop.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone)]
 pub enum LoopSnapshot {
-    HotPath(Box<hot_path::HotPathSnapshot>),
-    Workload(Box<workload::WorkloadSnapshot>),
-    Storage(Box<storage::StorageSnapshot>),
-    Hourly(Box<hourly::HourlySnapshot>),
+    HotPath(Arc<hot_path::HotPathSnapshot>),
+    Workload(Arc<workload::WorkloadSnapshot>),
+    Storage(Arc<storage::StorageSnapshot>),
+    Hourly(Arc<hourly::HourlySnapshot>),
     /// A run with no sections but a round trip (loops under test use it).
     Empty {
         round_trip: Section<()>,

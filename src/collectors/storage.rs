@@ -146,7 +146,7 @@ impl LoopJob for StorageJob {
         caps: &'a Capabilities,
         deadline: tokio::time::Instant,
     ) -> BoxFuture<'a, LoopSnapshot> {
-        Box::pin(async move { LoopSnapshot::Storage(Box::new(self.collect(client, caps, deadline).await)) })
+        Box::pin(async move { LoopSnapshot::Storage(std::sync::Arc::new(self.collect(client, caps, deadline).await)) })
     }
 }
 

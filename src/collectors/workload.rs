@@ -298,7 +298,7 @@ impl LoopJob for WorkloadJob {
         caps: &'a Capabilities,
         deadline: tokio::time::Instant,
     ) -> BoxFuture<'a, LoopSnapshot> {
-        Box::pin(async move { LoopSnapshot::Workload(Box::new(self.collect(client, caps, deadline).await)) })
+        Box::pin(async move { LoopSnapshot::Workload(std::sync::Arc::new(self.collect(client, caps, deadline).await)) })
     }
 }
 

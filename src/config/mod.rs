@@ -15,6 +15,7 @@ pub mod source;
 
 pub use dsn::{describe_dsn, parse_dsn, parse_dsn_tls, DbTls, DbVerify, Secret, SslMode};
 
+use crate::loops::PerLoop;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -80,8 +81,16 @@ pub struct Config {
     /// Connection string (URL or key=value); normally from `PGMON_DSN`.
     #[serde(skip_serializing)]
     pub dsn: Option<Secret>,
-    pub sample_intervals: SampleIntervals,
-    pub budgets: Budgets,
+    #[serde(
+        deserialize_with = "intervals_over_defaults",
+        serialize_with = "crate::loops::durations::serialize"
+    )]
+    pub sample_intervals: PerLoop<Duration>,
+    #[serde(
+        deserialize_with = "budgets_over_defaults",
+        serialize_with = "crate::loops::durations::serialize"
+    )]
+    pub budgets: PerLoop<Duration>,
     pub limits: Limits,
     pub alerts: AlertThresholds,
     pub notifiers: Notifiers,
@@ -100,8 +109,8 @@ impl Default for Config {
         Self {
             cluster: "default".into(),
             dsn: None,
-            sample_intervals: SampleIntervals::default(),
-            budgets: Budgets::default(),
+            sample_intervals: DEFAULT_INTERVALS,
+            budgets: DEFAULT_BUDGETS,
             limits: Limits::default(),
             alerts: AlertThresholds::default(),
             notifiers: Notifiers::default(),
@@ -117,54 +126,28 @@ impl Default for Config {
     }
 }
 
-/// How often each loop runs.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SampleIntervals {
-    #[serde(with = "humantime_serde")]
-    pub hot_path: Duration,
-    #[serde(with = "humantime_serde")]
-    pub workload: Duration,
-    #[serde(with = "humantime_serde")]
-    pub storage: Duration,
-    #[serde(with = "humantime_serde")]
-    pub hourly: Duration,
-}
-
-impl Default for SampleIntervals {
-    fn default() -> Self {
-        Self {
-            hot_path: Duration::from_secs(15),
-            workload: Duration::from_secs(60),
-            storage: Duration::from_secs(600),
-            hourly: Duration::from_secs(3600),
-        }
-    }
-}
+/// How often each loop runs (spec §7: 15 s, 60 s, 10 min, 1 h).
+pub const DEFAULT_INTERVALS: PerLoop<Duration> = PerLoop {
+    hot_path: Duration::from_secs(15),
+    workload: Duration::from_secs(60),
+    storage: Duration::from_secs(600),
+    hourly: Duration::from_secs(3600),
+};
 
 /// The most each loop's run may take (design: 1 s / 3 s / 10 s / 60 s).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Budgets {
-    #[serde(with = "humantime_serde")]
-    pub hot_path: Duration,
-    #[serde(with = "humantime_serde")]
-    pub workload: Duration,
-    #[serde(with = "humantime_serde")]
-    pub storage: Duration,
-    #[serde(with = "humantime_serde")]
-    pub hourly: Duration,
+pub const DEFAULT_BUDGETS: PerLoop<Duration> = PerLoop {
+    hot_path: Duration::from_secs(1),
+    workload: Duration::from_secs(3),
+    storage: Duration::from_secs(10),
+    hourly: Duration::from_secs(60),
+};
+
+fn intervals_over_defaults<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PerLoop<Duration>, D::Error> {
+    crate::loops::durations::deserialize_over(d, DEFAULT_INTERVALS)
 }
 
-impl Default for Budgets {
-    fn default() -> Self {
-        Self {
-            hot_path: Duration::from_secs(1),
-            workload: Duration::from_secs(3),
-            storage: Duration::from_secs(10),
-            hourly: Duration::from_secs(60),
-        }
-    }
+fn budgets_over_defaults<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PerLoop<Duration>, D::Error> {
+    crate::loops::durations::deserialize_over(d, DEFAULT_BUDGETS)
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -15,6 +15,7 @@ pub mod privileges;
 pub mod tls;
 
 use crate::config::{parse_dsn_tls, Config};
+use crate::loops::{LoopName, PerLoop};
 use bb8::{ErrorSink, ManageConnection, Pool};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -365,13 +366,7 @@ pub fn describe_pg_error(e: &tokio_postgres::Error) -> String {
 }
 
 /// One pool per loop: a loop only ever waits for its own previous run, never for another loop.
-#[derive(Clone)]
-pub struct Pools {
-    pub hot_path: PgPool,
-    pub workload: PgPool,
-    pub storage: PgPool,
-    pub hourly: PgPool,
-}
+pub type Pools = PerLoop<PgPool>;
 
 /// Session settings applied to every new connection, before any collector sees it.
 #[derive(Debug, Clone)]
@@ -438,13 +433,13 @@ pub fn build_pools(config: &Config) -> Result<Pools, String> {
             log,
         }
     };
-    let background = config.database.background_connections;
-    Ok(Pools {
-        hot_path: make(config.database.hot_path_connections, config.budgets.hot_path),
-        workload: make(background, config.budgets.workload),
-        storage: make(background, config.budgets.storage),
-        hourly: make(background, config.budgets.hourly),
-    })
+    Ok(PerLoop::from_fn(|name| {
+        let size = match name {
+            LoopName::HotPath => config.database.hot_path_connections,
+            _ => config.database.background_connections,
+        };
+        make(size, *config.budgets.get(name))
+    }))
 }
 
 /// Connects once outside any pool (start-up checks), with the same TLS negotiation, connect

@@ -131,12 +131,12 @@ pub fn health_report(view: &StateView, now: SystemTime, detail: Detail) -> (bool
     let mut starting = !view
         .loops
         .iter()
-        .any(|h| h.name == crate::actors::messages::LoopName::HotPath);
+        .any(|h| h.name == crate::loops::LoopName::HotPath);
     for health in &view.loops {
         let (status, reason) = match health.status(now) {
             LoopStatus::Ok => ("ok", None),
             LoopStatus::Starting => {
-                starting |= health.name == crate::actors::messages::LoopName::HotPath;
+                starting |= health.name == crate::loops::LoopName::HotPath;
                 ("starting", Some("waiting for the first run".to_string()))
             }
             LoopStatus::Degraded(reason) => {

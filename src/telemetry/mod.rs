@@ -9,7 +9,7 @@ mod hot_path;
 mod storage;
 mod workload;
 
-use crate::actors::messages::LoopName;
+use crate::loops::LoopName;
 use crate::collectors::LoopSnapshot;
 use catalog::{Kind, CATALOG};
 use metrics::{Label, Recorder};
@@ -128,7 +128,7 @@ pub struct Telemetry {
     /// Data series derived from open alerts (`pg_dead_tuple_backlog_alert`), withdrawn with
     /// the loops' series while the database is unreachable.
     alert_data_text: String,
-    notifier: Option<std::sync::Arc<crate::actors::notifier::NotifierStats>>,
+    notifier: Option<std::sync::Arc<crate::alerts::notifier::NotifierStats>>,
 }
 
 impl Telemetry {
@@ -160,7 +160,7 @@ impl Telemetry {
     }
 
     /// Exports the notifier's delivery counters.
-    pub fn watch_notifier(&mut self, stats: std::sync::Arc<crate::actors::notifier::NotifierStats>) {
+    pub fn watch_notifier(&mut self, stats: std::sync::Arc<crate::alerts::notifier::NotifierStats>) {
         self.notifier = Some(stats);
     }
 
@@ -400,7 +400,7 @@ mod tests {
     fn every_exported_family_is_in_the_catalog() {
         for prefix in ["", "pgmon_"] {
             let mut t = Telemetry::new(naming(prefix));
-            t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
+            t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(std::sync::Arc::new(snapshot())));
             t.record_run(LoopName::HotPath, Duration::from_millis(5), true, 0, false);
             t.record_database_up(true);
             let text = t.render(false);
@@ -425,7 +425,7 @@ mod tests {
     #[test]
     fn failed_section_exports_nothing_and_series_follow_the_snapshot() {
         let mut t = Telemetry::new(naming(""));
-        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
+        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(std::sync::Arc::new(snapshot())));
         let text = t.render(false);
         assert!(
             !text.contains("pgmon_canary_latency_seconds"),
@@ -435,7 +435,7 @@ mod tests {
 
         let mut without_temp = snapshot();
         without_temp.temp = Ok(vec![]);
-        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(without_temp)));
+        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(std::sync::Arc::new(without_temp)));
         assert!(
             !t.render(false).contains("pg_temp_bytes_total"),
             "a database that left the snapshot leaves /metrics"
@@ -447,7 +447,7 @@ mod tests {
     #[test]
     fn unreachable_database_withdraws_every_data_series_but_keeps_the_agents() {
         let mut t = Telemetry::new(naming(""));
-        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(snapshot())));
+        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(std::sync::Arc::new(snapshot())));
         t.record_database_up(false);
         let down = t.render(true);
         assert!(!down.contains("pg_connections"), "{down}");
@@ -485,7 +485,7 @@ mod tests {
             explain_execution_seconds: None,
         });
         let mut t = Telemetry::new(naming(""));
-        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(Box::new(s)));
+        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(std::sync::Arc::new(s)));
         assert!(t
             .render(false)
             .contains("pgmon_canary_latency_seconds{cluster=\"prod\",db=\"app\"} 0.0004"));

@@ -1,14 +1,13 @@
 //! Hourly-loop endpoints: `/api/v1/bloat`, `/api/v1/stale-stats`, `/api/v1/wraparound`.
 
 use super::{put, respond, sql_named};
-use crate::actors::messages::LoopName;
-use crate::actors::state::Published;
 use crate::actors::state::StateView;
 use crate::collectors::hourly;
 use crate::collectors::stale_stats::{StaleStats, StaleTable, CHANGE_WINDOW_SECONDS};
 use crate::collectors::storage::sql_used as storage_sql;
 use crate::collectors::wraparound::{visible, XID_LIMIT};
 use crate::collectors::SqlUsed;
+use crate::collectors::hourly::HourlySnapshot;
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
@@ -21,9 +20,9 @@ fn sql_used(view: &StateView) -> Vec<SqlUsed> {
 /// pgstattuple_approx samples of the Top-N tables and pgstatindex samples of the Top-N B-tree
 /// indexes (hourly), or why there are none; and the storage loop's free-space map figures.
 pub async fn bloat(app: web::Data<AppState>) -> HttpResponse {
-    respond(&app, LoopName::Hourly, Published::hourly, |view, h, obj| {
+    respond::<HourlySnapshot>(&app, |view, h, obj| {
         put(obj, "bloat", &h.bloat);
-        let storage = view.storage().map(|(_, s)| s);
+        let storage = view.storage().map(|p| &*p.snapshot);
         let free_space: Vec<Value> = storage
             .and_then(|s| s.relations.as_ref().ok())
             .into_iter()
@@ -74,7 +73,7 @@ pub async fn bloat(app: web::Data<AppState>) -> HttpResponse {
 /// `tables`: stale per spec §6 (changed in the last hour, past the autoanalyze trigger, last
 /// analyze older than the threshold); `stalest`: the Top-N stalest modified tables, stale or not.
 pub async fn stale_stats(app: web::Data<AppState>) -> HttpResponse {
-    respond(&app, LoopName::Hourly, Published::hourly, |view, h, obj| {
+    respond::<HourlySnapshot>(&app, |view, h, obj| {
         let section =
             |pick: fn(&StaleStats) -> &Vec<StaleTable>| h.stale_stats.as_ref().map(pick).map_err(Clone::clone);
         put(obj, "stalest", &section(|s| &s.stalest));
@@ -88,7 +87,7 @@ pub async fn stale_stats(app: web::Data<AppState>) -> HttpResponse {
 /// Worst database and relation XID ages; postgres/template* hidden per `ui.hide_postgres_defaults`.
 pub async fn wraparound(app: web::Data<AppState>) -> HttpResponse {
     let hide = app.hide_postgres_defaults;
-    respond(&app, LoopName::Hourly, Published::hourly, |view, h, obj| {
+    respond::<HourlySnapshot>(&app, |view, h, obj| {
         match &h.wraparound {
             Ok(w) => {
                 obj.insert("databases".into(), json!(visible(&w.databases, hide)));

@@ -20,8 +20,8 @@ pub use storage::{partitions, storage, unused_indexes};
 pub use workload::{autovacuum, replication, top_queries};
 
 use super::AppState;
-use crate::actors::messages::LoopName;
-use crate::actors::state::{Published, StateView};
+use crate::loops::LoopName;
+use crate::actors::state::{LoopSlot, StateView};
 use crate::collectors::{Section, SqlUsed};
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -71,15 +71,11 @@ fn sql_named(all: Vec<SqlUsed>, names: &[&str]) -> Value {
         .collect::<Vec<_>>())
 }
 
-/// Answers from one loop's latest snapshot: `pick` selects it, `build` fills the body.
-async fn respond<S>(
-    app: &AppState,
-    loop_name: LoopName,
-    pick: for<'a> fn(&'a Published) -> Option<&'a S>,
-    build: impl FnOnce(&StateView, &S, &mut Map<String, Value>),
-) -> HttpResponse {
+/// Answers from the latest snapshot of loop `S` (its type names the loop); `build` fills the body.
+async fn respond<S: LoopSlot>(app: &AppState, build: impl FnOnce(&StateView, &S, &mut Map<String, Value>)) -> HttpResponse {
+    let loop_name = S::LOOP;
     let view = app.view();
-    let Some((at, snapshot)) = view.snapshots.get(&loop_name).and_then(|p| pick(p).map(|s| (p.at, s))) else {
+    let Some((at, snapshot)) = view.snapshots.get::<S>().map(|p| (p.at, &*p.snapshot)) else {
         return HttpResponse::ServiceUnavailable().json(json!({
             "error": format!("no {loop_name} snapshot yet: the {loop_name} loop has not completed a run"),
             "loops": view.loops,

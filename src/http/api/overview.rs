@@ -3,7 +3,7 @@
 //! health and advisories. Fields of a loop with no snapshot yet are `null`.
 
 use super::{put_freshness, rfc3339, section};
-use crate::actors::messages::LoopName;
+use crate::loops::LoopName;
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
@@ -50,7 +50,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
             .collect::<Vec<_>>()),
     );
 
-    let hot = view.hot_path();
+    let hot = view.hot_path().map(|p| (p, &*p.snapshot));
     let blocking = hot.map_or(Value::Null, |(_, hp)| section("blocking", &hp.blocking, &mut errors));
     let transactions = hot.map_or(Value::Null, |(_, hp)| {
         section("transactions", &hp.transactions, &mut errors)
@@ -93,7 +93,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
         hot.map_or(Value::Null, |(_, hp)| section("canary", &hp.canary, &mut errors)),
     );
 
-    let work = view.workload();
+    let work = view.workload().map(|p| (p, &*p.snapshot));
     let throughput = work.map_or(Value::Null, |(_, w)| section("throughput", &w.throughput, &mut errors));
     let mut wal = work.map_or(Value::Null, |(_, w)| section("wal", &w.wal, &mut errors));
     if let Value::Object(map) = &mut wal {

@@ -1,9 +1,8 @@
 //! Storage-loop endpoints: `/api/v1/storage`, `/api/v1/unused-indexes`, `/api/v1/partitions`.
 
 use super::{put, respond, section, sql_named};
-use crate::actors::messages::LoopName;
-use crate::actors::state::Published;
 use crate::collectors::storage::sql_used;
+use crate::collectors::storage::StorageSnapshot;
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
@@ -11,7 +10,7 @@ use serde_json::{json, Map, Value};
 /// Top-N tables and indexes by bytes, with growth since the previous snapshot, and the
 /// relations a lock kept out of them.
 pub async fn storage(app: web::Data<AppState>) -> HttpResponse {
-    respond(&app, LoopName::Storage, Published::storage, |_, s, obj| {
+    respond::<StorageSnapshot>(&app, |_, s, obj| {
         let mut errors = Map::new();
         obj.insert("tables".into(), section("relations", &s.relations, &mut errors));
         obj.insert("free_space".into(), section("free_space", &s.free_space, &mut errors));
@@ -33,7 +32,7 @@ pub async fn storage(app: web::Data<AppState>) -> HttpResponse {
 
 /// Never-scanned indexes over the size threshold; constraint-backing ones apart.
 pub async fn unused_indexes(app: web::Data<AppState>) -> HttpResponse {
-    respond(&app, LoopName::Storage, Published::storage, |_, s, obj| {
+    respond::<StorageSnapshot>(&app, |_, s, obj| {
         put(obj, "unused_indexes", &s.unused_indexes);
         obj.insert("sql".into(), sql_named(sql_used(), &["unused_indexes"]));
     })
@@ -42,7 +41,7 @@ pub async fn unused_indexes(app: web::Data<AppState>) -> HttpResponse {
 
 /// Inventory and horizon per partitioned parent.
 pub async fn partitions(app: web::Data<AppState>) -> HttpResponse {
-    respond(&app, LoopName::Storage, Published::storage, |_, s, obj| {
+    respond::<StorageSnapshot>(&app, |_, s, obj| {
         put(obj, "parents", &s.partitions);
         obj.insert(
             "sql".into(),

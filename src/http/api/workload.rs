@@ -1,16 +1,15 @@
 //! Workload-loop endpoints: `/api/v1/top-queries`, `/api/v1/autovacuum`, `/api/v1/replication`.
 
 use super::{put, respond, section, sql_named};
-use crate::actors::messages::LoopName;
-use crate::actors::state::Published;
 use crate::collectors::statements::TopStatement;
+use crate::collectors::workload::WorkloadSnapshot;
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 
 /// Top-N statements by total time, by calls and by shared blocks read.
 pub async fn top_queries(app: web::Data<AppState>) -> HttpResponse {
-    respond(&app, LoopName::Workload, Published::workload, |view, w, obj| {
+    respond::<WorkloadSnapshot>(&app, |view, w, obj| {
         match &w.statements {
             Ok(st) => {
                 let ranked = |rank: fn(&TopStatement) -> Option<i64>| {
@@ -52,10 +51,11 @@ pub async fn top_queries(app: web::Data<AppState>) -> HttpResponse {
 
 /// Per-table freshness (Top-N by dead tuples) with hints, and the vacuums running now.
 pub async fn autovacuum(app: web::Data<AppState>) -> HttpResponse {
-    respond(&app, LoopName::Workload, Published::workload, |view, w, obj| {
+    respond::<WorkloadSnapshot>(&app, |view, w, obj| {
         let mut errors = Map::new();
         obj.insert("tables".into(), section("freshness", &w.freshness, &mut errors));
-        let running = view.hot_path().map_or(Value::Null, |(_, hp)| {
+        let running = view.hot_path().map_or(Value::Null, |p| {
+            let hp = &p.snapshot;
             section("autovacuum", &hp.autovacuum, &mut errors)
         });
         obj.insert("in_progress".into(), running);
@@ -68,7 +68,7 @@ pub async fn autovacuum(app: web::Data<AppState>) -> HttpResponse {
 
 /// Per-replica lag on a primary, own lag on a standby.
 pub async fn replication(app: web::Data<AppState>) -> HttpResponse {
-    respond(&app, LoopName::Workload, Published::workload, |view, w, obj| {
+    respond::<WorkloadSnapshot>(&app, |view, w, obj| {
         put(obj, "replication", &w.replication);
         if let Some(Value::Object(r)) = obj.remove("replication") {
             obj.extend(r);
