@@ -5,8 +5,8 @@
 //! A database that is down at start is not fatal: the agent starts degraded.
 
 use crate::actors::loop_actor::CapabilitiesCache;
-use crate::alerts::notifier::Notifier;
 use crate::actors::state::StateActor;
+use crate::alerts::notifier::Notifier;
 use crate::config::{describe_dsn, parse_dsn_tls, Config};
 use crate::db::{self, capabilities::Capabilities, privileges};
 use crate::http::{self, auth::AuthPolicy, AppState};

@@ -175,7 +175,13 @@ mod tests {
         }
         let mut counts = PerLoop::<u32>::default();
         *counts.get_mut(LoopName::Storage) += 2;
-        assert_eq!(counts.map(|_, c| c * 10), PerLoop { storage: 20, ..Default::default() });
+        assert_eq!(
+            counts.map(|_, c| c * 10),
+            PerLoop {
+                storage: 20,
+                ..Default::default()
+            }
+        );
     }
 
     #[derive(Deserialize, Serialize)]

@@ -22,12 +22,12 @@
 use super::messages::{
     CapabilitiesDetected, LoopStarted, PrivilegeScope, PrivilegesChecked, RunFinished, RunOutcome, TickSkipped,
 };
-use crate::loops::{FailureKind, LoopName};
 use super::state::StateActor;
 use crate::collectors::LoopJob;
 use crate::db::capabilities::Capabilities;
 use crate::db::privileges;
 use crate::db::{DbError, PgPool, PgSession};
+use crate::loops::{FailureKind, LoopName};
 use actix::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -340,9 +340,7 @@ async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
         Session::Alive if !overran => conn.keep(),
         Session::Alive | Session::Silent => {}
     }
-    RunOutcome::Completed {
-        snapshot,
-    }
+    RunOutcome::Completed { snapshot }
 }
 
 /// What a run's session is like once the run is over.

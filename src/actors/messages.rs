@@ -10,7 +10,6 @@ use actix::Message;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-
 /// A loop actor (re)started; its first tick comes after `first_tick_in` (the restart backoff).
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]

@@ -26,9 +26,9 @@ use crate::collectors::storage::StorageSnapshot;
 use crate::collectors::workload::{self, WorkloadSnapshot};
 use crate::collectors::{LoopSnapshot, SqlUsed};
 use crate::config::AlertThresholds;
-use crate::loops::{FailureKind, LoopName};
 use crate::db::capabilities::{quote_ident, Advisory, Capabilities};
 use crate::db::privileges::{write_access_summary, WritePrivilege};
+use crate::loops::{FailureKind, LoopName};
 use crate::telemetry::Telemetry;
 use actix::prelude::*;
 use serde::Serialize;
@@ -253,10 +253,30 @@ impl Snapshots {
     /// Puts a run's snapshot in its loop's slot (a test loop's empty snapshot has none).
     fn store(&mut self, at: SystemTime, snapshot: &LoopSnapshot) {
         match snapshot {
-            LoopSnapshot::HotPath(s) => self.hot_path = Some(Published { at, snapshot: s.clone() }),
-            LoopSnapshot::Workload(s) => self.workload = Some(Published { at, snapshot: s.clone() }),
-            LoopSnapshot::Storage(s) => self.storage = Some(Published { at, snapshot: s.clone() }),
-            LoopSnapshot::Hourly(s) => self.hourly = Some(Published { at, snapshot: s.clone() }),
+            LoopSnapshot::HotPath(s) => {
+                self.hot_path = Some(Published {
+                    at,
+                    snapshot: s.clone(),
+                })
+            }
+            LoopSnapshot::Workload(s) => {
+                self.workload = Some(Published {
+                    at,
+                    snapshot: s.clone(),
+                })
+            }
+            LoopSnapshot::Storage(s) => {
+                self.storage = Some(Published {
+                    at,
+                    snapshot: s.clone(),
+                })
+            }
+            LoopSnapshot::Hourly(s) => {
+                self.hourly = Some(Published {
+                    at,
+                    snapshot: s.clone(),
+                })
+            }
             LoopSnapshot::Empty { .. } => {}
         }
     }

@@ -26,9 +26,9 @@ pub mod wal;
 pub mod workload;
 pub mod wraparound;
 
-use std::sync::Arc;
 use crate::config::{AlertThresholds, Config, Limits};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What collectors need from the configuration, copied once per loop.
 #[derive(Debug, Clone)]

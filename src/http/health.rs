@@ -128,10 +128,7 @@ pub fn health_report(view: &StateView, now: SystemTime, detail: Detail) -> (bool
     let mut degraded = Vec::new();
     // Ready once the hot path has read the database and no loop is degraded: a slower loop
     // still waiting for its first run (not late) is on schedule.
-    let mut starting = !view
-        .loops
-        .iter()
-        .any(|h| h.name == crate::loops::LoopName::HotPath);
+    let mut starting = !view.loops.iter().any(|h| h.name == crate::loops::LoopName::HotPath);
     for health in &view.loops {
         let (status, reason) = match health.status(now) {
             LoopStatus::Ok => ("ok", None),

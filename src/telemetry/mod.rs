@@ -9,8 +9,8 @@ mod hot_path;
 mod storage;
 mod workload;
 
-use crate::loops::LoopName;
 use crate::collectors::LoopSnapshot;
+use crate::loops::LoopName;
 use catalog::{Kind, CATALOG};
 use metrics::{Label, Recorder};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
@@ -400,7 +400,10 @@ mod tests {
     fn every_exported_family_is_in_the_catalog() {
         for prefix in ["", "pgmon_"] {
             let mut t = Telemetry::new(naming(prefix));
-            t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(std::sync::Arc::new(snapshot())));
+            t.render_snapshot(
+                LoopName::HotPath,
+                &LoopSnapshot::HotPath(std::sync::Arc::new(snapshot())),
+            );
             t.record_run(LoopName::HotPath, Duration::from_millis(5), true, 0, false);
             t.record_database_up(true);
             let text = t.render(false);
@@ -425,7 +428,10 @@ mod tests {
     #[test]
     fn failed_section_exports_nothing_and_series_follow_the_snapshot() {
         let mut t = Telemetry::new(naming(""));
-        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(std::sync::Arc::new(snapshot())));
+        t.render_snapshot(
+            LoopName::HotPath,
+            &LoopSnapshot::HotPath(std::sync::Arc::new(snapshot())),
+        );
         let text = t.render(false);
         assert!(
             !text.contains("pgmon_canary_latency_seconds"),
@@ -435,7 +441,10 @@ mod tests {
 
         let mut without_temp = snapshot();
         without_temp.temp = Ok(vec![]);
-        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(std::sync::Arc::new(without_temp)));
+        t.render_snapshot(
+            LoopName::HotPath,
+            &LoopSnapshot::HotPath(std::sync::Arc::new(without_temp)),
+        );
         assert!(
             !t.render(false).contains("pg_temp_bytes_total"),
             "a database that left the snapshot leaves /metrics"
@@ -447,7 +456,10 @@ mod tests {
     #[test]
     fn unreachable_database_withdraws_every_data_series_but_keeps_the_agents() {
         let mut t = Telemetry::new(naming(""));
-        t.render_snapshot(LoopName::HotPath, &LoopSnapshot::HotPath(std::sync::Arc::new(snapshot())));
+        t.render_snapshot(
+            LoopName::HotPath,
+            &LoopSnapshot::HotPath(std::sync::Arc::new(snapshot())),
+        );
         t.record_database_up(false);
         let down = t.render(true);
         assert!(!down.contains("pg_connections"), "{down}");

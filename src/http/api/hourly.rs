@@ -3,11 +3,11 @@
 use super::{put, respond, sql_named};
 use crate::actors::state::StateView;
 use crate::collectors::hourly;
+use crate::collectors::hourly::HourlySnapshot;
 use crate::collectors::stale_stats::{StaleStats, StaleTable, CHANGE_WINDOW_SECONDS};
 use crate::collectors::storage::sql_used as storage_sql;
 use crate::collectors::wraparound::{visible, XID_LIMIT};
 use crate::collectors::SqlUsed;
-use crate::collectors::hourly::HourlySnapshot;
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};

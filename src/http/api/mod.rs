@@ -20,9 +20,9 @@ pub use storage::{partitions, storage, unused_indexes};
 pub use workload::{autovacuum, replication, top_queries};
 
 use super::AppState;
-use crate::loops::LoopName;
 use crate::actors::state::{LoopSlot, StateView};
 use crate::collectors::{Section, SqlUsed};
+use crate::loops::LoopName;
 use actix_web::HttpResponse;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -72,7 +72,10 @@ fn sql_named(all: Vec<SqlUsed>, names: &[&str]) -> Value {
 }
 
 /// Answers from the latest snapshot of loop `S` (its type names the loop); `build` fills the body.
-async fn respond<S: LoopSlot>(app: &AppState, build: impl FnOnce(&StateView, &S, &mut Map<String, Value>)) -> HttpResponse {
+async fn respond<S: LoopSlot>(
+    app: &AppState,
+    build: impl FnOnce(&StateView, &S, &mut Map<String, Value>),
+) -> HttpResponse {
     let loop_name = S::LOOP;
     let view = app.view();
     let Some((at, snapshot)) = view.snapshots.get::<S>().map(|p| (p.at, &*p.snapshot)) else {

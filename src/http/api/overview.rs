@@ -3,8 +3,8 @@
 //! health and advisories. Fields of a loop with no snapshot yet are `null`.
 
 use super::{put_freshness, rfc3339, section};
-use crate::loops::LoopName;
 use crate::http::AppState;
+use crate::loops::LoopName;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 
