@@ -6,8 +6,7 @@ use clap::{Parser, Subcommand};
 use pgmon::config::{Config, LogFormat};
 use pgmon::http::limits;
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -131,8 +130,9 @@ fn log_fd_limit(limit: std::io::Result<limits::FdLimit>) {
     );
 }
 
-/// A minimal HTTP/1.1 GET of /healthz: the container image has no curl. With `http.tls` set
-/// it speaks TLS without checking the certificate (loopback only, no secret sent).
+/// `GET /healthz` on this machine's agent, for the container's HEALTHCHECK (the image has no
+/// curl). With `http.tls` set it speaks TLS without checking the certificate: the probe talks
+/// to loopback, sends no secret, and the certificate is usually issued for a public name.
 fn healthcheck(bind: SocketAddr, tls: bool) -> ExitCode {
     let mut addr = bind;
     if addr.ip().is_unspecified() {
@@ -142,33 +142,26 @@ fn healthcheck(bind: SocketAddr, tls: bool) -> ExitCode {
             std::net::Ipv6Addr::LOCALHOST.into()
         });
     }
-    let probe = || -> std::io::Result<String> {
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
-        stream.set_read_timeout(Some(Duration::from_secs(3)))?;
-        write!(
-            stream,
-            "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response)?;
-        Ok(response)
-    };
-    let scheme = if tls { "https" } else { "http" };
-    let response = if tls {
-        pgmon::tls::probe_healthz_tls(addr, Duration::from_secs(3))
-    } else {
-        probe()
-    };
-    match response {
-        Ok(response) if response.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
-        Ok(response) => {
-            let status = response.lines().next().unwrap_or("").to_string();
-            let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
-            eprintln!("pgmon: unhealthy ({status}): {body}");
+    let url = format!("{}://{addr}/healthz", if tls { "https" } else { "http" });
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(3)))
+        .http_status_as_error(false)
+        // Loopback only: an HTTP(S)_PROXY from the container's environment must not take it.
+        .proxy(None)
+        .max_redirects(0)
+        .tls_config(ureq::tls::TlsConfig::builder().disable_verification(true).build())
+        .build()
+        .into();
+    match agent.get(&url).call() {
+        Ok(response) if response.status() == 200 => ExitCode::SUCCESS,
+        Ok(mut response) => {
+            let status = response.status();
+            let body = response.body_mut().read_to_string().unwrap_or_default();
+            eprintln!("pgmon: unhealthy (HTTP {status}): {body}");
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("pgmon: healthcheck could not reach {scheme}://{addr}/healthz: {e}");
+            eprintln!("pgmon: healthcheck could not reach {url}: {e}");
             ExitCode::from(1)
         }
     }

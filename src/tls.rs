@@ -227,33 +227,6 @@ impl ServerCertVerifier for ChainOnly {
     }
 }
 
-/// `GET /healthz` over TLS to the agent on this machine, for `pgmon --healthcheck`. The
-/// certificate is not checked: the probe talks to loopback, sends no secret, and the agent's
-/// certificate is usually issued for a public name, not 127.0.0.1. Returns the raw response.
-pub fn probe_healthz_tls(addr: std::net::SocketAddr, timeout: std::time::Duration) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let config = client_config(ServerCheck::None).map_err(std::io::Error::other)?;
-    let name = ServerName::IpAddress(addr.ip().into());
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(std::io::Error::other)?;
-    let sock = std::net::TcpStream::connect_timeout(&addr, timeout)?;
-    sock.set_read_timeout(Some(timeout))?;
-    sock.set_write_timeout(Some(timeout))?;
-    let mut tls = rustls::StreamOwned::new(conn, sock);
-    write!(
-        tls,
-        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    tls.flush()?;
-    let mut response = Vec::new();
-    match tls.read_to_end(&mut response) {
-        Ok(_) => {}
-        // A peer that closes without close_notify still sent a whole response.
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => {}
-        Err(e) => return Err(e),
-    }
-    Ok(String::from_utf8_lossy(&response).into_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
