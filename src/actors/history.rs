@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const MAX_POINTS: usize = 720;
 
 /// One hot-path sample. A section that failed that run is `None` (a gap in the chart).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HotPathPoint {
     /// Seconds since the Unix epoch.
     pub at: f64,
@@ -24,7 +24,7 @@ pub struct HotPathPoint {
 }
 
 /// One workload sample. Rates are `None` on the first sample and across a stats reset.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WorkloadPoint {
     pub at: f64,
     pub tps: Option<f64>,
@@ -33,11 +33,14 @@ pub struct WorkloadPoint {
     pub wal_bytes_per_second: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct History {
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
     pub window: Duration,
+    #[schema(value_type = Vec<HotPathPoint>)]
     pub hot_path: VecDeque<HotPathPoint>,
+    #[schema(value_type = Vec<WorkloadPoint>)]
     pub workload: VecDeque<WorkloadPoint>,
 }
 

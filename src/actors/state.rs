@@ -40,16 +40,20 @@ use std::time::{Duration, SystemTime};
 pub const LATE_SLACK: Duration = Duration::from_secs(2);
 
 /// One loop's health as last reported.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LoopHealth {
     pub name: LoopName,
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
     pub interval: Duration,
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
     pub budget: Duration,
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = Option<String>)]
     pub last_run_at: Option<SystemTime>,
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = Option<String>)]
     pub last_success_at: Option<SystemTime>,
     pub last_duration_seconds: Option<f64>,
     /// Whether the last run produced every section.
@@ -68,6 +72,7 @@ pub struct LoopHealth {
     pub pool_busy: u64,
     /// When the next run is expected to start.
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = Option<String>)]
     pub next_run_due: Option<SystemTime>,
 }
 
@@ -142,7 +147,7 @@ pub enum LoopStatus {
 /// Whether the database answers, from the loops' runs. Only a failed connect, a lost session
 /// or a failed canary says "unreachable"; a busy pool, a slow run or a panic says nothing
 /// either way. The `database_unreachable` alert waits for the outage to be confirmed.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct DatabaseStatus {
     /// `None` until a run has connected or failed to.
     pub reachable: Option<bool>,
@@ -150,6 +155,7 @@ pub struct DatabaseStatus {
     pub error: Option<String>,
     /// Since when it has been in its current state.
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = Option<String>)]
     pub since: Option<SystemTime>,
     /// Consecutive runs of one loop that found it unreachable (the longest streak of any loop).
     pub failed_runs: u32,

@@ -12,14 +12,14 @@ pub const DEFAULT_RESOLVE_AFTER: Duration = Duration::from_secs(30);
 /// Resolved alerts kept for `/api/v1/alerts`.
 pub const HISTORY_LIMIT: usize = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     Pending,
     Firing,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Alert {
     pub kind: &'static str,
     pub dedupe_key: String,
@@ -29,22 +29,27 @@ pub struct Alert {
     /// Labels for the per-alert gauges (e.g. relation); never PIDs, users or SQL.
     pub labels: Vec<(&'static str, String)>,
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
     pub since: SystemTime,
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = Option<String>)]
     pub firing_since: Option<SystemTime>,
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
     pub last_seen: SystemTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ResolvedAlert {
     pub kind: &'static str,
     pub dedupe_key: String,
     pub severity: Severity,
     pub message: String,
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
     pub started: SystemTime,
     #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
     pub ended: SystemTime,
 }
 

@@ -36,7 +36,7 @@ pub const KNOWN_PHASES: &[&str] = &[
     "performing final cleanup",
 ];
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VacuumJob {
     pub pid: i32,
     pub database: Option<String>,
@@ -49,7 +49,7 @@ pub struct VacuumJob {
     pub running_seconds: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AutovacuumSummary {
     /// Autovacuum workers per phase (every known phase present, 0 when idle).
     pub workers_by_phase: BTreeMap<String, i64>,

@@ -48,7 +48,7 @@ pub const LOW_LEAF_DENSITY_PERCENT: f64 = 50.0;
 /// it gains nothing.
 pub const MIN_LEAF_PAGES_FOR_FIX: i64 = 64;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IndexBloatSample {
     pub relation: String,
     pub index: String,
@@ -64,7 +64,7 @@ pub struct IndexBloatSample {
     pub fix: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BloatSample {
     pub relation: String,
     pub table_bytes: i64,
@@ -75,7 +75,7 @@ pub struct BloatSample {
     pub dead_tuple_percent: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BloatSamples {
     pub available: bool,
     pub unavailable_reason: Option<String>,

@@ -61,7 +61,7 @@ pub struct BlockedSession {
     pub wait_started_us: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BlockingEvent {
     pub blocked_pid: i32,
     pub blocker_pid: i32,
@@ -77,7 +77,7 @@ pub struct BlockingEvent {
     pub blocker_query: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BlockingSummary {
     /// Sessions waiting on a lock right now.
     pub blocked_sessions: i64,

@@ -8,7 +8,7 @@ use tokio_postgres::Client;
 pub const CANARY_SQL: &str = "SELECT 1";
 pub const CANARY_EXPLAIN_PREFIX: &str = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CanaryResult {
     pub round_trip_seconds: f64,
     /// Server-side execution time of the configured EXPLAIN ANALYZE query, when configured.

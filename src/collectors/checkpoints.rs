@@ -54,7 +54,7 @@ pub struct CheckpointCounters {
     pub now_epoch: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CheckpointStats {
     pub timed_total: i64,
     pub requested_total: i64,

@@ -15,7 +15,7 @@ SELECT count(*)::int8 AS connections,
     -- Without pg_monitor, other roles' sessions show NULL backend_type; usesysid stays visible.
     OR (backend_type IS NULL AND usesysid IS NOT NULL)";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ConnectionStats {
     pub connections: i64,
     pub active: i64,

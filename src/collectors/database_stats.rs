@@ -21,7 +21,7 @@ pub struct DatabaseTotals {
     pub reset_fingerprint: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DatabaseRates {
     /// Committed + rolled back transactions per second, all databases.
     pub tps: Option<f64>,

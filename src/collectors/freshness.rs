@@ -51,7 +51,7 @@ pub struct FreshnessRow {
 }
 
 /// Ordered: `Crit` outranks `Warn`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Warn,
@@ -67,7 +67,7 @@ impl Severity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TableFreshness {
     /// `schema.table` as PostgreSQL quotes it ([`qualified_name`](crate::db::capabilities::qualified_name)): the `relation` label.
     pub relation: String,

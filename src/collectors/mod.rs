@@ -57,7 +57,7 @@ impl CollectSettings {
 pub type Section<T> = Result<T, String>;
 
 /// The SQL a panel's numbers came from, shown verbatim in the UI's "SQL used".
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SqlUsed {
     pub collector: &'static str,
     pub sql: &'static str,

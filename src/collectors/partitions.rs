@@ -190,7 +190,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
     Some(secs)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Cadence {
     Hourly,
@@ -285,7 +285,7 @@ impl KeyZone {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Hole {
     pub after: String,
     pub before: String,
@@ -294,7 +294,7 @@ pub struct Hole {
     pub seconds: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NextRange {
     pub name: String,
     pub from: String,
@@ -303,7 +303,7 @@ pub struct NextRange {
     pub ddl: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PartitionedParent {
     /// `schema.table` as PostgreSQL quotes it ([`qualified_name`]): the `parent` label.
     pub parent: String,

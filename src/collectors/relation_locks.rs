@@ -37,7 +37,7 @@ SELECT t.oid AS table_oid, tn.nspname::text AS table_schema, t.relname::text AS 
 
 /// A relation left out of a snapshot, and why: the `skipped_relations` of the storage and
 /// bloat endpoints.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub struct SkippedRelation {
     /// `schema.name` of the table or index, as in the size series' labels.
     pub relation: String,

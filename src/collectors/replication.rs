@@ -32,7 +32,7 @@ SELECT pg_is_in_recovery() AS in_recovery,
              ELSE EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp())) END)::float8 AS replay_lag_seconds,
        (SELECT status FROM pg_stat_wal_receiver LIMIT 1) AS receiver_status";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReplicaLag {
     /// application_name as PostgreSQL quotes an identifier, with the replica's address when
     /// needed to tell it apart ([`replica_labels`]): the `replica` label.
@@ -47,14 +47,14 @@ pub struct ReplicaLag {
     pub total_lag_bytes: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StandbyLag {
     pub receive_replay_lag_bytes: Option<f64>,
     pub replay_lag_seconds: Option<f64>,
     pub receiver_status: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReplicationStatus {
     /// "primary" or "standby".
     pub role: &'static str,

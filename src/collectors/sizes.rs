@@ -127,7 +127,7 @@ pub const FSM_SAMPLE_PAGES: i64 = 1000;
 /// Size queries of the fallback in flight at once on the one connection (pipelined).
 const PIPELINE: usize = 32;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RelationSize {
     /// `schema.name` as PostgreSQL quotes it ([`qualified_name`]): the `relation` label.
     pub relation: String,
@@ -156,7 +156,7 @@ pub struct RelationSize {
     pub growth_bytes_per_hour: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IndexSize {
     pub relation: String,
     pub index: String,
@@ -167,7 +167,7 @@ pub struct IndexSize {
     pub backs_constraint: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UnusedIndexes {
     pub min_bytes: u64,
     /// Since when `idx_scan = 0` has been observed (stats reset, or server start).
@@ -211,7 +211,7 @@ impl FreeSpace {
 }
 
 /// The free-space map of each table it could read (by OID), and why the others were not.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FreeSpaceMap {
     pub available: bool,
     /// Why there are no free-space figures (the extension is missing: with the fix).

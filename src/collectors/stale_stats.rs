@@ -107,7 +107,7 @@ pub struct StaleRow {
     pub analyze_trigger: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StaleTable {
     pub relation: String,
     pub modified_since_analyze: i64,
@@ -132,7 +132,7 @@ pub struct StaleTable {
     pub fix: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StaleStats {
     /// The tables stale per the rule, worst first: what `stale_stats` alerts on.
     pub tables: Vec<StaleTable>,

@@ -123,7 +123,7 @@ pub struct StatementsSample {
     pub top: Vec<StatementRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TopStatement {
     /// As a string: JSON numbers lose precision past 2^53 and queryids are 64-bit.
     pub queryid: String,
@@ -147,7 +147,7 @@ pub struct TopStatement {
 }
 
 /// Why [`shown_text`] keeps a statement's text back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Redacted {
     /// Not a planned statement (`ALTER ROLE … PASSWORD …`, `SET`, `COPY`, `EXPLAIN`, …):
@@ -276,7 +276,7 @@ pub fn shown_text(text: &str) -> Result<String, Redacted> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TopStatements {
     /// False when pg_stat_statements cannot be read; `unavailable_reason` says why and how to fix.
     pub available: bool,

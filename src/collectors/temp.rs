@@ -24,7 +24,7 @@ pub struct TempCounters {
     pub stats_reset_epoch: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TempSpill {
     pub database: String,
     pub temp_files: i64,

@@ -25,7 +25,7 @@ SELECT pid,
  ORDER BY xact_start ASC
  LIMIT $2";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OpenTransaction {
     pub pid: i32,
     pub state: String,
@@ -43,7 +43,7 @@ impl OpenTransaction {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LongTransactions {
     /// Age of the oldest open transaction, 0 when none is open.
     pub longest_transaction_seconds: f64,

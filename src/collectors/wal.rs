@@ -31,7 +31,7 @@ pub struct WalCounters {
     pub stats_reset_epoch: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WalStats {
     pub bytes_total: Option<f64>,
     pub bytes_per_second: Option<f64>,

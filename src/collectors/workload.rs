@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 use tokio_postgres::Client;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Throughput {
     pub tps: Option<f64>,
     pub qps: Option<f64>,
@@ -29,7 +29,7 @@ pub struct Throughput {
     pub temp_bytes_per_second: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Surge {
     /// "wal" or "temp".
     pub kind: &'static str,

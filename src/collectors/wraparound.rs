@@ -20,7 +20,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS re
  ORDER BY age(c.relfrozenxid) DESC, c.oid
  LIMIT $1";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DatabaseAge {
     pub database: String,
     pub xid_age: i64,
@@ -28,7 +28,7 @@ pub struct DatabaseAge {
     pub fraction_of_limit: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RelationAge {
     pub relation: String,
     pub relkind: String,
@@ -36,7 +36,7 @@ pub struct RelationAge {
     pub fraction_of_limit: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Wraparound {
     pub databases: Vec<DatabaseAge>,
     pub relations: Vec<RelationAge>,

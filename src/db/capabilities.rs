@@ -25,7 +25,7 @@ pub const PRIVILEGE_PROBE_SQL: &str = "\
 SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS is_superuser,
        pg_has_role(current_user, 'pg_monitor', 'USAGE') AS has_pg_monitor";
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Capabilities {
     pub server_version_num: i32,
     pub server_version: String,
@@ -44,7 +44,7 @@ pub struct Capabilities {
 }
 
 /// Something missing that limits what pgmon can show, with the exact fix.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Advisory {
     pub code: &'static str,
     pub message: String,

@@ -14,10 +14,13 @@
 //! the request carries valid `api` credentials.
 
 use super::AppState;
-use crate::actors::state::{LoopStatus, StateView};
+use crate::actors::state::{LoopHealth, LoopStatus, StateView};
+use crate::loops::LoopName;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::SystemTime;
+use utoipa::ToSchema;
 
 /// Marks a `/healthz` request that carried valid `api` credentials (set by the auth
 /// middleware): it gets the full report.
@@ -33,6 +36,12 @@ pub enum Detail {
     Anonymous,
 }
 
+/// Readiness: 200 when the database answers and every loop is on schedule, 503 naming each
+/// degraded part and why. Open to everyone, so it says only what a probe needs
+/// (`detail: anonymous`); with valid `api` credentials it is the full report.
+#[utoipa::path(get, path = "/healthz", tag = "agent", security(()), responses(
+    (status = 200, description = "Healthy.", body = HealthReport),
+    (status = 503, description = "Starting or degraded (see `degraded` and each loop's `reason`).", body = HealthReport)))]
 pub async fn healthz(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
     let detail = if req.extensions().get::<ApiAuthenticated>().is_some() {
         Detail::Full
@@ -43,6 +52,9 @@ pub async fn healthz(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse
 }
 
 /// `GET /api/v1/health`: the full report, behind the `api` scope's credentials.
+#[utoipa::path(get, path = "/api/v1/health", tag = "agent", responses(
+    (status = 200, description = "Healthy.", body = HealthReport),
+    (status = 503, description = "Starting or degraded.", body = HealthReport)))]
 pub async fn api_health(app: web::Data<AppState>) -> HttpResponse {
     respond(&app, Detail::Full)
 }
@@ -119,27 +131,96 @@ pub fn redact_reason(reason: &str) -> String {
     reason.to_string()
 }
 
-pub fn health_report(view: &StateView, now: SystemTime, detail: Detail) -> (bool, Value) {
+/// One loop in a health report: its health, and its status now with why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoopReport {
+    #[serde(flatten)]
+    pub health: LoopHealth,
+    pub status: ReportStatus,
+    /// Why it is starting or degraded.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportStatus {
+    Ok,
+    Starting,
+    Degraded,
+}
+
+/// The database as a health report sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatabaseHealth {
+    /// It answers and capabilities were read.
+    pub reachable: bool,
+    /// Why it is unreachable, while it is (for an anonymous caller, its kind only).
+    pub error: Option<String>,
+    /// Since when it has been in its current state (RFC 3339).
+    pub since: Option<String>,
+    /// Consecutive runs (of one loop) that found it unreachable.
+    pub failed_runs: u32,
+    /// Null for an anonymous caller.
+    pub server_version: Option<String>,
+}
+
+/// An advisory in a health report: by code only for an anonymous caller (the text names
+/// roles, hosts and databases).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdvisoryReport {
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DetailLevel {
+    Full,
+    Anonymous,
+}
+
+/// `GET /healthz` and `GET /api/v1/health` (200 when `status` is `ok`, else 503).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthReport {
+    pub status: ReportStatus,
+    pub cluster: String,
+    /// Null for an anonymous caller.
+    pub db: Option<String>,
+    pub database: DatabaseHealth,
+    /// `database: …`, `<loop>: …`, `read_only: …`, `privileges: …`.
+    pub degraded: Vec<String>,
+    pub advisories: Vec<AdvisoryReport>,
+    /// Each loop by name.
+    pub loops: BTreeMap<String, LoopReport>,
+    pub uptime_seconds: u64,
+    /// How much this report says.
+    pub detail: DetailLevel,
+}
+
+pub fn health_report(view: &StateView, now: SystemTime, detail: Detail) -> (bool, HealthReport) {
     let say = |text: String| match detail {
         Detail::Full => text,
         Detail::Anonymous => redact_reason(&text),
     };
-    let mut loops = Map::new();
+    let mut loops = BTreeMap::new();
     let mut degraded = Vec::new();
     // Ready once the hot path has read the database and no loop is degraded: a slower loop
     // still waiting for its first run (not late) is on schedule.
-    let mut starting = !view.loops.iter().any(|h| h.name == crate::loops::LoopName::HotPath);
+    let mut starting = !view.loops.iter().any(|h| h.name == LoopName::HotPath);
     for health in &view.loops {
         let (status, reason) = match health.status(now) {
-            LoopStatus::Ok => ("ok", None),
+            LoopStatus::Ok => (ReportStatus::Ok, None),
             LoopStatus::Starting => {
-                starting |= health.name == crate::loops::LoopName::HotPath;
-                ("starting", Some("waiting for the first run".to_string()))
+                starting |= health.name == LoopName::HotPath;
+                (ReportStatus::Starting, Some("waiting for the first run".to_string()))
             }
             LoopStatus::Degraded(reason) => {
                 let reason = say(reason);
                 degraded.push(format!("{}: {}", health.name, reason));
-                ("degraded", Some(reason))
+                (ReportStatus::Degraded, Some(reason))
             }
         };
         let mut health = health.clone();
@@ -149,12 +230,7 @@ pub fn health_report(view: &StateView, now: SystemTime, detail: Detail) -> (bool
                 *error = redact_reason(error);
             }
         }
-        let mut entry = serde_json::to_value(&health).unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut entry {
-            map.insert("status".into(), json!(status));
-            map.insert("reason".into(), json!(reason));
-        }
-        loops.insert(health.name.as_str().to_string(), entry);
+        loops.insert(health.name.as_str().to_string(), LoopReport { health, status, reason });
     }
     let database = &view.database;
     let database_error = database
@@ -179,44 +255,44 @@ pub fn health_report(view: &StateView, now: SystemTime, detail: Detail) -> (bool
         });
     }
     let status = if !degraded.is_empty() {
-        "degraded"
+        ReportStatus::Degraded
     } else if starting || view.loops.is_empty() {
-        "starting"
+        ReportStatus::Starting
     } else {
-        "ok"
+        ReportStatus::Ok
     };
-    let mut body = json!({
-        "status": status,
-        "cluster": view.cluster,
-        "db": view.db,
-        "database": {
-            "reachable": database.reachable == Some(true) && view.capabilities.is_some(),
-            "error": database_error,
-            "since": database.since.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
-            "failed_runs": database.failed_runs,
-            "server_version": view.capabilities.as_ref().map(|c| c.server_version.clone()),
+    let full = detail == Detail::Full;
+    // No database name or server version for a prober; advisories by code only.
+    let report = HealthReport {
+        status,
+        cluster: view.cluster.clone(),
+        db: full.then(|| view.db.clone()),
+        database: DatabaseHealth {
+            reachable: database.reachable == Some(true) && view.capabilities.is_some(),
+            error: database_error,
+            since: database.since.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+            failed_runs: database.failed_runs,
+            server_version: view
+                .capabilities
+                .as_ref()
+                .filter(|_| full)
+                .map(|c| c.server_version.clone()),
         },
-        "degraded": degraded,
-        "advisories": view.advisories,
-        "loops": loops,
-        "uptime_seconds": now.duration_since(view.started_at).map(|d| d.as_secs()).unwrap_or(0),
-        "detail": match detail {
-            Detail::Full => "full",
-            Detail::Anonymous => "anonymous",
-        },
-    });
-    if detail == Detail::Anonymous {
-        // No database name or server version for a prober; advisories by code only (their
-        // text names roles, hosts and databases).
-        body["db"] = Value::Null;
-        body["database"]["server_version"] = Value::Null;
-        body["advisories"] = json!(view
+        degraded,
+        advisories: view
             .advisories
             .iter()
-            .map(|a| json!({ "code": a.code }))
-            .collect::<Vec<_>>());
-    }
-    (status == "ok", body)
+            .map(|a| AdvisoryReport {
+                code: a.code,
+                message: full.then(|| a.message.clone()),
+                fix: full.then(|| a.fix.clone()),
+            })
+            .collect(),
+        loops,
+        uptime_seconds: now.duration_since(view.started_at).map(|d| d.as_secs()).unwrap_or(0),
+        detail: if full { DetailLevel::Full } else { DetailLevel::Anonymous },
+    };
+    (status == ReportStatus::Ok, report)
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 //! collector. `/livez` reads the StateActor's heartbeat, also without a message.
 //! Optional HTTPS and per-scope credentials ([`auth`]) are wired in by `app`.
 
-mod api;
+pub mod api;
 pub mod auth;
-mod health;
+pub mod health;
 pub mod limits;
-mod openapi;
+pub mod openapi;
 mod ui;
 
 use crate::actors::state::{Heartbeat, StateView};
@@ -63,6 +63,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(ui::serve));
 }
 
+/// Prometheus text exposition rendered from the last snapshots; never queries the database.
+/// Every family is listed in docs/metrics.md.
+#[utoipa::path(get, path = "/metrics", tag = "agent", responses(
+    (status = 200, description = "Prometheus text format 0.0.4.", body = String, content_type = "text/plain; version=0.0.4; charset=utf-8")))]
 async fn metrics(app: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
@@ -72,6 +76,9 @@ async fn metrics(app: web::Data<AppState>) -> HttpResponse {
 /// `GET /livez`: 200 while the process and its actor system answer, whatever the database does
 /// (a liveness probe must not restart the agent during a database outage); 503 when the
 /// StateActor's heartbeat has stopped for `LIVENESS_LIMIT`. Reads an atomic: no mailbox.
+#[utoipa::path(get, path = "/livez", tag = "agent", security(()), responses(
+    (status = 200, description = "The agent's actors answer.", body = openapi::Liveness),
+    (status = 503, description = "The actors have not answered for 10 s.", body = openapi::Liveness)))]
 async fn livez(app: web::Data<AppState>) -> HttpResponse {
     let silent = app.heartbeat.age();
     let uptime = std::time::SystemTime::now()
@@ -79,11 +86,16 @@ async fn livez(app: web::Data<AppState>) -> HttpResponse {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     if silent <= LIVENESS_LIMIT {
-        HttpResponse::Ok().json(serde_json::json!({ "status": "alive", "uptime_seconds": uptime }))
+        HttpResponse::Ok().json(openapi::Liveness {
+            status: "alive",
+            uptime_seconds: Some(uptime),
+            error: None,
+        })
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({
-            "status": "dead",
-            "error": format!("the agent's actors have not answered for {}s", silent.as_secs()),
-        }))
+        HttpResponse::ServiceUnavailable().json(openapi::Liveness {
+            status: "dead",
+            uptime_seconds: None,
+            error: Some(format!("the agent's actors have not answered for {}s", silent.as_secs())),
+        })
     }
 }

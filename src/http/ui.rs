@@ -10,6 +10,10 @@ use rust_embed::RustEmbed;
 #[folder = "ui/dist"]
 struct Bundle;
 
+/// The embedded web UI (any path that is not an endpoint).
+#[utoipa::path(get, path = "/", tag = "ui", security(()), responses(
+    (status = 200, description = "The UI's index.html, or the asset asked for.", body = String, content_type = "text/html"),
+    (status = 404, description = "No such asset or endpoint.", body = super::openapi::ErrorBody)))]
 pub async fn serve(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
     if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD {
         return HttpResponse::MethodNotAllowed().finish();
@@ -19,7 +23,9 @@ pub async fn serve(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
         return HttpResponse::BadRequest().finish();
     }
     if path.starts_with("api/") {
-        return HttpResponse::NotFound().json(serde_json::json!({ "error": format!("no such endpoint: /{path}") }));
+        return HttpResponse::NotFound().json(super::openapi::ErrorBody {
+            error: format!("no such endpoint: /{path}"),
+        });
     }
     let wanted = if path.is_empty() { "index.html" } else { path };
     let is_asset = wanted.rsplit('/').next().is_some_and(|last| last.contains('.'));
@@ -30,7 +36,9 @@ pub async fn serve(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
             return HttpResponse::Ok().content_type(mime.as_ref()).body(body);
         }
     }
-    HttpResponse::NotFound().json(serde_json::json!({ "error": format!("no such path: /{path}") }))
+    HttpResponse::NotFound().json(super::openapi::ErrorBody {
+        error: format!("no such path: /{path}"),
+    })
 }
 
 fn load(app: &AppState, path: &str) -> Option<Vec<u8>> {

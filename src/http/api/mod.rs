@@ -5,12 +5,12 @@
 //! that failed its run is `null`, with the reason under `error` (or `errors` by section); an
 //! endpoint whose loop has not completed a run yet answers 503 with the loops' health.
 
-mod alerts;
-mod history;
-mod hourly;
-mod overview;
-mod storage;
-mod workload;
+pub mod alerts;
+pub mod history;
+pub mod hourly;
+pub mod overview;
+pub mod storage;
+pub mod workload;
 
 pub use alerts::alerts;
 pub use history::{history, sql};
@@ -20,76 +20,94 @@ pub use storage::{partitions, storage, unused_indexes};
 pub use workload::{autovacuum, replication, top_queries};
 
 use super::AppState;
-use crate::actors::state::{LoopSlot, StateView};
+use crate::actors::state::{LoopHealth, LoopSlot, StateView};
 use crate::collectors::{Section, SqlUsed};
 use crate::loops::LoopName;
 use actix_web::HttpResponse;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+use utoipa::ToSchema;
 
-/// The section's data as JSON, or `null` with its error recorded under `name` in `errors`.
-fn section<T: Serialize>(name: &str, section: &Section<T>, errors: &mut Map<String, Value>) -> Value {
+/// Failed sections by name, each with why.
+pub type SectionErrors = BTreeMap<String, String>;
+
+/// What every loop endpoint's body starts with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Envelope {
+    pub cluster: String,
+    pub db: String,
+    /// When the run behind these figures started (RFC 3339).
+    pub collected_at: String,
+    /// Seconds since `collected_at`.
+    pub age_seconds: u64,
+    /// Why this snapshot is not current (the database is unreachable, the loop's last run
+    /// failed or is late), or null.
+    pub stale: Option<String>,
+    /// Whether the database answers (null before the first try).
+    pub database_reachable: Option<bool>,
+}
+
+/// A loop endpoint before its loop has completed a run (HTTP 503).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoSnapshotYet {
+    pub error: String,
+    pub loops: Vec<LoopHealth>,
+}
+
+/// A section's data, or null with its error recorded under `name` in `errors`.
+fn section<T: Clone>(name: &str, section: &Section<T>, errors: &mut SectionErrors) -> Option<T> {
     match section {
-        Ok(data) => serde_json::to_value(data).unwrap_or(Value::Null),
+        Ok(data) => Some(data.clone()),
         Err(e) => {
-            errors.insert(name.to_string(), json!(e));
-            Value::Null
+            errors.insert(name.to_string(), e.clone());
+            None
         }
     }
 }
 
-/// A single-section endpoint: the data under `key`, its error (or null) under `error`.
-fn put<T: Serialize>(obj: &mut Map<String, Value>, key: &str, data: &Section<T>) {
-    let mut errors = Map::new();
-    obj.insert(key.into(), section(key, data, &mut errors));
-    obj.insert("error".into(), errors.remove(key).unwrap_or(Value::Null));
+/// A single-section endpoint's data and its error (one of them null).
+fn split<T: Clone>(section: &Section<T>) -> (Option<T>, Option<String>) {
+    match section {
+        Ok(data) => (Some(data.clone()), None),
+        Err(e) => (None, Some(e.clone())),
+    }
 }
 
-fn rfc3339(at: std::time::SystemTime) -> String {
+fn rfc3339(at: SystemTime) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
-/// `{prefix}age_seconds` and `{prefix}stale` of a loop's snapshot taken at `at`.
-fn put_freshness(
-    obj: &mut Map<String, Value>,
-    prefix: &str,
-    view: &StateView,
-    loop_name: LoopName,
-    at: Option<std::time::SystemTime>,
-) {
-    let now = std::time::SystemTime::now();
-    let age = at.map(|at| now.duration_since(at).unwrap_or_default().as_secs());
-    let stale = at.and_then(|_| view.stale_reason(loop_name, now));
-    obj.insert(format!("{prefix}age_seconds"), json!(age));
-    obj.insert(format!("{prefix}stale"), json!(stale));
+/// The age of a loop's snapshot taken at `at`, and why it is stale, if it is.
+fn freshness(view: &StateView, loop_name: LoopName, at: SystemTime) -> (u64, Option<String>) {
+    let now = SystemTime::now();
+    let age = now.duration_since(at).unwrap_or_default().as_secs();
+    (age, view.stale_reason(loop_name, now))
 }
 
-fn sql_named(all: Vec<SqlUsed>, names: &[&str]) -> Value {
-    json!(all
-        .into_iter()
-        .filter(|s| names.contains(&s.collector))
-        .collect::<Vec<_>>())
+fn sql_named(all: Vec<SqlUsed>, names: &[&str]) -> Vec<SqlUsed> {
+    all.into_iter().filter(|s| names.contains(&s.collector)).collect()
 }
 
-/// Answers from the latest snapshot of loop `S` (its type names the loop); `build` fills the body.
-async fn respond<S: LoopSlot>(
-    app: &AppState,
-    build: impl FnOnce(&StateView, &S, &mut Map<String, Value>),
-) -> HttpResponse {
+/// Answers from the latest snapshot of loop `S` (its type names the loop); `build` makes the
+/// body from the view, the snapshot and the envelope.
+fn respond<S: LoopSlot, B: Serialize>(app: &AppState, build: impl FnOnce(&StateView, &S, Envelope) -> B) -> HttpResponse {
     let loop_name = S::LOOP;
     let view = app.view();
-    let Some((at, snapshot)) = view.snapshots.get::<S>().map(|p| (p.at, &*p.snapshot)) else {
-        return HttpResponse::ServiceUnavailable().json(json!({
-            "error": format!("no {loop_name} snapshot yet: the {loop_name} loop has not completed a run"),
-            "loops": view.loops,
-        }));
+    let Some(published) = view.snapshots.get::<S>() else {
+        return HttpResponse::ServiceUnavailable().json(NoSnapshotYet {
+            error: format!("no {loop_name} snapshot yet: the {loop_name} loop has not completed a run"),
+            loops: view.loops.clone(),
+        });
     };
-    let mut obj = Map::new();
-    obj.insert("cluster".into(), json!(view.cluster));
-    obj.insert("db".into(), json!(view.db));
-    obj.insert("collected_at".into(), json!(rfc3339(at)));
-    put_freshness(&mut obj, "", &view, loop_name, Some(at));
-    obj.insert("database_reachable".into(), json!(view.database.reachable));
-    build(&view, snapshot, &mut obj);
-    HttpResponse::Ok().json(Value::Object(obj))
+    let (age_seconds, stale) = freshness(&view, loop_name, published.at);
+    let envelope = Envelope {
+        cluster: view.cluster.clone(),
+        db: view.db.clone(),
+        collected_at: rfc3339(published.at),
+        age_seconds,
+        stale,
+        database_reachable: view.database.reachable,
+    };
+    HttpResponse::Ok().json(build(&view, &published.snapshot, envelope))
 }

@@ -1,79 +1,161 @@
 //! Workload-loop endpoints: `/api/v1/top-queries`, `/api/v1/autovacuum`, `/api/v1/replication`.
 
-use super::{put, respond, section, sql_named};
-use crate::collectors::statements::TopStatement;
+use super::{respond, section, sql_named, Envelope, SectionErrors};
+use crate::collectors::autovacuum::AutovacuumSummary;
+use crate::collectors::freshness::TableFreshness;
+use crate::collectors::replication::{ReplicaLag, StandbyLag};
+use crate::collectors::statements::{TopStatement, TopStatements};
 use crate::collectors::workload::WorkloadSnapshot;
+use crate::collectors::SqlUsed;
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `GET /api/v1/top-queries`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopQueriesResponse {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// Whether pg_stat_statements could be read (false when the section failed).
+    pub available: bool,
+    /// Why it is not available, with the fix.
+    pub unavailable_reason: Option<String>,
+    /// Statements pg_stat_statements tracks in all.
+    pub statements_tracked: Option<i64>,
+    /// `security.redact_sql_text`: texts with literals left are redacted.
+    pub redact_sql_text: Option<bool>,
+    pub by_total_time: Option<Vec<TopStatement>>,
+    pub by_calls: Option<Vec<TopStatement>>,
+    /// Only statements that read shared blocks.
+    pub by_shared_blks_read: Option<Vec<TopStatement>>,
+    /// Why the `statements` section failed.
+    pub error: Option<String>,
+    pub sql: Vec<SqlUsed>,
+}
+
+/// The statements ranked `rank` (when it has one) within the Top-N, best first.
+fn ranked(st: &TopStatements, rank: fn(&TopStatement) -> Option<i64>) -> Vec<TopStatement> {
+    let mut list: Vec<(i64, &TopStatement)> = st
+        .top
+        .iter()
+        .filter_map(|s| rank(s).filter(|r| *r <= i64::from(st.top_n)).map(|r| (r, s)))
+        .collect();
+    list.sort_by_key(|(r, _)| *r);
+    list.into_iter().map(|(_, s)| s.clone()).collect()
+}
 
 /// Top-N statements by total time, by calls and by shared blocks read.
+#[utoipa::path(get, path = "/api/v1/top-queries", tag = "workload",
+    responses((status = 200, body = TopQueriesResponse), (status = 503, body = super::NoSnapshotYet)))]
 pub async fn top_queries(app: web::Data<AppState>) -> HttpResponse {
-    respond::<WorkloadSnapshot>(&app, |view, w, obj| {
+    respond(&app, |view, w: &WorkloadSnapshot, envelope| {
+        let sql = sql_named(
+            view.workload_sql(),
+            &["statements", "statement_text", "latency_histogram_settings", "latency_histogram"],
+        );
         match &w.statements {
-            Ok(st) => {
-                let ranked = |rank: fn(&TopStatement) -> Option<i64>| {
-                    let mut list: Vec<(i64, &TopStatement)> = st
-                        .top
-                        .iter()
-                        .filter_map(|s| rank(s).filter(|r| *r <= i64::from(st.top_n)).map(|r| (r, s)))
-                        .collect();
-                    list.sort_by_key(|(r, _)| *r);
-                    json!(list.into_iter().map(|(_, s)| s).collect::<Vec<_>>())
-                };
-                obj.insert("available".into(), json!(st.available));
-                obj.insert("unavailable_reason".into(), json!(st.unavailable_reason));
-                obj.insert("statements_tracked".into(), json!(st.statements_tracked));
-                obj.insert("redact_sql_text".into(), json!(st.redact_sql_text));
-                obj.insert("by_total_time".into(), ranked(|s| Some(s.rank_by_time)));
-                obj.insert("by_calls".into(), ranked(|s| Some(s.rank_by_calls)));
-                obj.insert(
-                    "by_shared_blks_read".into(),
-                    ranked(|s| (s.shared_blks_read > 0).then_some(s.rank_by_read)),
-                );
-                obj.insert("error".into(), Value::Null);
-            }
-            Err(e) => {
-                obj.insert("available".into(), json!(false));
-                obj.insert("error".into(), json!(e));
-            }
+            Ok(st) => TopQueriesResponse {
+                envelope,
+                available: st.available,
+                unavailable_reason: st.unavailable_reason.clone(),
+                statements_tracked: Some(st.statements_tracked),
+                redact_sql_text: Some(st.redact_sql_text),
+                by_total_time: Some(ranked(st, |s| Some(s.rank_by_time))),
+                by_calls: Some(ranked(st, |s| Some(s.rank_by_calls))),
+                by_shared_blks_read: Some(ranked(st, |s| (s.shared_blks_read > 0).then_some(s.rank_by_read))),
+                error: None,
+                sql,
+            },
+            Err(e) => TopQueriesResponse {
+                envelope,
+                available: false,
+                unavailable_reason: None,
+                statements_tracked: None,
+                redact_sql_text: None,
+                by_total_time: None,
+                by_calls: None,
+                by_shared_blks_read: None,
+                error: Some(e.clone()),
+                sql,
+            },
         }
-        let names = [
-            "statements",
-            "statement_text",
-            "latency_histogram_settings",
-            "latency_histogram",
-        ];
-        obj.insert("sql".into(), sql_named(view.workload_sql(), &names));
     })
-    .await
+}
+
+/// `GET /api/v1/autovacuum`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AutovacuumResponse {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// Per-table freshness, Top-N by dead tuples (the `freshness` section).
+    pub tables: Option<Vec<TableFreshness>>,
+    /// The vacuums running now (the hot path's `autovacuum` section; null before its run).
+    pub in_progress: Option<AutovacuumSummary>,
+    pub errors: std::collections::BTreeMap<String, String>,
+    pub sql: Vec<SqlUsed>,
 }
 
 /// Per-table freshness (Top-N by dead tuples) with hints, and the vacuums running now.
+#[utoipa::path(get, path = "/api/v1/autovacuum", tag = "workload",
+    responses((status = 200, body = AutovacuumResponse), (status = 503, body = super::NoSnapshotYet)))]
 pub async fn autovacuum(app: web::Data<AppState>) -> HttpResponse {
-    respond::<WorkloadSnapshot>(&app, |view, w, obj| {
-        let mut errors = Map::new();
-        obj.insert("tables".into(), section("freshness", &w.freshness, &mut errors));
-        let running = view.hot_path().map_or(Value::Null, |p| {
-            let hp = &p.snapshot;
-            section("autovacuum", &hp.autovacuum, &mut errors)
-        });
-        obj.insert("in_progress".into(), running);
-        obj.insert("errors".into(), Value::Object(errors));
+    respond(&app, |view, w: &WorkloadSnapshot, envelope| {
+        let mut errors = SectionErrors::new();
+        let tables = section("freshness", &w.freshness, &mut errors);
+        let in_progress = view
+            .hot_path()
+            .and_then(|p| section("autovacuum", &p.snapshot.autovacuum, &mut errors));
         let sql = view.workload_sql().into_iter().chain(view.hot_path_sql()).collect();
-        obj.insert("sql".into(), sql_named(sql, &["freshness", "autovacuum"]));
+        AutovacuumResponse {
+            envelope,
+            tables,
+            in_progress,
+            errors,
+            sql: sql_named(sql, &["freshness", "autovacuum"]),
+        }
     })
-    .await
+}
+
+/// `GET /api/v1/replication`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplicationResponse {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// `primary` or `standby` (null when the section failed).
+    pub role: Option<&'static str>,
+    /// On a primary: each replica's lag.
+    pub replicas: Option<Vec<ReplicaLag>>,
+    /// On a standby: its own lag.
+    pub standby: Option<StandbyLag>,
+    /// Why the `replication` section failed.
+    pub error: Option<String>,
+    pub sql: Vec<SqlUsed>,
 }
 
 /// Per-replica lag on a primary, own lag on a standby.
+#[utoipa::path(get, path = "/api/v1/replication", tag = "workload",
+    responses((status = 200, body = ReplicationResponse), (status = 503, body = super::NoSnapshotYet)))]
 pub async fn replication(app: web::Data<AppState>) -> HttpResponse {
-    respond::<WorkloadSnapshot>(&app, |view, w, obj| {
-        put(obj, "replication", &w.replication);
-        if let Some(Value::Object(r)) = obj.remove("replication") {
-            obj.extend(r);
+    respond(&app, |view, w: &WorkloadSnapshot, envelope| {
+        let sql = sql_named(view.workload_sql(), &["replicas", "standby"]);
+        match &w.replication {
+            Ok(r) => ReplicationResponse {
+                envelope,
+                role: Some(r.role),
+                replicas: Some(r.replicas.clone()),
+                standby: r.standby.clone(),
+                error: None,
+                sql,
+            },
+            Err(e) => ReplicationResponse {
+                envelope,
+                role: None,
+                replicas: None,
+                standby: None,
+                error: Some(e.clone()),
+                sql,
+            },
         }
-        obj.insert("sql".into(), sql_named(view.workload_sql(), &["replicas", "standby"]));
     })
-    .await
 }
