@@ -12,9 +12,9 @@ const GIB: u64 = 1024 * MIB;
 
 /// Bytes as PromQL arithmetic a reader can check at a glance: `100 * 1024 * 1024`.
 fn bytes_expr(n: u64) -> String {
-    if n > 0 && n % GIB == 0 {
+    if n > 0 && n.is_multiple_of(GIB) {
         format!("{} * 1024 * 1024 * 1024", n / GIB)
-    } else if n > 0 && n % MIB == 0 {
+    } else if n > 0 && n.is_multiple_of(MIB) {
         format!("{} * 1024 * 1024", n / MIB)
     } else {
         n.to_string()
@@ -29,9 +29,9 @@ fn ratio_expr(v: f64) -> String {
 /// Prometheus durations: whole hours, minutes or seconds.
 fn for_expr(d: std::time::Duration) -> String {
     let s = d.as_secs();
-    if s > 0 && s % 3600 == 0 {
+    if s > 0 && s.is_multiple_of(3600) {
         format!("{}h", s / 3600)
-    } else if s > 0 && s % 60 == 0 {
+    } else if s > 0 && s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")

@@ -42,7 +42,10 @@ impl Checker<'_> {
         if let Some(props) = schema["properties"].as_object() {
             names.extend(props.keys().cloned());
         }
-        if schema.get("additionalProperties").is_some_and(|a| a != &Value::Bool(false)) {
+        if schema
+            .get("additionalProperties")
+            .is_some_and(|a| a != &Value::Bool(false))
+        {
             *open = true;
         }
         for part in schema["allOf"].as_array().into_iter().flatten() {
@@ -74,7 +77,10 @@ impl Checker<'_> {
                 e.is_empty()
             });
             if !fits {
-                errors.push(format!("{path}: {value} fits none of {}", Value::Array(options.clone())));
+                errors.push(format!(
+                    "{path}: {value} fits none of {}",
+                    Value::Array(options.clone())
+                ));
             }
             return;
         }
@@ -217,7 +223,11 @@ async fn every_json_answer_matches_the_served_openapi_schema() {
         "/api/v1/nope",
         &mut errors,
     );
-    assert!(errors.is_empty(), "answers that break the served schema:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "answers that break the served schema:\n{}",
+        errors.join("\n")
+    );
 
     // The checker is not blind: a renamed field, a wrong type and a missing one are caught.
     let (_, body) = agent.get("/api/v1/storage");
@@ -229,7 +239,11 @@ async fn every_json_answer_matches_the_served_openapi_schema() {
     let mut caught = Vec::new();
     checker.check(schema, &storage, "storage", &mut caught);
     let caught = caught.join("\n");
-    for expected in ["`skipped` is not in the schema", "required `skipped_relations` is missing", "\"soon\""] {
+    for expected in [
+        "`skipped` is not in the schema",
+        "required `skipped_relations` is missing",
+        "\"soon\"",
+    ] {
         assert!(caught.contains(expected), "{expected} not caught in:\n{caught}");
     }
     drop(holder);

@@ -215,7 +215,7 @@ impl ConnectLog {
     fn latest_failure(&self) -> Option<String> {
         let last = self.last.lock().ok()?;
         let (at, error) = last.error.as_ref()?;
-        last.succeeded_at.map_or(true, |ok| ok < *at).then(|| error.clone())
+        last.succeeded_at.is_none_or(|ok| ok < *at).then(|| error.clone())
     }
 }
 

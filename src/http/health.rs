@@ -290,7 +290,11 @@ pub fn health_report(view: &StateView, now: SystemTime, detail: Detail) -> (bool
             .collect(),
         loops,
         uptime_seconds: now.duration_since(view.started_at).map(|d| d.as_secs()).unwrap_or(0),
-        detail: if full { DetailLevel::Full } else { DetailLevel::Anonymous },
+        detail: if full {
+            DetailLevel::Full
+        } else {
+            DetailLevel::Anonymous
+        },
     };
     (status == ReportStatus::Ok, report)
 }

@@ -95,7 +95,10 @@ async fn livez(app: web::Data<AppState>) -> HttpResponse {
         HttpResponse::ServiceUnavailable().json(openapi::Liveness {
             status: "dead",
             uptime_seconds: None,
-            error: Some(format!("the agent's actors have not answered for {}s", silent.as_secs())),
+            error: Some(format!(
+                "the agent's actors have not answered for {}s",
+                silent.as_secs()
+            )),
         })
     }
 }

@@ -92,11 +92,52 @@ impl Modify for SecuritySchemes {
 )]
 pub struct ApiDoc;
 
+/// Properties that may be absent from an answer (`skip_serializing_if`), by schema. Every
+/// other property is always sent (null when it has no value), and the document says so: the
+/// live answers are checked against it (`tests/api_contract.rs`).
+const MAY_BE_ABSENT: &[(&str, &str)] = &[
+    ("AdvisoryReport", "message"),
+    ("AdvisoryReport", "fix"),
+    ("Liveness", "uptime_seconds"),
+    ("Liveness", "error"),
+];
+
+/// utoipa leaves `Option<T>` properties out of `required`; the agent always serializes them
+/// (as null), so every property of every object schema is required unless listed above.
+fn require_present_properties(value: &mut serde_json::Value, schema_name: Option<&str>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(props)) = map.get("properties") {
+                let required: Vec<Value> = props
+                    .keys()
+                    .filter(|p| !MAY_BE_ABSENT.contains(&(schema_name.unwrap_or(""), p.as_str())))
+                    .map(|p| Value::String(p.clone()))
+                    .collect();
+                map.insert("required".into(), Value::Array(required));
+            }
+            for v in map.values_mut() {
+                require_present_properties(v, schema_name);
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| require_present_properties(v, schema_name)),
+        _ => {}
+    }
+}
+
 /// The document as served and committed (pretty JSON, trailing newline).
 pub fn document_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
     TEXT.get_or_init(|| {
-        let mut text = ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes");
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+        if let Some(serde_json::Value::Object(schemas)) = doc.pointer_mut("/components/schemas") {
+            for (name, schema) in schemas.iter_mut() {
+                require_present_properties(schema, Some(name));
+            }
+        }
+        let mut text = serde_json::to_string_pretty(&doc).expect("JSON");
         text.push('\n');
         text
     })
@@ -106,7 +147,9 @@ pub fn document_text() -> &'static str {
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "agent",
     responses((status = 200, description = "The OpenAPI 3.1 document (generated from the code).", content_type = "application/json")))]
 pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(document_text())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document_text())
 }
 
 #[cfg(test)]

@@ -1,102 +1,24 @@
-// The agent's JSON API as the UI reads it. Every loop endpoint carries `cluster`, `db`,
-// `collected_at` and `sql`; a loop with no snapshot yet answers 503 with `error`.
+// The agent's JSON API as the UI reads it. The shapes are generated from the agent's own
+// response types (Rust → docs/openapi.json → src/api-types.ts by `npm run generate-types`);
+// `scripts/ui-check.sh` fails when the generated file is not what the committed document
+// gives, and `tsc` fails when a panel reads a field the agent does not serve.
 
-export interface SqlUsed {
-  collector: string;
-  sql: string;
-}
+import type { components } from "./api-types";
 
-export interface Envelope {
-  cluster: string;
-  db: string;
-  collected_at?: string | null;
-  /** Seconds since `collected_at`. */
-  age_seconds?: number | null;
-  /** Why this snapshot is not current (database unreachable, last run failed, late), or null. */
-  stale?: string | null;
-  database_reachable?: boolean | null;
-  sql?: SqlUsed[];
-  error?: string | null;
-  errors?: Record<string, string>;
-}
+/** Every response and value type the agent's OpenAPI document names. */
+export type Schemas = components["schemas"];
 
-export interface LoopHealth {
-  name: string;
-  interval: string;
-  budget: string;
-  last_run_at: string | null;
-  last_success_at: string | null;
-  last_duration_seconds: number | null;
-  last_run_ok: boolean | null;
-  last_error: string | null;
-  section_errors: Record<string, string>;
-  consecutive_failures: number;
-  runs_total: number;
-  errors_total: number;
-  restarts: number;
-  skipped_ticks: number;
-  budget_overruns: number;
-  /** Runs that got no connection because the loop's own was still held by its previous run. */
-  pool_busy?: number;
-  next_run_due: string | null;
-  status?: "ok" | "starting" | "degraded";
-  reason?: string | null;
-}
-
-export interface DatabaseStatus {
-  reachable: boolean;
-  /** Why it is unreachable, while it is. */
-  error: string | null;
-  /** Since when it has been in its current state (RFC 3339). */
-  since?: string | null;
-  /** Consecutive runs (of one loop) that found it unreachable. */
-  failed_runs?: number;
-  server_version: string | null;
-}
-
-export interface Health {
-  status: "ok" | "starting" | "degraded";
-  cluster: string;
-  db: string;
-  database: DatabaseStatus;
-  /** `database: …`, `<loop>: …`, `read_only: …`, `privileges: …`. */
-  degraded: string[];
-  advisories?: Advisory[];
-  loops: Record<string, LoopHealth>;
-  uptime_seconds: number;
-}
-
+export type SqlUsed = Schemas["SqlUsed"];
+/** What every loop endpoint's body starts with (`cluster`, `db`, `collected_at`, `stale`, …). */
+export type Envelope = Schemas["Envelope"];
+export type LoopHealth = Schemas["LoopReport"];
+export type DatabaseStatus = Schemas["DatabaseHealth"];
+export type Health = Schemas["HealthReport"];
 /** A table or index left out of a snapshot this run, and why (the lock and its pid). */
-export interface SkippedRelation {
-  relation: string;
-  reason: string;
-}
-
-export interface Alert {
-  kind: string;
-  severity: "warn" | "crit";
-  phase: "pending" | "firing";
-  message: string;
-  since: string;
-  firing_since?: string | null;
-  last_seen?: string;
-  dedupe_key: string;
-}
-
-export interface ResolvedAlert {
-  kind: string;
-  severity: "warn" | "crit";
-  message: string;
-  started: string;
-  ended: string;
-  dedupe_key: string;
-}
-
-export interface Advisory {
-  code: string;
-  message: string;
-  fix: string;
-}
+export type SkippedRelation = Schemas["SkippedRelation"];
+export type Alert = Schemas["Alert"];
+export type ResolvedAlert = Schemas["ResolvedAlert"];
+export type Advisory = Schemas["Advisory"];
 
 /** A failed request: the HTTP status (0 when the agent did not answer) and why. */
 export class ApiError extends Error {

@@ -28,7 +28,13 @@ pub struct HistoryResponse {
 #[utoipa::path(get, path = "/api/v1/history", tag = "overview", responses((status = 200, body = HistoryResponse)))]
 pub async fn history(app: web::Data<AppState>) -> HttpResponse {
     let view = app.view();
-    let charted = ["connections", "blocked_sessions", "database_totals", "statements", "wal"];
+    let charted = [
+        "connections",
+        "blocked_sessions",
+        "database_totals",
+        "statements",
+        "wal",
+    ];
     let sql = view
         .hot_path_sql()
         .into_iter()

@@ -91,7 +91,10 @@ fn sql_named(all: Vec<SqlUsed>, names: &[&str]) -> Vec<SqlUsed> {
 
 /// Answers from the latest snapshot of loop `S` (its type names the loop); `build` makes the
 /// body from the view, the snapshot and the envelope.
-fn respond<S: LoopSlot, B: Serialize>(app: &AppState, build: impl FnOnce(&StateView, &S, Envelope) -> B) -> HttpResponse {
+fn respond<S: LoopSlot, B: Serialize>(
+    app: &AppState,
+    build: impl FnOnce(&StateView, &S, Envelope) -> B,
+) -> HttpResponse {
     let loop_name = S::LOOP;
     let view = app.view();
     let Some(published) = view.snapshots.get::<S>() else {

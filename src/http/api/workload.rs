@@ -52,7 +52,12 @@ pub async fn top_queries(app: web::Data<AppState>) -> HttpResponse {
     respond(&app, |view, w: &WorkloadSnapshot, envelope| {
         let sql = sql_named(
             view.workload_sql(),
-            &["statements", "statement_text", "latency_histogram_settings", "latency_histogram"],
+            &[
+                "statements",
+                "statement_text",
+                "latency_histogram_settings",
+                "latency_histogram",
+            ],
         );
         match &w.statements {
             Ok(st) => TopQueriesResponse {

@@ -1,24 +1,16 @@
 // Alerts: open alerts (pending and firing) and the recently resolved ones with start and end.
 // Alerts are evaluated by the agent over the loops' snapshots; the SQL listed is every
 // statement behind those snapshots.
-import type { Alert, ResolvedAlert, SqlUsed } from "../api";
+import type { SqlUsed, Schemas } from "../api";
 import { Severity } from "../components/Bits";
 import { DataTable } from "../components/DataTable";
 import { Empty, Panel } from "../components/Panel";
 import { ago, duration } from "../format";
 import { useApi } from "../refresh";
 
-interface AlertsResponse {
-  cluster: string;
-  open: Alert[];
-  recent: ResolvedAlert[];
-  kinds: string[];
-}
+type AlertsResponse = Schemas["AlertsResponse"];
 
-export interface AllSql {
-  server_version_num: number | null;
-  loops: Record<string, SqlUsed[]>;
-}
+export type AllSql = Schemas["SqlResponse"];
 
 export function allStatements(sql: AllSql | null): SqlUsed[] {
   if (!sql) return [];

@@ -1,43 +1,15 @@
 // Autovacuum: per-table %dead, dead/live, time since the last (auto)vacuum/analyze, the
 // autovacuum trigger, starvation verdicts and hints; workers by phase and vacuums running now.
-import type { Envelope } from "../api";
+import type { Schemas } from "../api";
 import { Severity } from "../components/Bits";
 import { DataTable } from "../components/DataTable";
 import { Empty, Panel } from "../components/Panel";
 import { duration, num, pct } from "../format";
 import { useApi } from "../refresh";
 
-interface TableFreshness {
-  relation: string;
-  live_tuples: number;
-  dead_tuples: number;
-  pct_dead: number;
-  modified_since_analyze: number;
-  last_vacuum_seconds: number | null;
-  last_autovacuum_seconds: number | null;
-  last_analyze_seconds: number | null;
-  last_autoanalyze_seconds: number | null;
-  autovacuum_trigger: number;
-  starvation: "warn" | "crit" | null;
-  hours_since_vacuum: number | null;
-  hint: string | null;
-}
 
-interface VacuumJob {
-  pid: number;
-  database: string | null;
-  relation: string | null;
-  phase: string;
-  heap_blks_total: number;
-  heap_blks_scanned: number;
-  is_autovacuum: boolean;
-  running_seconds: number | null;
-}
 
-interface AutovacuumResponse extends Envelope {
-  tables: TableFreshness[] | null;
-  in_progress: { workers_by_phase: Record<string, number>; jobs: VacuumJob[] } | null;
-}
+type AutovacuumResponse = Schemas["AutovacuumResponse"];
 
 const since = (s: number | null) => (s === null ? "never" : `${duration(s)} ago`);
 

@@ -2,57 +2,19 @@
 // space a dead-tuple count cannot once VACUUM has run), pgstattuple_approx samples of the Top-N
 // tables (free space and dead tuples) and pgstatindex samples of the Top-N B-tree indexes (leaf
 // density, fragmentation), each with what was not read this run and why.
-import type { Envelope, SkippedRelation } from "../api";
+import type { SkippedRelation, Schemas } from "../api";
 import { SkippedNote } from "../components/Bits";
 import { DataTable } from "../components/DataTable";
 import { Empty, Panel, sectionError } from "../components/Panel";
 import { bytes, pct } from "../format";
 import { useApi } from "../refresh";
 
-interface BloatSample {
-  relation: string;
-  table_bytes: number;
-  scanned_percent: number;
-  free_bytes: number;
-  free_percent: number;
-  dead_tuple_bytes: number;
-  dead_tuple_percent: number;
-}
 
-interface IndexBloatSample {
-  relation: string;
-  index: string;
-  index_bytes: number;
-  leaf_pages: number;
-  empty_pages: number;
-  deleted_pages: number;
-  avg_leaf_density: number | null;
-  leaf_fragmentation: number | null;
-  fix: string | null;
-}
+type IndexBloatSample = Schemas["IndexBloatSample"];
 
-interface FreeSpaceRow {
-  relation: string;
-  table_bytes: number;
-  fsm_free_bytes: number | null;
-  fsm_free_ratio: number | null;
-  bloat_estimated_bytes: number;
-  bloat_estimate_basis: string;
-}
+type FreeSpaceRow = Schemas["FreeSpaceRow"];
 
-interface BloatResponse extends Envelope {
-  bloat: {
-    available: boolean;
-    unavailable_reason: string | null;
-    samples: BloatSample[];
-    skipped: string[];
-    skipped_relations?: SkippedRelation[];
-    indexes?: IndexBloatSample[];
-    skipped_indexes?: SkippedRelation[];
-  } | null;
-  free_space_map?: FreeSpaceRow[];
-  free_space_map_status?: { available: boolean; unavailable_reason: string | null; skipped_relations: SkippedRelation[] };
-}
+type BloatResponse = Schemas["BloatResponse"];
 
 /** The free-space map figures of the storage loop's Top-N tables, or why there are none. */
 function FreeSpaceMap({ rows, status }: { rows: FreeSpaceRow[]; status: BloatResponse["free_space_map_status"] }) {

@@ -4,7 +4,7 @@ import { useApi } from "../refresh";
 import { renderLive, stubFetch } from "../test-support";
 import { HealthPanel, splitDegraded } from "./Health";
 
-const loop = (name: string, extra: Partial<LoopHealth> = {}): LoopHealth => ({
+const loop = (name: LoopHealth["name"], extra: Partial<LoopHealth> = {}): LoopHealth => ({
   name,
   interval: "15s",
   budget: "1s",
@@ -21,6 +21,7 @@ const loop = (name: string, extra: Partial<LoopHealth> = {}): LoopHealth => ({
   skipped_ticks: 0,
   budget_overruns: 0,
   pool_busy: 0,
+  last_failure_kind: null,
   next_run_due: null,
   status: "ok",
   reason: null,
@@ -36,6 +37,7 @@ const healthy: Health = {
   advisories: [],
   loops: { hot_path: loop("hot_path"), storage: loop("storage", { interval: "10m", budget: "10s" }) },
   uptime_seconds: 3600,
+  detail: "full",
 };
 
 const WRITE = 'role "monitor" could write to the database it monitors (CREATE on schema public). Fix: REVOKE CREATE ON SCHEMA public FROM "monitor", PUBLIC;';

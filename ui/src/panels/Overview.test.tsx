@@ -11,7 +11,7 @@ const base: Overview = {
   server: { version: "17.2", version_num: 170002, in_recovery: false, role: "monitor", extensions: [] },
   advisories: [],
   open_alerts: [],
-  connections: { connections: 4, max_connections: 60, usage_ratio: 4 / 60, active: 3, idle: 0, idle_in_transaction: 1 },
+  connections: { connections: 4, max_connections: 60, usage_ratio: 4 / 60, active: 3, idle: 0, idle_in_transaction: 1, superuser_reserved_connections: 3 },
   blocked_sessions: 0,
   longest_blocked_seconds: 0,
   blocking_events: [],
@@ -21,9 +21,18 @@ const base: Overview = {
   tps: 27.3,
   qps: 22.9,
   latency: { mean_seconds: 0.0042, p95_seconds: null, p99_seconds: null, percentiles_error: null },
-  // 3 MiB/s: the agent's `mb_per_second` is bytes / 1048576 (MiB), never shown as "MB".
-  wal: { bytes_per_second: 3 * 1048576, bytes_total: 34718657, mb_per_second: 3 },
-  checkpoints: { timed_total: 0, requested_total: 1, requested_ratio: null, mean_interval_seconds: null, window_seconds: 29.4 },
+  // 3 MiB/s: the agent sends bytes per second; the panel shows binary units, never "MB".
+  wal: { bytes_per_second: 3 * 1048576, bytes_total: 34718657 },
+  checkpoints: {
+    timed_total: 0,
+    requested_total: 1,
+    requested_ratio: null,
+    mean_interval_seconds: null,
+    window_seconds: 29.4,
+    buffers_written_total: 0,
+    write_time_seconds_total: 0,
+    sync_time_seconds_total: 0,
+  },
   canary: { round_trip_seconds: 0.0005, explain_execution_seconds: null },
   temp_spill: [],
   statements_available: true,
@@ -33,6 +42,12 @@ const base: Overview = {
   workload_age_seconds: 12,
   privileges_lost: null,
   write_access: null,
+  age_seconds: 3,
+  stale: null,
+  autovacuum: { workers_by_phase: {}, jobs: [] },
+  database: { reachable: true, error: null, since: "2026-12-01T09:00:00Z" },
+  loops: [],
+  surges: [],
 };
 
 afterEach(() => vi.unstubAllGlobals());

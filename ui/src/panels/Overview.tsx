@@ -2,7 +2,7 @@
 // chains with wait times, long transactions, advisories, and the last hour's charts. A lost
 // pg_monitor or a role that could write is said first; stale workload figures are marked.
 import { useState } from "react";
-import type { Advisory, Alert, Envelope, SqlUsed } from "../api";
+import type { Schemas } from "../api";
 import { Meter, Severity, Stat } from "../components/Bits";
 import { Chart } from "../components/Chart";
 import { DataTable } from "../components/DataTable";
@@ -10,68 +10,11 @@ import { Empty, Panel } from "../components/Panel";
 import { ago, bytes, duration, isNum, num, ratio } from "../format";
 import { useApi } from "../refresh";
 
-interface BlockingEvent {
-  blocked_pid: number;
-  blocker_pid: number;
-  database: string | null;
-  blocked_user: string | null;
-  blocker_user: string | null;
-  wait_event: string | null;
-  blocked_wait_seconds: number;
-  blocker_state: string;
-  blocker_xact_seconds: number | null;
-  blocked_query?: string | null;
-  blocker_query?: string | null;
-}
 
-interface LongTransaction {
-  pid: number;
-  database: string | null;
-  username: string | null;
-  state: string;
-  xact_age_seconds: number;
-  state_age_seconds: number | null;
-  wait_event_type: string | null;
-  query?: string | null;
-}
 
-export interface Overview extends Envelope {
-  server: { version: string; version_num: number; in_recovery: boolean; role: string; extensions: string[] } | null;
-  advisories: Advisory[];
-  open_alerts: Alert[];
-  connections: { connections: number; max_connections: number; usage_ratio: number; active: number; idle: number; idle_in_transaction: number } | null;
-  blocked_sessions: number | null;
-  longest_blocked_seconds: number | null;
-  blocking_events: BlockingEvent[] | null;
-  longest_transaction_seconds: number | null;
-  longest_idle_in_transaction_seconds: number | null;
-  long_transactions: LongTransaction[] | null;
-  tps: number | null;
-  qps: number | null;
-  latency: { mean_seconds: number | null; p95_seconds: number | null; p99_seconds: number | null; percentiles_error: string | null } | null;
-  wal: { bytes_per_second: number | null; bytes_total: number | null; mb_per_second: number | null } | null;
-  checkpoints: Checkpoints | null;
-  canary: { round_trip_seconds: number; explain_execution_seconds: number | null } | null;
-  temp_spill: { database: string; temp_bytes: number; temp_files: number; temp_bytes_per_second: number | null }[] | null;
-  statements_available: boolean | null;
-  statements_unavailable_reason: string | null;
-  workload_collected_at: string | null;
-  /** Why the workload figures (TPS, QPS, latency, WAL, checkpoints) are not current, or null. */
-  workload_stale: string | null;
-  workload_age_seconds: number | null;
-  /** The role lost pg_monitor while running: session, transaction and blocking figures undercount. */
-  privileges_lost: string | null;
-  /** The role could write to the database it monitors (the agent's sessions stay read-only). */
-  write_access: string | null;
-}
+export type Overview = Schemas["OverviewResponse"];
 
-interface Checkpoints {
-  timed_total: number;
-  requested_total: number;
-  requested_ratio: number | null;
-  mean_interval_seconds: number | null;
-  window_seconds: number | null;
-}
+type Checkpoints = Schemas["CheckpointStats"];
 
 /** Totals are since the stats reset; the ratio and interval cover the sliding window only. */
 function checkpointHint(cp: Checkpoints): string {
@@ -91,12 +34,7 @@ function latencyHint(o: Overview): string {
   return `${mean}p95/p99 need pg_stat_monitor`;
 }
 
-interface History {
-  window: string;
-  hot_path: { at: number; connections: number | null; max_connections: number | null; blocked_sessions: number | null }[];
-  workload: { at: number; tps: number | null; qps: number | null; wal_bytes_per_second: number | null; latency_mean_seconds: number | null }[];
-  sql: SqlUsed[];
-}
+type History = Schemas["HistoryResponse"];
 
 export function OverviewPanel() {
   const overview = useApi<Overview>("api/v1/overview");

@@ -4,39 +4,14 @@
 // as PostgreSQL adds them (the 31st + 1 month is the next month's last day), timestamptz bounds
 // extended in the zone they were written in.
 import { useState } from "react";
-import type { Envelope } from "../api";
+import type { Schemas } from "../api";
 import { DataTable } from "../components/DataTable";
 import { Empty, Panel, sectionError } from "../components/Panel";
 import { duration } from "../format";
 import { useApi } from "../refresh";
 
-interface Hole {
-  after: string;
-  before: string;
-  from: string;
-  to: string;
-  seconds: number | null;
-}
 
-interface Parent {
-  parent: string;
-  strategy: string;
-  key_type: string | null;
-  key_kind: string | null;
-  children: number;
-  default_partition: string | null;
-  oldest_lower: string | null;
-  newest_upper: string | null;
-  latest_partition: string | null;
-  cadence: string | null;
-  cadence_seconds: number | null;
-  /** timestamptz keys: the zone the bounds were written in, in which they are shown and extended. */
-  bounds_time_zone?: string | null;
-  future_gap_seconds: number | null;
-  missing_future: boolean | null;
-  holes: Hole[];
-  suggested_next: { name: string; from: string; to: string; ddl: string } | null;
-}
+type Parent = Schemas["PartitionedParent"];
 
 /** "daily"; a fixed width shows its size (a duration for time keys, integer units otherwise). */
 function cadence(p: Parent): string {
@@ -58,7 +33,7 @@ function CopyDdl({ ddl }: { ddl: string }) {
 }
 
 export function PartitionsPanel() {
-  const r = useApi<Envelope & { parents: Parent[] | null }>("api/v1/partitions");
+  const r = useApi<Schemas["PartitionsResponse"]>("api/v1/partitions");
   const parents = r.data?.parents;
   const holes = (parents ?? []).flatMap((p) => p.holes.map((h) => ({ ...h, parent: p.parent })));
   return (

@@ -1,27 +1,13 @@
 // Replication: on a primary, per-replica write/flush/replay lag and bytes behind; on a
 // standby, its own receive-replay bytes and replay delay.
-import type { Envelope } from "../api";
+import type { Schemas } from "../api";
 import { DataTable } from "../components/DataTable";
 import { Empty, Panel, sectionError } from "../components/Panel";
 import { bytes, duration } from "../format";
 import { useApi } from "../refresh";
 
-interface Replica {
-  replica: string;
-  state: string;
-  sync_state: string;
-  write_lag_seconds: number | null;
-  flush_lag_seconds: number | null;
-  replay_lag_seconds: number | null;
-  lag_bytes: number | null;
-  total_lag_bytes: number | null;
-}
 
-interface ReplicationResponse extends Envelope {
-  role?: "primary" | "standby";
-  replicas?: Replica[];
-  standby?: { receive_replay_lag_bytes: number | null; replay_lag_seconds: number | null; receiver_status: string | null } | null;
-}
+type ReplicationResponse = Schemas["ReplicationResponse"];
 
 export function ReplicationPanel() {
   const r = useApi<ReplicationResponse>("api/v1/replication");

@@ -2,30 +2,14 @@
 // samples), by at least its autoanalyze trigger, not empty, whose last (auto)analyze is older
 // than the threshold. The panel lists the Top-N stalest modified tables, stale or not, each with
 // the verdict in words, so a DBA sees why a table does or does not alert.
-import type { Envelope } from "../api";
+import type { Schemas } from "../api";
 import { Severity } from "../components/Bits";
 import { DataTable } from "../components/DataTable";
 import { Empty, Panel, sectionError } from "../components/Panel";
 import { duration, num } from "../format";
 import { useApi } from "../refresh";
 
-interface StaleTable {
-  relation: string;
-  modified_since_analyze: number;
-  /** Rows modified in the last hour, from the agent's samples; null until it has an earlier sample. */
-  modified_last_hour: number | null;
-  /** Modifications at which autoanalyze analyzes the table (reloptions, else the settings). */
-  analyze_trigger: number;
-  live_tuples: number;
-  /** No analyze time recorded: `stale_seconds` is a lower bound. */
-  stale_seconds_lower_bound?: boolean;
-  /** No analyze recorded and no planner statistics either. */
-  never_analyzed: boolean;
-  stale_seconds: number;
-  severity: "warn" | "crit" | null;
-  verdict: string;
-  fix: string;
-}
+type StaleTable = Schemas["StaleTable"];
 
 const LOWER_BOUND_NOTE =
   "No analyze time recorded: the age counts from when the agent first saw the table modified, or from the statistics reset if later. The real age is at least this.";
@@ -42,7 +26,7 @@ function StaleFor({ t }: { t: StaleTable }) {
 }
 
 export function StaleStatsPanel() {
-  const r = useApi<Envelope & { tables: StaleTable[] | null; stalest: StaleTable[] | null }>("api/v1/stale-stats");
+  const r = useApi<Schemas["StaleStatsResponse"]>("api/v1/stale-stats");
   const d = r.data;
   const rows = d?.stalest ?? d?.tables ?? null;
   const staleCount = d?.tables?.length ?? 0;

@@ -1,47 +1,17 @@
 // Storage & indexes: Top-N tables by total bytes with the heap/index/TOAST split and growth,
 // Top-N indexes with scans, the unused-index spotlight (never scanned, over the threshold), and
 // the relations a lock kept out of this run.
-import type { Envelope, SkippedRelation } from "../api";
+import type { Schemas } from "../api";
 import { SkippedNote } from "../components/Bits";
 import { DataTable, type Column } from "../components/DataTable";
 import { Empty, Panel, sectionError } from "../components/Panel";
 import { ago, bytes, num, pct } from "../format";
 import { useApi } from "../refresh";
 
-interface RelationSize {
-  relation: string;
-  relkind: string;
-  total_bytes: number;
-  table_bytes: number;
-  index_bytes: number;
-  toast_bytes: number;
-  live_tuples: number;
-  dead_tuples: number;
-  pct_dead: number;
-  /** Free bytes the free-space map records (pg_freespacemap); null without it. */
-  fsm_free_bytes?: number | null;
-  fsm_free_ratio?: number | null;
-  bloat_estimated_bytes: number;
-  /** "free_space_map+dead_tuples", or "dead_tuples_only" without a free-space map figure. */
-  bloat_estimate_basis?: string;
-  growth_bytes: number | null;
-  growth_bytes_per_hour: number | null;
-}
+type RelationSize = Schemas["RelationSize"];
 
-interface IndexSize {
-  relation: string;
-  index: string;
-  bytes: number;
-  idx_scan: number;
-  backs_constraint: boolean;
-}
+type IndexSize = Schemas["IndexSize"];
 
-interface UnusedIndexes {
-  indexes: IndexSize[];
-  constraint_indexes: IndexSize[];
-  min_bytes: number;
-  observed_since: string | null;
-}
 
 /** Index, table and size: the columns every index list starts with. */
 const INDEX_COLUMNS: Column<IndexSize>[] = [
@@ -64,17 +34,8 @@ function Split({ r }: { r: RelationSize }) {
 }
 
 export function StoragePanel() {
-  const storage = useApi<
-    Envelope & {
-      tables: RelationSize[] | null;
-      indexes: IndexSize[] | null;
-      skipped_relations?: SkippedRelation[];
-      free_space?: { available: boolean; unavailable_reason: string | null; skipped_relations: SkippedRelation[] } | null;
-    }
-  >(
-    "api/v1/storage",
-  );
-  const unused = useApi<Envelope & { unused_indexes: UnusedIndexes | null }>("api/v1/unused-indexes");
+  const storage = useApi<Schemas["StorageResponse"]>("api/v1/storage");
+  const unused = useApi<Schemas["UnusedIndexesResponse"]>("api/v1/unused-indexes");
   const s = storage.data;
   const u = unused.data?.unused_indexes;
   const sql = [...(s?.sql ?? []), ...(unused.data?.sql ?? [])];

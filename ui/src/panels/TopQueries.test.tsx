@@ -5,7 +5,7 @@ import { TopQueriesPanel, type Redacted, type TopStatement } from "./TopQueries"
 const envelope = { cluster: "prod", db: "app", collected_at: "2026-12-01T10:00:00Z", sql: [{ collector: "statements", sql: "SELECT queryid FROM pg_stat_statements(false)" }] };
 
 function statement(queryid: string, calls: number, total: number, read: number, query: string | null, query_redacted: Redacted | null = null): TopStatement {
-  return { queryid, database: "app", calls, total_time_seconds: total, exec_time_seconds: total, plan_time_seconds: 0, mean_time_seconds: total / calls, rows: calls, shared_blks_hit: 0, shared_blks_read: read, query, query_redacted };
+  return { queryid, database: "app", calls, total_time_seconds: total, exec_time_seconds: total, plan_time_seconds: 0, mean_time_seconds: total / calls, rows: calls, shared_blks_hit: 0, shared_blks_read: read, query, query_redacted, rank_by_time: 1, rank_by_calls: 1, rank_by_read: 1 };
 }
 
 afterEach(() => vi.unstubAllGlobals());

@@ -3,27 +3,14 @@
 // security.redact_sql_text on, the agent shows a statement's text only when it is safe (a
 // planned statement with no quoted literal left, comments removed) and says why it is not.
 import { useState } from "react";
-import type { Envelope } from "../api";
+import type { Schemas } from "../api";
 import { DataTable } from "../components/DataTable";
 import { Empty, Panel, sectionError } from "../components/Panel";
 import { duration, num } from "../format";
 import { useApi } from "../refresh";
 import { QueryText } from "./Overview";
 
-export interface TopStatement {
-  queryid: string;
-  database: string | null;
-  calls: number;
-  total_time_seconds: number;
-  exec_time_seconds: number;
-  plan_time_seconds: number;
-  mean_time_seconds: number;
-  rows: number;
-  shared_blks_hit: number;
-  shared_blks_read: number;
-  query?: string | null;
-  query_redacted?: Redacted | null;
-}
+export type TopStatement = Schemas["TopStatement"];
 
 export type Redacted = "utility_statement" | "quoted_literal" | "multiple_statements";
 
@@ -33,15 +20,7 @@ const WHY_REDACTED: Record<Redacted, string> = {
   multiple_statements: "more than one statement in the text",
 };
 
-export interface TopQueriesResponse extends Envelope {
-  available: boolean;
-  unavailable_reason?: string | null;
-  statements_tracked?: number;
-  redact_sql_text?: boolean;
-  by_total_time?: TopStatement[];
-  by_calls?: TopStatement[];
-  by_shared_blks_read?: TopStatement[];
-}
+export type TopQueriesResponse = Schemas["TopQueriesResponse"];
 
 const RANKINGS = [
   { key: "by_total_time", label: "Total time", column: "total" },

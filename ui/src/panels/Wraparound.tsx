@@ -1,32 +1,15 @@
 // Wraparound: XID age per database and the worst relations, each as a share of the 2^31
 // limit (autovacuum must freeze long before it is reached).
-import type { Envelope } from "../api";
+import type { Schemas } from "../api";
 import { Meter } from "../components/Bits";
 import { DataTable } from "../components/DataTable";
 import { Empty, Panel, sectionError } from "../components/Panel";
 import { compact, num, ratio } from "../format";
 import { useApi } from "../refresh";
 
-interface DatabaseAge {
-  database: string;
-  xid_age: number;
-  mxid_age: number;
-  fraction_of_limit: number;
-}
 
-interface RelationAge {
-  relation: string;
-  relkind: string;
-  xid_age: number;
-  fraction_of_limit: number;
-}
 
-interface WraparoundResponse extends Envelope {
-  databases: DatabaseAge[] | null;
-  relations: RelationAge[] | null;
-  xid_limit: number;
-  hide_postgres_defaults: boolean;
-}
+type WraparoundResponse = Schemas["WraparoundResponse"];
 
 const bar = (fraction: number, label: string) => (
   <div className="bar-cell">
