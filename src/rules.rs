@@ -57,6 +57,8 @@ pub fn prometheus_rules(config: &Config) -> String {
     let conn_summary = "Connections at {{ $value | humanizePercentage }} of max on {{ $labels.cluster }}";
     let dead_summary = "{{ $labels.relation }}: {{ $value | printf \\\"%.1f\\\" }}% dead tuples";
     let stale_summary = "{{ $labels.relation }}: statistics stale for {{ $value | humanizeDuration }}";
+    let deadlock_summary =
+        "{{ $value | printf \\\"%.0f\\\" }} deadlocks in {{ $labels.database }} over 5m on {{ $labels.cluster }}";
     let checkpoint_summary = "Checkpoint thrash on {{ $labels.cluster }}: consider raising max_wal_size";
     let repl_summary = "Replica {{ $labels.replica }} lagging on {{ $labels.cluster }}";
     let wrap_summary = "Wraparound database {{ $labels.database }} age {{ $value }}";
@@ -224,6 +226,28 @@ pub fn prometheus_rules(config: &Config) -> String {
             None,
             "crit",
             repl_summary,
+        ),
+        rule(
+            "PgmonDeadlocksWarn",
+            format!(
+                "increase({}[5m]) >= {}",
+                m("pg_database_deadlocks_total"),
+                a.deadlocks_warn
+            ),
+            None,
+            "warn",
+            deadlock_summary,
+        ),
+        rule(
+            "PgmonDeadlocksCrit",
+            format!(
+                "increase({}[5m]) >= {}",
+                m("pg_database_deadlocks_total"),
+                a.deadlocks_crit
+            ),
+            None,
+            "crit",
+            deadlock_summary,
         ),
         rule(
             "PgmonWraparoundWarn",

@@ -302,3 +302,91 @@ fn streaming_replica_shows_lag_on_primary_and_standby() {
             .then_some(())
     });
 }
+
+/// The view added by following docs/architecture.md "Adding a view": a real deadlock between two
+/// sessions is counted per database (API and metric), raises the `deadlocks` alert naming the
+/// database, and a database without deadlocks stays quiet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_deadlock_is_counted_per_database_and_alerted() {
+    let pg = app_cluster();
+    pg.psql(
+        "app",
+        "CREATE TABLE accounts (id int PRIMARY KEY, balance int); INSERT INTO accounts VALUES (1, 0), (2, 0);",
+    );
+    let agent = Agent::start(&pg.url("monitor", "pw", "app"), &test_config(""));
+    // The workload loop has read the counters once, so the next deadlock is "new".
+    agent.wait_json("/api/v1/overview", WAIT, "the deadlock counters read once", |_, b| {
+        b["deadlocks"]
+            .as_array()?
+            .iter()
+            .find(|d| d["database"] == "app")
+            .map(|_| ())
+    });
+
+    let first = pg.client("app").await;
+    let second = pg.client("app").await;
+    first
+        .batch_execute("BEGIN; UPDATE accounts SET balance = 1 WHERE id = 1;")
+        .await
+        .unwrap();
+    second
+        .batch_execute("BEGIN; UPDATE accounts SET balance = 2 WHERE id = 2;")
+        .await
+        .unwrap();
+    // Each now waits for the other's row: PostgreSQL kills one after deadlock_timeout (1 s).
+    let crossing = tokio::spawn(async move {
+        let r = first
+            .batch_execute("UPDATE accounts SET balance = 1 WHERE id = 2;")
+            .await;
+        let _ = first.batch_execute("ROLLBACK").await;
+        r
+    });
+    let other = second
+        .batch_execute("UPDATE accounts SET balance = 2 WHERE id = 1;")
+        .await;
+    let _ = second.batch_execute("ROLLBACK").await;
+    let crossed = crossing.await.unwrap();
+    let killed = [other.err(), crossed.err()].into_iter().flatten().collect::<Vec<_>>();
+    assert_eq!(killed.len(), 1, "exactly one side is the deadlock victim: {killed:?}");
+    assert_eq!(
+        killed[0].code(),
+        Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED)
+    );
+
+    let app = agent.wait_json("/api/v1/overview", WAIT, "the deadlock counted", |_, b| {
+        let app = b["deadlocks"].as_array()?.iter().find(|d| d["database"] == "app")?;
+        (app["deadlocks_total"].as_i64()? >= 1).then(|| app.clone())
+    });
+    assert_eq!(app["conflicts_total"], 0, "a primary has no recovery conflicts: {app}");
+    let alert = agent.wait_json("/api/v1/alerts", WAIT, "the deadlocks alert", |_, b| {
+        let open = b["open"].as_array()?.iter();
+        let recent = b["recent"].as_array()?.iter();
+        open.chain(recent).find(|a| a["dedupe_key"] == "deadlocks:app").cloned()
+    });
+    assert_eq!(alert["kind"], "deadlocks");
+    assert_eq!(alert["severity"], "warn");
+    let message = alert["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Deadlocks in app: 1 since the previous run"),
+        "{message}"
+    );
+    let quiet = agent.get("/api/v1/alerts").1;
+    assert!(
+        !quiet.contains("deadlocks:postgres"),
+        "no deadlock in postgres: {quiet}"
+    );
+
+    let metrics = agent.get("/metrics").1;
+    assert_eq!(
+        metric_value(&metrics, "pg_database_deadlocks_total", "database=\"app\""),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        metric_value(&metrics, "pg_database_deadlocks_total", "database=\"postgres\""),
+        Some(0.0)
+    );
+    support::promtool_check(&metrics);
+    let sql = agent.get("/api/v1/sql").1;
+    assert!(sql.contains("pg_stat_database") && sql.contains("deadlocks"), "{sql}");
+}

@@ -50,6 +50,7 @@ pub const CATALOG: &[(&str, Duration)] = &[
     ("wal_surge", Duration::from_secs(900)),
     ("temp_surge", Duration::from_secs(300)),
     ("replication_lag", Duration::ZERO),
+    ("deadlocks", Duration::ZERO),
     ("wraparound", Duration::ZERO),
     ("partition_horizon", Duration::ZERO),
     ("agent_degraded", Duration::ZERO),
@@ -296,6 +297,30 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
             out.push(cond(kind, kind, sev, msg, vec![]));
         }
     }
+    for d in w.deadlocks.iter().flatten() {
+        let new = d.new_deadlocks.unwrap_or(0).max(0) as u64;
+        // At least the threshold: one deadlock is already one killed transaction.
+        let severity = if new >= t.deadlocks_crit {
+            Some(Severity::Crit)
+        } else if new >= t.deadlocks_warn {
+            Some(Severity::Warn)
+        } else {
+            None
+        };
+        if let Some(sev) = severity {
+            let msg = format!(
+                "Deadlocks in {}: {new} since the previous run ({} since the statistics reset); each killed a transaction",
+                d.database, d.deadlocks_total
+            );
+            out.push(cond(
+                "deadlocks",
+                format!("deadlocks:{}", d.database),
+                sev,
+                msg,
+                vec![("database", d.database.clone())],
+            ));
+        }
+    }
     if let Ok(r) = &w.replication {
         let own = r
             .standby
@@ -462,7 +487,42 @@ mod tests {
                 standby: None,
             }),
             freshness: Ok(tables),
+            deadlocks: Ok(Vec::new()),
             surges,
+        }
+    }
+
+    #[test]
+    fn deadlocks_alert_per_database_from_the_first_new_one() {
+        let incidents = |new: Option<i64>| crate::collectors::deadlocks::DatabaseIncidents {
+            database: "app".into(),
+            deadlocks_total: 42,
+            conflicts_total: 0,
+            new_deadlocks: new,
+            new_conflicts: Some(0),
+        };
+        let mut w = work(vec![], None, None, None, vec![]);
+        for (new, expected) in [
+            (None, None),
+            (Some(0), None),
+            (Some(1), Some(Severity::Warn)),
+            (Some(9), Some(Severity::Warn)),
+            (Some(10), Some(Severity::Crit)),
+        ] {
+            w.deadlocks = Ok(vec![incidents(new)]);
+            let found = only(&Inputs {
+                workload: Some(&w),
+                ..Inputs::default()
+            });
+            let deadlock = found.iter().find(|(key, ..)| key == "deadlocks:app");
+            assert_eq!(deadlock.map(|(_, sev, ..)| *sev), expected, "{new:?}");
+            if let Some((_, _, message, hold)) = deadlock {
+                assert!(
+                    message.contains("Deadlocks in app: ") && message.contains("42 since"),
+                    "{message}"
+                );
+                assert_eq!(*hold, Duration::ZERO);
+            }
         }
     }
 

@@ -9,6 +9,7 @@ pub mod canary;
 pub mod checkpoints;
 pub mod connections;
 pub mod database_stats;
+pub mod deadlocks;
 pub mod freshness;
 pub mod hot_path;
 pub mod hourly;

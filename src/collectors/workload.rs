@@ -5,6 +5,7 @@
 
 use super::checkpoints::{self, CheckpointStats, CheckpointWindow};
 use super::database_stats::{self, DatabaseTotals};
+use super::deadlocks;
 use super::freshness::{self, Severity, StarvationHours, TableFreshness};
 use super::replication::{self, ReplicationStatus};
 use super::statements::{self, StatementTotals, TopStatements};
@@ -68,6 +69,8 @@ pub struct WorkloadSnapshot {
     pub checkpoints: Section<CheckpointStats>,
     pub replication: Section<ReplicationStatus>,
     pub freshness: Section<Vec<TableFreshness>>,
+    /// Deadlocks and recovery conflicts per database (the `deadlocks` section).
+    pub deadlocks: Section<Vec<deadlocks::DatabaseIncidents>>,
     pub surges: Vec<Surge>,
 }
 
@@ -81,6 +84,7 @@ impl WorkloadSnapshot {
             ("checkpoints", self.checkpoints.as_ref().err()),
             ("replication", self.replication.as_ref().err()),
             ("freshness", self.freshness.as_ref().err()),
+            ("deadlocks", self.deadlocks.as_ref().err()),
         ]
     }
 
@@ -102,6 +106,8 @@ pub struct WorkloadJob {
     vacuum_hours: HashMap<String, Option<f64>>,
     /// Per Top-N queryid, its text as it may be shown (or why not): read once per id.
     query_texts: HashMap<i64, Result<String, statements::Redacted>>,
+    /// Each database's deadlock and conflict counters at the previous run.
+    previous_deadlocks: deadlocks::Previous,
 }
 
 impl WorkloadJob {
@@ -115,6 +121,7 @@ impl WorkloadJob {
             dead_baseline: HashMap::new(),
             vacuum_hours: HashMap::new(),
             query_texts: HashMap::new(),
+            previous_deadlocks: deadlocks::Previous::new(),
         }
     }
 
@@ -147,13 +154,23 @@ impl WorkloadJob {
                 None
             }
         };
-        let (database, statements_sample, wal_counters, checkpoint_counters, replication, freshness_rows, percentiles) = tokio::join!(
+        let (
+            database,
+            statements_sample,
+            wal_counters,
+            checkpoint_counters,
+            replication,
+            freshness_rows,
+            deadlock_rows,
+            percentiles,
+        ) = tokio::join!(
             within(deadline, database_stats::collect(client)),
             within(deadline, statements_query),
             within(deadline, wal::collect(client, version)),
             within(deadline, checkpoints::collect(client, version)),
             within(deadline, replication::collect(client)),
             within(deadline, freshness::collect(client, settings.limits.top_relations)),
+            within(deadline, deadlocks::collect(client)),
             percentiles_query,
         );
         let now = Instant::now();
@@ -259,6 +276,12 @@ impl WorkloadJob {
             tables
         });
 
+        let deadlocks = deadlock_rows.map(|rows| {
+            let incidents = deadlocks::assess(&rows, &self.previous_deadlocks);
+            self.previous_deadlocks = rows.into_iter().map(|r| (r.database.clone(), r)).collect();
+            incidents
+        });
+
         let a = &settings.alerts;
         let surges = [
             surge(
@@ -286,6 +309,7 @@ impl WorkloadJob {
             checkpoints,
             replication,
             freshness,
+            deadlocks,
             surges,
         }
     }
@@ -338,6 +362,10 @@ pub fn sql_used(caps: Option<&Capabilities>) -> Vec<SqlUsed> {
         SqlUsed {
             collector: "freshness",
             sql: freshness::FRESHNESS_SQL,
+        },
+        SqlUsed {
+            collector: "deadlocks",
+            sql: deadlocks::DEADLOCKS_SQL,
         },
     ];
     if caps.is_some_and(|c| c.has_extension("pg_stat_monitor")) {

@@ -248,6 +248,20 @@ pub fn bounds(c: &Config) -> Vec<Bound> {
         bytes("alerts.temp_surge_crit_bytes_per_sec", a.temp_surge_crit_bytes_per_sec),
         hours("alerts.autovac_starvation_warn_hours", a.autovac_starvation_warn_hours),
         hours("alerts.autovac_starvation_crit_hours", a.autovac_starvation_crit_hours),
+        int(
+            "alerts.deadlocks_warn",
+            a.deadlocks_warn,
+            1,
+            1_000_000,
+            " (deadlocks in one database since the previous workload run)",
+        ),
+        int(
+            "alerts.deadlocks_crit",
+            a.deadlocks_crit,
+            1,
+            1_000_000,
+            " (deadlocks in one database since the previous workload run)",
+        ),
         ratio("alerts.checkpoint_ratio_warn", a.checkpoint_ratio_warn),
         ratio("alerts.checkpoint_ratio_crit", a.checkpoint_ratio_crit),
         int(
@@ -340,6 +354,7 @@ pub const PAIRS: &[Pair] = &[
         worse: Worse::Lower,
     },
     higher("alerts.dead_tuples_warn_pct", "alerts.dead_tuples_crit_pct"),
+    higher("alerts.deadlocks_warn", "alerts.deadlocks_crit"),
 ];
 
 const fn higher(warn: &'static str, crit: &'static str) -> Pair {

@@ -211,6 +211,9 @@ pub struct AlertThresholds {
     /// Replication lag in bytes (either this or the seconds threshold alerts).
     pub repl_warn_bytes: u64,
     pub repl_crit_bytes: u64,
+    /// Deadlocks in one database since the previous workload run.
+    pub deadlocks_warn: u64,
+    pub deadlocks_crit: u64,
     /// How long a condition must hold before its alert fires (the catalog's `for`).
     #[serde(with = "humantime_serde")]
     pub connections_for: Duration,
@@ -255,6 +258,8 @@ impl Default for AlertThresholds {
             dead_tuples_min: 100_000,
             repl_warn_bytes: 1024 * 1024 * 1024,
             repl_crit_bytes: 10 * 1024 * 1024 * 1024,
+            deadlocks_warn: 1,
+            deadlocks_crit: 10,
             connections_for: Duration::from_secs(120),
             dead_tuples_for: Duration::from_secs(600),
             wal_surge_for: Duration::from_secs(900),

@@ -270,6 +270,22 @@ pub const CATALOG: &[MetricDef] = &[
         "Requested (forced) checkpoints.",
     ),
     def(
+        "pg_database_deadlocks_total",
+        Counter,
+        Some(Unit::Count),
+        &["db", "database"],
+        "pg_stat_database",
+        "Deadlocks detected in each database since its statistics reset (each one killed a transaction).",
+    ),
+    def(
+        "pg_database_conflicts_total",
+        Counter,
+        Some(Unit::Count),
+        &["db", "database"],
+        "pg_stat_database",
+        "Queries a standby cancelled in each database to keep replaying (recovery conflicts), since the reset.",
+    ),
+    def(
         "pg_checkpoints_requested_ratio",
         Gauge,
         None,

@@ -73,6 +73,11 @@ pub fn record(n: &SeriesNaming, s: &WorkloadSnapshot) -> Vec<FloatCounter> {
             }
         }
     }
+    for d in s.deadlocks.iter().flatten() {
+        let labels = n.labels(&[("database", d.database.clone())]);
+        counter!(n.name("pg_database_deadlocks_total"), labels.clone()).absolute(d.deadlocks_total.max(0) as u64);
+        counter!(n.name("pg_database_conflicts_total"), labels).absolute(d.conflicts_total.max(0) as u64);
+    }
     if let Ok(tables) = &s.freshness {
         for t in tables {
             let labels = n.labels(&[("relation", t.relation.clone())]);

@@ -18,7 +18,7 @@ mkdirSync(shots, { recursive: true });
 
 // What the seeded database must put on each panel (tests/ui.rs seeds exactly these).
 const PANELS = {
-  overview: ["Connections", "/ 60", "idle in transaction", "UPDATE accounts SET balance = 2", "Blocking chains", "blocking_locks"],
+  overview: ["Connections", "/ 60", "idle in transaction", "UPDATE accounts SET balance = 2", "Blocking chains", "blocking_locks", "Deadlocks", "since stats reset"],
   autovacuum: ["public.churn", "40.0 %", "Workers by phase"],
   "top-queries": ["pgbench_accounts", "statements tracked"],
   "stale-stats": ["public.stale_t", "ANALYZE public.stale_t;"],
@@ -156,7 +156,7 @@ async function degradedPhase() {
   const staleText = marked ? await workloadStale.innerText() : "";
   check(staleText.startsWith("Workload figures stale."), `overview: workload figures marked stale ("${staleText.slice(0, 120)}")`);
   const staleCards = await page.locator('[data-panel="overview"] .stat[data-stale="true"]').count();
-  check(staleCards === 5, `overview: the five workload figures carry the stale mark (${staleCards})`);
+  check(staleCards === 6, `overview: the six workload figures carry the stale mark (${staleCards})`);
   await page.screenshot({ path: join(shots, "degraded.png"), fullPage: true });
   check(page.errors.length === 0, `degraded: no console errors besides 503s (${page.errors.join(" | ")})`);
   await context.close();

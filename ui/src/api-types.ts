@@ -548,6 +548,30 @@ export interface components {
             /** @description Since when it has been in its current state (RFC 3339). */
             since: string | null;
         };
+        /** @description A database's deadlocks and recovery conflicts. */
+        DatabaseIncidents: {
+            /**
+             * Format: int64
+             * @description Queries a standby cancelled to keep replaying (0 on a primary), since the reset.
+             */
+            conflicts_total: number;
+            database: string;
+            /**
+             * Format: int64
+             * @description Deadlocks detected since the statistics reset.
+             */
+            deadlocks_total: number;
+            /**
+             * Format: int64
+             * @description Recovery conflicts since the previous workload run; null as above.
+             */
+            new_conflicts: number | null;
+            /**
+             * Format: int64
+             * @description Deadlocks since the previous workload run; null on the first run and after a reset.
+             */
+            new_deadlocks: number | null;
+        };
         /** @description Whether the database answers. */
         DatabaseReachability: {
             /** @description Why it is unreachable, while it is. */
@@ -820,6 +844,8 @@ export interface components {
             connections: null | components["schemas"]["ConnectionStats"];
             database: components["schemas"]["DatabaseReachability"];
             db: string;
+            /** @description Deadlocks and recovery conflicts per database (the workload loop's `deadlocks` section). */
+            deadlocks: components["schemas"]["DatabaseIncidents"][] | null;
             errors: {
                 [key: string]: string;
             };

@@ -10,6 +10,7 @@ use crate::collectors::blocking::BlockingEvent;
 use crate::collectors::canary::CanaryResult;
 use crate::collectors::checkpoints::CheckpointStats;
 use crate::collectors::connections::ConnectionStats;
+use crate::collectors::deadlocks::DatabaseIncidents;
 use crate::collectors::temp::TempSpill;
 use crate::collectors::transactions::OpenTransaction;
 use crate::collectors::wal::WalStats;
@@ -93,6 +94,8 @@ pub struct OverviewResponse {
     pub latency: Option<Latency>,
     pub wal: Option<WalStats>,
     pub checkpoints: Option<CheckpointStats>,
+    /// Deadlocks and recovery conflicts per database (the workload loop's `deadlocks` section).
+    pub deadlocks: Option<Vec<DatabaseIncidents>>,
     /// WAL and temp write rates against their surge thresholds.
     pub surges: Option<Vec<Surge>>,
     pub statements_available: Option<bool>,
@@ -133,6 +136,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
     let throughput = w.and_then(|w| section("throughput", &w.throughput, &mut errors));
     let wal = w.and_then(|w| section("wal", &w.wal, &mut errors));
     let checkpoints = w.and_then(|w| section("checkpoints", &w.checkpoints, &mut errors));
+    let deadlocks = w.and_then(|w| section("deadlocks", &w.deadlocks, &mut errors));
     let statements = w.and_then(|w| w.statements.as_ref().ok());
 
     let body = OverviewResponse {
@@ -182,6 +186,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
         }),
         wal,
         checkpoints,
+        deadlocks,
         surges: w.map(|w| w.surges.clone()),
         statements_available: statements.map(|s| s.available),
         statements_unavailable_reason: statements.and_then(|s| s.unavailable_reason.clone()),

@@ -48,6 +48,7 @@ const base: Overview = {
   database: { reachable: true, error: null, since: "2026-12-01T09:00:00Z" },
   loops: [],
   surges: [],
+  deadlocks: [{ database: "app", deadlocks_total: 0, conflicts_total: 0, new_deadlocks: 0, new_conflicts: 0 }],
 };
 
 afterEach(() => vi.unstubAllGlobals());
@@ -64,6 +65,19 @@ describe("OverviewPanel", () => {
     expect(await screen.findByText("3.0 MiB/s")).toBeInTheDocument();
     expect(screen.queryByText(/MB\/s/)).toBeNull();
     expect(screen.getByText("33.1 MiB written")).toBeInTheDocument();
+  });
+
+  it("counts deadlocks and names the databases with new ones", async () => {
+    serve({
+      ...base,
+      deadlocks: [
+        { database: "app", deadlocks_total: 7, conflicts_total: 0, new_deadlocks: 2, new_conflicts: 0 },
+        { database: "billing", deadlocks_total: 1, conflicts_total: 3, new_deadlocks: 0, new_conflicts: 0 },
+      ],
+    });
+    const stat = (await screen.findByText("Deadlocks")).closest(".stat") as HTMLElement;
+    expect(within(stat).getByText("8")).toBeInTheDocument();
+    expect(within(stat).getByText("2 new in app · since stats reset · 3 recovery conflicts")).toBeInTheDocument();
   });
 
   it("says a checkpoint ratio needs more checkpoints instead of printing dashes", async () => {
@@ -121,9 +135,9 @@ describe("OverviewPanel", () => {
     serve({ ...base, workload_stale: reason, workload_age_seconds: 300 });
     const note = await screen.findByTestId("workload-stale");
     expect(note).toHaveClass("stale-note");
-    expect(note).toHaveTextContent(`Workload figures stale. ${reason}. TPS, QPS, latency, WAL and checkpoints are the last ones read`);
+    expect(note).toHaveTextContent(`Workload figures stale. ${reason}. TPS, QPS, latency, WAL, checkpoints and deadlocks are the last ones read`);
     const stale = [...document.querySelectorAll('.stat[data-stale="true"] .stat-label')].map((l) => l.textContent);
-    expect(stale).toEqual(["TPS · stale", "QPS · stale", "Latency (mean) · stale", "WAL · stale", "Checkpoints · stale"]);
+    expect(stale).toEqual(["TPS · stale", "QPS · stale", "Latency (mean) · stale", "WAL · stale", "Checkpoints · stale", "Deadlocks · stale"]);
     expect(screen.getByText("Connections").closest(".stat")).not.toHaveAttribute("data-stale");
     // The hot path itself is current: no panel-wide stale note.
     expect(screen.queryByText(/These figures are the last ones read/)).toBeNull();
@@ -134,8 +148,8 @@ describe("OverviewPanel", () => {
     serve({ ...base, stale: reason, workload_stale: reason });
     expect(await screen.findByText(/These figures are the last ones read/)).toHaveTextContent(`Stale. ${reason}.`);
     const note = screen.getByTestId("workload-stale");
-    expect(note).toHaveTextContent(/^Workload figures stale\. TPS, QPS, latency, WAL and checkpoints are the last ones read \(.+ ago\), not current values\.$/);
-    expect(document.querySelectorAll('.stat[data-stale="true"]')).toHaveLength(5);
+    expect(note).toHaveTextContent(/^Workload figures stale\. TPS, QPS, latency, WAL, checkpoints and deadlocks are the last ones read \(.+ ago\), not current values\.$/);
+    expect(document.querySelectorAll('.stat[data-stale="true"]')).toHaveLength(6);
   });
 
   it("explains empty hot-path tables when the hot path has no snapshot", async () => {

@@ -24,6 +24,21 @@ function checkpointHint(cp: Checkpoints): string {
   return `timed / requested since stats reset · ${ratio(cp.requested_ratio)} requested${window}${every}`;
 }
 
+type DatabaseIncidents = Schemas["DatabaseIncidents"];
+
+function deadlockTotal(dbs: DatabaseIncidents[]): number {
+  return dbs.reduce((sum, d) => sum + d.deadlocks_total, 0);
+}
+
+/** Which databases had new deadlocks (or recovery conflicts) since the previous workload run. */
+function deadlockHint(dbs: DatabaseIncidents[]): string {
+  const fresh = dbs.filter((d) => (d.new_deadlocks ?? 0) > 0).map((d) => `${num(d.new_deadlocks)} new in ${d.database}`);
+  const conflicts = dbs.reduce((sum, d) => sum + d.conflicts_total, 0);
+  const parts = [fresh.length ? fresh.join(", ") : "none new since the last run", "since stats reset"];
+  if (conflicts > 0) parts.push(`${num(conflicts)} recovery conflicts`);
+  return parts.join(" · ");
+}
+
 /** Mean latency comes from pg_stat_statements, p95/p99 from pg_stat_monitor. */
 function latencyHint(o: Overview): string {
   const l = o.latency;
@@ -78,7 +93,7 @@ function OverviewBody({ o, history, historyError }: { o: Overview; history: Hist
       {ws && (
         <p className="stale-note" role="status" data-testid="workload-stale">
           {/* The panel's own note already gives the reason when the hot path is stale for the same one. */}
-          <strong>Workload figures stale.</strong> {ws !== o.stale && `${ws}. `}TPS, QPS, latency, WAL and checkpoints are the last ones read
+          <strong>Workload figures stale.</strong> {ws !== o.stale && `${ws}. `}TPS, QPS, latency, WAL, checkpoints and deadlocks are the last ones read
           {o.workload_collected_at ? ` (${ago(o.workload_collected_at)})` : ""}, not current values.
         </p>
       )}
@@ -118,6 +133,7 @@ function OverviewBody({ o, history, historyError }: { o: Overview; history: Hist
           value={duration(o.longest_transaction_seconds)}
           hint={o.longest_idle_in_transaction_seconds ? `idle in txn ${duration(o.longest_idle_in_transaction_seconds)}` : undefined}
         />
+        <Stat stale={ws} label="Deadlocks" value={o.deadlocks ? num(deadlockTotal(o.deadlocks)) : "—"} hint={o.deadlocks ? deadlockHint(o.deadlocks) : undefined} />
         <Stat label="Canary round trip" value={duration(o.canary?.round_trip_seconds)} hint={o.server ? `PostgreSQL ${o.server.version}` : undefined} />
       </div>
 
