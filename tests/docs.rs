@@ -170,7 +170,7 @@ fn sample_config_has_every_key_but_the_secrets() {
 #[test]
 fn every_alert_kind_is_in_docs_alerts() {
     let docs = read("docs/alerts.md");
-    for (kind, hold) in pgmon::alerts::CATALOG {
+    for (kind, hold) in pgmon::alerts::CATALOG.iter() {
         let heading = format!("### `{kind}`");
         let section = docs
             .split(&heading)
@@ -185,7 +185,7 @@ fn every_alert_kind_is_in_docs_alerts() {
             );
         }
     }
-    let kinds: BTreeSet<&str> = pgmon::alerts::CATALOG.iter().map(|(k, _)| *k).collect();
+    let kinds: BTreeSet<&str> = pgmon::alerts::CATALOG.iter().map(|(k, _)| k.as_str()).collect();
     for line in docs.lines().filter_map(|l| l.strip_prefix("### `")) {
         let kind = line.trim_end_matches('`');
         assert!(kinds.contains(kind), "docs/alerts.md documents unknown kind {kind}");

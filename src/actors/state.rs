@@ -606,11 +606,11 @@ impl StateActor {
         for t in &transitions {
             match t {
                 Transition::Firing(a) | Transition::Escalated(a) => {
-                    tracing::warn!(kind = a.kind, severity = a.severity.as_str(), dedupe_key = %a.dedupe_key, "alert firing: {}", a.message);
-                    self.telemetry.record_alert(a.kind, a.severity.as_str());
+                    tracing::warn!(kind = a.kind.as_str(), severity = a.severity.as_str(), dedupe_key = %a.dedupe_key, "alert firing: {}", a.message);
+                    self.telemetry.record_alert(a.kind.as_str(), a.severity.as_str());
                 }
                 Transition::Resolved(r) => {
-                    tracing::info!(kind = r.kind, dedupe_key = %r.dedupe_key, "alert resolved: {}", r.message);
+                    tracing::info!(kind = r.kind.as_str(), dedupe_key = %r.dedupe_key, "alert resolved: {}", r.message);
                 }
             }
             if let Some(notifier) = &alerting.notifier {

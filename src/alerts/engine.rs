@@ -2,7 +2,7 @@
 //! held for its rule's `for`, then *firing*; it *resolves* once absent for `RESOLVE_AFTER`
 //! (hysteresis, so a value hovering at a threshold does not flap). One state per dedupe key.
 
-use super::{Condition, Severity};
+use super::{AlertKind, Condition, Severity};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -21,7 +21,7 @@ pub enum Phase {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Alert {
-    pub kind: &'static str,
+    pub kind: AlertKind,
     pub dedupe_key: String,
     pub severity: Severity,
     pub message: String,
@@ -41,7 +41,7 @@ pub struct Alert {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ResolvedAlert {
-    pub kind: &'static str,
+    pub kind: AlertKind,
     pub dedupe_key: String,
     pub severity: Severity,
     pub message: String,
@@ -183,7 +183,7 @@ mod tests {
 
     fn cond(key: &str, severity: Severity) -> Condition {
         Condition {
-            kind: "dead_tuples",
+            kind: AlertKind::DeadTuples,
             dedupe_key: key.into(),
             severity,
             message: format!("{key} is bad"),

@@ -5,9 +5,11 @@
 //! PIDs and user names may appear in messages (API, UI, webhooks), never in labels.
 
 pub mod engine;
+pub mod kind;
 pub mod notifier;
 
 pub use crate::collectors::freshness::Severity;
+pub use kind::AlertKind;
 
 use crate::collectors::{
     hot_path::HotPathSnapshot, hourly::HourlySnapshot, storage::StorageSnapshot, workload::WorkloadSnapshot,
@@ -18,7 +20,7 @@ use std::time::Duration;
 /// Something that holds now and should alert once it has held for its rule's `for`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
-    pub kind: &'static str,
+    pub kind: AlertKind,
     pub dedupe_key: String,
     pub severity: Severity,
     pub message: String,
@@ -39,35 +41,24 @@ pub struct Inputs<'a> {
 }
 
 /// Every alert kind, with its `for` duration: the catalog at a glance.
-pub const CATALOG: &[(&str, Duration)] = &[
-    ("connection_saturation", Duration::from_secs(120)),
-    ("long_transaction", Duration::ZERO),
-    ("blocking_locks", Duration::ZERO),
-    ("dead_tuples", Duration::from_secs(600)),
-    ("stale_stats", Duration::ZERO),
-    ("autovacuum_starvation", Duration::ZERO),
-    ("checkpoint_thrash", Duration::ZERO),
-    ("wal_surge", Duration::from_secs(900)),
-    ("temp_surge", Duration::from_secs(300)),
-    ("replication_lag", Duration::ZERO),
-    ("deadlocks", Duration::ZERO),
-    ("wraparound", Duration::ZERO),
-    ("partition_horizon", Duration::ZERO),
-    ("agent_degraded", Duration::ZERO),
-    ("database_unreachable", Duration::ZERO),
-];
+pub const CATALOG: [(AlertKind, Duration); AlertKind::ALL.len()] = {
+    let mut out = [(AlertKind::ConnectionSaturation, Duration::ZERO); AlertKind::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = (AlertKind::ALL[i], AlertKind::ALL[i].default_hold());
+        i += 1;
+    }
+    out
+};
 
 /// A rule's `for`: from config where the catalog makes it configurable, else the catalog's.
-pub fn hold_for(kind: &str, t: &AlertThresholds) -> Duration {
+pub fn hold_for(kind: AlertKind, t: &AlertThresholds) -> Duration {
     match kind {
-        "connection_saturation" => t.connections_for,
-        "dead_tuples" => t.dead_tuples_for,
-        "wal_surge" => t.wal_surge_for,
-        "temp_surge" => t.temp_surge_for,
-        _ => CATALOG
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map_or(Duration::ZERO, |(_, d)| *d),
+        AlertKind::ConnectionSaturation => t.connections_for,
+        AlertKind::DeadTuples => t.dead_tuples_for,
+        AlertKind::WalSurge => t.wal_surge_for,
+        AlertKind::TempSurge => t.temp_surge_for,
+        other => other.default_hold(),
     }
 }
 
@@ -86,7 +77,7 @@ fn human(seconds: f64) -> String {
 }
 
 fn cond(
-    kind: &'static str,
+    kind: AlertKind,
     key: impl Into<String>,
     severity: Severity,
     message: String,
@@ -119,7 +110,7 @@ pub fn evaluate(inputs: &Inputs, t: &AlertThresholds) -> Vec<(Condition, Duratio
                 .map_or("unknown".to_string(), |n| format!("{} from {}", n.name, n.from));
             let msg = format!("{} gap {gap_hours:.0}h (next due {next})", p.parent);
             out.push(cond(
-                "partition_horizon",
+                AlertKind::PartitionHorizon,
                 format!("partition_horizon:{}", p.parent),
                 Severity::Warn,
                 msg,
@@ -136,7 +127,7 @@ pub fn evaluate(inputs: &Inputs, t: &AlertThresholds) -> Vec<(Condition, Duratio
             ) {
                 let msg = format!("Wraparound database {} age {}", d.database, d.xid_age);
                 out.push(cond(
-                    "wraparound",
+                    AlertKind::Wraparound,
                     format!("wraparound:{}", d.database),
                     sev,
                     msg,
@@ -148,7 +139,7 @@ pub fn evaluate(inputs: &Inputs, t: &AlertThresholds) -> Vec<(Condition, Duratio
             let Some(severity) = s.severity else { continue };
             let msg = format!("{}: stats stale {}", s.relation, human(s.stale_seconds));
             out.push(cond(
-                "stale_stats",
+                AlertKind::StaleStats,
                 format!("stale_stats:{}", s.relation),
                 severity,
                 msg,
@@ -159,7 +150,7 @@ pub fn evaluate(inputs: &Inputs, t: &AlertThresholds) -> Vec<(Condition, Duratio
     for (name, reason) in &inputs.degraded_loops {
         let msg = format!("pgmon loop {name} degraded: {reason}");
         out.push(cond(
-            "agent_degraded",
+            AlertKind::AgentDegraded,
             format!("agent_degraded:{name}"),
             Severity::Warn,
             msg,
@@ -168,7 +159,7 @@ pub fn evaluate(inputs: &Inputs, t: &AlertThresholds) -> Vec<(Condition, Duratio
     }
     if let Some(reason) = &inputs.unreachable {
         out.push(cond(
-            "database_unreachable",
+            AlertKind::DatabaseUnreachable,
             "database_unreachable",
             Severity::Crit,
             reason.clone(),
@@ -192,7 +183,13 @@ fn hot_path_rules(hp: &HotPathSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
                 c.connections,
                 c.max_connections
             );
-            out.push(cond("connection_saturation", "connection_saturation", sev, msg, vec![]));
+            out.push(cond(
+                AlertKind::ConnectionSaturation,
+                "connection_saturation",
+                sev,
+                msg,
+                vec![],
+            ));
         }
     }
     if let Some(oldest) = hp.transactions.as_ref().ok().and_then(|t| t.sessions.first()) {
@@ -207,7 +204,7 @@ fn hot_path_rules(hp: &HotPathSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
                 human(oldest.xact_age_seconds),
                 oldest.state
             );
-            out.push(cond("long_transaction", "long_transaction", sev, msg, vec![]));
+            out.push(cond(AlertKind::LongTransaction, "long_transaction", sev, msg, vec![]));
         }
     }
     if let Ok(b) = &hp.blocking {
@@ -229,7 +226,7 @@ fn hot_path_rules(hp: &HotPathSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
                     human(b.longest_blocked_seconds)
                 ),
             };
-            out.push(cond("blocking_locks", "blocking_locks", sev, msg, vec![]));
+            out.push(cond(AlertKind::BlockingLocks, "blocking_locks", sev, msg, vec![]));
         }
     }
 }
@@ -244,7 +241,7 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
                     table.relation, table.pct_dead, table.dead_tuples
                 );
                 out.push(cond(
-                    "dead_tuples",
+                    AlertKind::DeadTuples,
                     format!("dead_tuples:{}", table.relation),
                     sev,
                     msg,
@@ -258,7 +255,7 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
                 .map_or("never".to_string(), |h| format!("{h:.0}h since run"));
             let msg = format!("Autovac starvation {} ({hours})", table.relation);
             out.push(cond(
-                "autovacuum_starvation",
+                AlertKind::AutovacuumStarvation,
                 format!("autovacuum_starvation:{}", table.relation),
                 sev,
                 msg,
@@ -283,18 +280,22 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
                 c.requested_ratio.map_or("n/a".into(), |r| format!("{r:.2}")),
                 c.mean_interval_seconds.map_or("n/a".into(), human)
             );
-            out.push(cond("checkpoint_thrash", "checkpoint_thrash", sev, msg, vec![]));
+            out.push(cond(AlertKind::CheckpointThrash, "checkpoint_thrash", sev, msg, vec![]));
         }
     }
     for s in &w.surges {
         if let Some(sev) = s.severity {
-            let kind = if s.kind == "wal" { "wal_surge" } else { "temp_surge" };
+            let kind = if s.kind == "wal" {
+                AlertKind::WalSurge
+            } else {
+                AlertKind::TempSurge
+            };
             let msg = format!(
                 "{} surge: {:.1} MiB/s",
                 s.kind.to_uppercase(),
                 s.bytes_per_second / 1_048_576.0
             );
-            out.push(cond(kind, kind, sev, msg, vec![]));
+            out.push(cond(kind, kind.as_str(), sev, msg, vec![]));
         }
     }
     for d in w.deadlocks.iter().flatten() {
@@ -313,7 +314,7 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
                 d.database, d.deadlocks_total
             );
             out.push(cond(
-                "deadlocks",
+                AlertKind::Deadlocks,
                 format!("deadlocks:{}", d.database),
                 sev,
                 msg,
@@ -341,7 +342,7 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
                     bytes.map_or("n/a".into(), |b| format!("{b:.0}"))
                 );
                 out.push(cond(
-                    "replication_lag",
+                    AlertKind::ReplicationLag,
                     format!("replication_lag:{replica}"),
                     sev,
                     msg,
@@ -574,13 +575,13 @@ mod tests {
             },
             &t(),
         );
-        let txn = c.iter().find(|(c, _)| c.kind == "long_transaction").unwrap();
+        let txn = c.iter().find(|(c, _)| c.kind == AlertKind::LongTransaction).unwrap();
         assert_eq!(
             (txn.0.severity, txn.0.message.as_str()),
             (Severity::Warn, "Txn 42 age 6m 40s (state=idle in transaction)")
         );
         assert!(txn.0.labels.is_empty(), "no PIDs in labels");
-        let block = c.iter().find(|(c, _)| c.kind == "blocking_locks").unwrap();
+        let block = c.iter().find(|(c, _)| c.kind == AlertKind::BlockingLocks).unwrap();
         assert_eq!(
             (block.0.severity, block.0.message.as_str()),
             (Severity::Warn, "10 blocked 45s by 7")
@@ -798,7 +799,7 @@ mod tests {
         );
         let fired = engine.evaluate(evaluate(&firing, &t()), at(600));
         assert!(
-            matches!(&fired[..], [Transition::Firing(a)] if a.kind == "dead_tuples" && a.labels == [("relation", "public.orders".to_string())])
+            matches!(&fired[..], [Transition::Firing(a)] if a.kind == AlertKind::DeadTuples && a.labels == [("relation", "public.orders".to_string())])
         );
         assert!(
             engine.evaluate(evaluate(&Inputs::default(), &t()), at(615)).is_empty(),

@@ -166,7 +166,7 @@ mod tests {
 
     fn alert() -> Alert {
         Alert {
-            kind: "long_transaction",
+            kind: crate::alerts::AlertKind::LongTransaction,
             dedupe_key: "long_transaction".into(),
             severity: Severity::Warn,
             message: "Txn 42 age 6m (state=idle in transaction)".into(),
@@ -190,7 +190,7 @@ mod tests {
             (Some("firing"), Some("warn"), Some("prod"))
         );
         let resolved = Transition::Resolved(ResolvedAlert {
-            kind: "long_transaction",
+            kind: crate::alerts::AlertKind::LongTransaction,
             dedupe_key: "long_transaction".into(),
             severity: Severity::Warn,
             message: "m".into(),

@@ -179,7 +179,7 @@ impl Telemetry {
         metrics::with_local_recorder(&data, || {
             for a in open
                 .iter()
-                .filter(|a| a.phase == Phase::Firing && a.kind == "dead_tuples")
+                .filter(|a| a.phase == Phase::Firing && a.kind == crate::alerts::AlertKind::DeadTuples)
             {
                 let relation = a
                     .labels
@@ -200,7 +200,7 @@ impl Telemetry {
         metrics::with_local_recorder(&agent, || {
             let mut firing: BTreeMap<(&str, &str), f64> = BTreeMap::new();
             for a in open.iter().filter(|a| a.phase == Phase::Firing) {
-                *firing.entry((a.kind, a.severity.as_str())).or_default() += 1.0;
+                *firing.entry((a.kind.as_str(), a.severity.as_str())).or_default() += 1.0;
             }
             for ((kind, severity), count) in firing {
                 let labels = vec![Label::new("kind", kind), Label::new("severity", severity)];

@@ -369,7 +369,7 @@ export interface components {
         Alert: {
             dedupe_key: string;
             firing_since: string | null;
-            kind: string;
+            kind: components["schemas"]["AlertKind"];
             /** @description Labels for the per-alert gauges (e.g. relation); never PIDs, users or SQL. */
             labels: [
                 string,
@@ -381,12 +381,14 @@ export interface components {
             severity: components["schemas"]["Severity"];
             since: string;
         };
+        /** @enum {string} */
+        AlertKind: "connection_saturation" | "long_transaction" | "blocking_locks" | "dead_tuples" | "stale_stats" | "autovacuum_starvation" | "checkpoint_thrash" | "wal_surge" | "temp_surge" | "replication_lag" | "deadlocks" | "wraparound" | "partition_horizon" | "agent_degraded" | "database_unreachable";
         /** @description `GET /api/v1/alerts`. */
         AlertsResponse: {
             cluster: string;
             db: string;
             /** @description Every alert kind the agent can raise. */
-            kinds: string[];
+            kinds: components["schemas"]["AlertKind"][];
             /** @description Pending and firing alerts. */
             open: components["schemas"]["Alert"][];
             /** @description Recently resolved alerts, newest first. */
@@ -1025,7 +1027,7 @@ export interface components {
         ResolvedAlert: {
             dedupe_key: string;
             ended: string;
-            kind: string;
+            kind: components["schemas"]["AlertKind"];
             message: string;
             severity: components["schemas"]["Severity"];
             started: string;

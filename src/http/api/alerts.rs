@@ -2,7 +2,7 @@
 //! and dedupe key) and the recently resolved ones (with start and end), newest first.
 
 use crate::alerts::engine::{Alert, ResolvedAlert};
-use crate::alerts::CATALOG;
+use crate::alerts::{AlertKind, CATALOG};
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -18,7 +18,7 @@ pub struct AlertsResponse {
     /// Recently resolved alerts, newest first.
     pub recent: Vec<ResolvedAlert>,
     /// Every alert kind the agent can raise.
-    pub kinds: Vec<&'static str>,
+    pub kinds: Vec<AlertKind>,
 }
 
 /// Open alerts (pending and firing) and the recently resolved ones, newest first.
