@@ -15,14 +15,15 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
-COPY docs/openapi.json ./docs/openapi.json
 COPY --from=web /src/ui/dist ./ui/dist
 RUN cargo build --release --locked
 
 # 3. Runtime: glibc + libgcc only, no shell, uid 65532.
 FROM gcr.io/distroless/cc-debian12:nonroot
+# One bundle: the UI is embedded in the binary. Nothing is copied to http.static_dir
+# (/opt/pgmon/ui), so no disk copy can shadow the embedded one; mount a directory there only
+# to serve a bundle of your own.
 COPY --from=build /src/target/release/pgmon /usr/local/bin/pgmon
-COPY --from=web /src/ui/dist /opt/pgmon/ui
 COPY config.pgmon.sample.yaml /config/pgmon.yaml
 # --healthcheck reads the same config (http.bind) as the agent.
 ENV PGMON_CONFIG=/config/pgmon.yaml

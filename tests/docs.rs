@@ -510,9 +510,14 @@ fn dockerfile_builds_like_the_project_scripts_and_runs_non_root() {
         "EXPOSE 8181",
         "CMD [\"/usr/local/bin/pgmon\", \"--healthcheck\"]",
         "ENTRYPOINT [\"/usr/local/bin/pgmon\", \"--config\", \"/config/pgmon.yaml\"]",
-        "/opt/pgmon/ui",
+        "COPY --from=web /src/ui/dist ./ui/dist",
     ] {
         assert!(dockerfile.contains(wanted), "Dockerfile lacks {wanted:?}");
     }
+    // One bundle: the embedded one. A disk copy at http.static_dir would shadow it.
+    assert!(
+        !dockerfile.lines().any(|l| l.starts_with("COPY") && l.contains("/opt/pgmon/ui")),
+        "the image copies a second UI bundle to /opt/pgmon/ui"
+    );
     assert!(!dockerfile.contains("USER root"));
 }
