@@ -516,7 +516,9 @@ fn dockerfile_builds_like_the_project_scripts_and_runs_non_root() {
     }
     // One bundle: the embedded one. A disk copy at http.static_dir would shadow it.
     assert!(
-        !dockerfile.lines().any(|l| l.starts_with("COPY") && l.contains("/opt/pgmon/ui")),
+        !dockerfile
+            .lines()
+            .any(|l| l.starts_with("COPY") && l.contains("/opt/pgmon/ui")),
         "the image copies a second UI bundle to /opt/pgmon/ui"
     );
     assert!(!dockerfile.contains("USER root"));

@@ -342,6 +342,8 @@ pub struct StateView {
     pub history: Arc<History>,
     /// The whole `/metrics` body; `Bytes` so each response shares it instead of copying.
     pub metrics_text: actix_web::web::Bytes,
+    /// The `alerts.*` thresholds in effect: the API states the same verdicts as the alerts.
+    pub thresholds: Arc<AlertThresholds>,
 }
 
 impl StateView {
@@ -465,6 +467,7 @@ impl StateActor {
             alert_history: Vec::new(),
             history: history.clone(),
             metrics_text: Default::default(),
+            thresholds: Arc::new(AlertThresholds::default()),
         });
         let (views, _) = tokio::sync::watch::channel(view.clone());
         let mut actor = Self {
@@ -498,9 +501,10 @@ impl StateActor {
     pub fn with_alerts(mut self, thresholds: AlertThresholds, notifier: Option<Notifier>) -> Self {
         self.alerting = Some(Alerting {
             engine: Engine::new(thresholds.resolve_after),
-            thresholds,
+            thresholds: Arc::new(thresholds),
             notifier,
         });
+        self.refresh_view();
         self
     }
 
@@ -539,6 +543,10 @@ impl StateActor {
             alert_history: self.alert_history.clone(),
             history: self.history.clone(),
             metrics_text: self.telemetry.render(self.database.is_down()).into(),
+            thresholds: self
+                .alerting
+                .as_ref()
+                .map_or_else(|| self.view.thresholds.clone(), |a| a.thresholds.clone()),
         });
         self.views.send_replace(self.view.clone());
     }
@@ -625,7 +633,7 @@ impl StateActor {
 
 /// The alert engine and where its transitions go.
 struct Alerting {
-    thresholds: AlertThresholds,
+    thresholds: Arc<AlertThresholds>,
     engine: Engine,
     notifier: Option<Notifier>,
 }

@@ -7,6 +7,7 @@
 pub mod engine;
 pub mod kind;
 pub mod notifier;
+pub mod verdicts;
 
 pub use crate::collectors::freshness::Severity;
 pub use kind::AlertKind;
@@ -283,7 +284,7 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
             out.push(cond(AlertKind::CheckpointThrash, "checkpoint_thrash", sev, msg, vec![]));
         }
     }
-    for s in &w.surges {
+    for s in &verdicts::surges(w, t) {
         if let Some(sev) = s.severity {
             let kind = if s.kind == "wal" {
                 AlertKind::WalSurge
@@ -356,7 +357,7 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::workload::{Surge, Throughput};
+    use crate::collectors::workload::Throughput;
     use crate::collectors::{
         blocking, checkpoints::CheckpointStats, connections::ConnectionStats, freshness, partitions, replication,
         stale_stats, transactions,
@@ -445,7 +446,7 @@ mod tests {
         ratio: Option<f64>,
         interval: Option<f64>,
         replica: Option<(f64, f64)>,
-        surges: Vec<Surge>,
+        wal_bytes_per_second: Option<f64>,
     ) -> WorkloadSnapshot {
         WorkloadSnapshot {
             database: "app".into(),
@@ -459,7 +460,10 @@ mod tests {
                 temp_bytes_per_second: None,
             }),
             statements: Err("n/a".into()),
-            wal: Err("n/a".into()),
+            wal: Ok(crate::collectors::wal::WalStats {
+                bytes_total: None,
+                bytes_per_second: wal_bytes_per_second,
+            }),
             checkpoints: Ok(CheckpointStats {
                 timed_total: 0,
                 requested_total: 0,
@@ -489,7 +493,6 @@ mod tests {
             }),
             freshness: Ok(tables),
             deadlocks: Ok(Vec::new()),
-            surges,
         }
     }
 
@@ -502,7 +505,7 @@ mod tests {
             new_deadlocks: new,
             new_conflicts: Some(0),
         };
-        let mut w = work(vec![], None, None, None, vec![]);
+        let mut w = work(vec![], None, None, None, None);
         for (new, expected) in [
             (None, None),
             (Some(0), None),
@@ -599,7 +602,7 @@ mod tests {
 
     #[test]
     fn dead_tuples_need_both_percentage_and_count_and_hold_ten_minutes() {
-        let w = work(vec![table(25.0, 200_000, None)], None, None, None, vec![]);
+        let w = work(vec![table(25.0, 200_000, None)], None, None, None, None);
         assert_eq!(
             only(&Inputs {
                 workload: Some(&w),
@@ -612,7 +615,7 @@ mod tests {
                 Duration::from_secs(600)
             )]
         );
-        let w = work(vec![table(45.0, 2_000_000, None)], None, None, None, vec![]);
+        let w = work(vec![table(45.0, 2_000_000, None)], None, None, None, None);
         assert_eq!(
             only(&Inputs {
                 workload: Some(&w),
@@ -621,7 +624,7 @@ mod tests {
                 .1,
             Severity::Crit
         );
-        let w = work(vec![table(60.0, 50_000, None)], None, None, None, vec![]);
+        let w = work(vec![table(60.0, 50_000, None)], None, None, None, None);
         assert!(
             only(&Inputs {
                 workload: Some(&w),
@@ -634,19 +637,14 @@ mod tests {
 
     #[test]
     fn starvation_checkpoints_surges_and_replication() {
-        let surge = Surge {
-            kind: "wal",
-            bytes_per_second: 150.0 * 1_048_576.0,
-            warn_bytes_per_second: 1.0,
-            crit_bytes_per_second: 2.0,
-            severity: Some(Severity::Warn),
-        };
+        // 150 MiB/s of WAL: over the 100 MiB/s warn, under the 200 MiB/s crit.
+        let wal_rate = Some(150.0 * 1_048_576.0);
         let w = work(
             vec![table(1.0, 10, Some(Severity::Crit))],
             Some(0.3),
             Some(120.0),
             Some((45.0, 10.0)),
-            vec![surge],
+            wal_rate,
         );
         let c = only(&Inputs {
             workload: Some(&w),
@@ -670,7 +668,7 @@ mod tests {
         );
         assert_eq!(find("wal_surge").3, Duration::from_secs(900));
         assert_eq!(find("replication_lag:standby1").1, Severity::Warn);
-        let by_bytes = work(vec![], None, None, Some((1.0, 2.0 * 1_073_741_824.0)), vec![]);
+        let by_bytes = work(vec![], None, None, Some((1.0, 2.0 * 1_073_741_824.0)), None);
         assert_eq!(
             only(&Inputs {
                 workload: Some(&by_bytes),
@@ -788,7 +786,7 @@ mod tests {
         use std::time::SystemTime;
         let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + s);
         let mut engine = Engine::new(Duration::from_secs(30));
-        let w = work(vec![table(25.0, 200_000, None)], None, None, None, vec![]);
+        let w = work(vec![table(25.0, 200_000, None)], None, None, None, None);
         let firing = Inputs {
             workload: Some(&w),
             ..Inputs::default()

@@ -1,12 +1,12 @@
 //! The workload loop's collectors (spec §4, every 60 s, budget 3 s): throughput and latency,
 //! top statements, WAL, checkpoints, replication lag and vacuum freshness, all pipelined on one
-//! connection. Rates come from the previous sample this job carries; surges compare the WAL and
-//! temp rates with the `*_surge_*` thresholds for the alert evaluator.
+//! connection. Rates come from the previous sample this job carries; whether a rate is a surge
+//! is decided in `alerts::verdicts`, not here.
 
 use super::checkpoints::{self, CheckpointStats, CheckpointWindow};
 use super::database_stats::{self, DatabaseTotals};
 use super::deadlocks;
-use super::freshness::{self, Severity, StarvationHours, TableFreshness};
+use super::freshness::{self, StarvationHours, TableFreshness};
 use super::replication::{self, ReplicationStatus};
 use super::statements::{self, StatementTotals, TopStatements};
 use super::wal::{self, WalCounters, WalStats};
@@ -30,36 +30,6 @@ pub struct Throughput {
     pub temp_bytes_per_second: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Surge {
-    /// "wal" or "temp".
-    pub kind: &'static str,
-    pub bytes_per_second: f64,
-    pub warn_bytes_per_second: f64,
-    pub crit_bytes_per_second: f64,
-    /// Set when the rate is at or above a threshold.
-    pub severity: Option<Severity>,
-}
-
-pub fn surge(kind: &'static str, rate: Option<f64>, warn: u64, crit: u64) -> Option<Surge> {
-    let rate = rate?;
-    let (warn, crit) = (warn as f64, crit as f64);
-    let severity = if rate >= crit {
-        Some(Severity::Crit)
-    } else if rate >= warn {
-        Some(Severity::Warn)
-    } else {
-        None
-    };
-    Some(Surge {
-        kind,
-        bytes_per_second: rate,
-        warn_bytes_per_second: warn,
-        crit_bytes_per_second: crit,
-        severity,
-    })
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkloadSnapshot {
     pub database: String,
@@ -71,7 +41,6 @@ pub struct WorkloadSnapshot {
     pub freshness: Section<Vec<TableFreshness>>,
     /// Deadlocks and recovery conflicts per database (the `deadlocks` section).
     pub deadlocks: Section<Vec<deadlocks::DatabaseIncidents>>,
-    pub surges: Vec<Surge>,
 }
 
 impl WorkloadSnapshot {
@@ -282,25 +251,6 @@ impl WorkloadJob {
             incidents
         });
 
-        let a = &settings.alerts;
-        let surges = [
-            surge(
-                "wal",
-                wal.as_ref().ok().and_then(|w| w.bytes_per_second),
-                a.wal_surge_warn_bytes_per_sec,
-                a.wal_surge_crit_bytes_per_sec,
-            ),
-            surge(
-                "temp",
-                throughput.as_ref().ok().and_then(|t| t.temp_bytes_per_second),
-                a.temp_surge_warn_bytes_per_sec,
-                a.temp_surge_crit_bytes_per_sec,
-            ),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-
         WorkloadSnapshot {
             database: caps.database.clone(),
             throughput,
@@ -310,7 +260,6 @@ impl WorkloadJob {
             replication,
             freshness,
             deadlocks,
-            surges,
         }
     }
 }
@@ -379,23 +328,4 @@ pub fn sql_used(caps: Option<&Capabilities>) -> Vec<SqlUsed> {
         });
     }
     sql
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn surge_severity_follows_thresholds() {
-        assert_eq!(surge("wal", Some(50.0), 100, 200).unwrap().severity, None);
-        assert_eq!(
-            surge("wal", Some(100.0), 100, 200).unwrap().severity,
-            Some(Severity::Warn)
-        );
-        assert_eq!(
-            surge("temp", Some(250.0), 100, 200).unwrap().severity,
-            Some(Severity::Crit)
-        );
-        assert!(surge("wal", None, 100, 200).is_none(), "no rate yet, no surge verdict");
-    }
 }

@@ -1147,6 +1147,7 @@ export interface components {
             /** @description Top-N tables by total bytes (null when the `relations` section failed). */
             tables: components["schemas"]["RelationSize"][] | null;
         };
+        /** @description A write rate against its surge thresholds. */
         Surge: {
             /** Format: double */
             bytes_per_second: number;

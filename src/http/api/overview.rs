@@ -5,6 +5,7 @@
 use super::{freshness, rfc3339, section, SectionErrors};
 use crate::actors::state::LoopHealth;
 use crate::alerts::engine::Alert;
+use crate::alerts::verdicts::{self, Surge};
 use crate::collectors::autovacuum::AutovacuumSummary;
 use crate::collectors::blocking::BlockingEvent;
 use crate::collectors::canary::CanaryResult;
@@ -14,7 +15,6 @@ use crate::collectors::deadlocks::DatabaseIncidents;
 use crate::collectors::temp::TempSpill;
 use crate::collectors::transactions::OpenTransaction;
 use crate::collectors::wal::WalStats;
-use crate::collectors::workload::Surge;
 use crate::collectors::SqlUsed;
 use crate::db::capabilities::Advisory;
 use crate::http::AppState;
@@ -187,7 +187,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
         wal,
         checkpoints,
         deadlocks,
-        surges: w.map(|w| w.surges.clone()),
+        surges: w.map(|w| verdicts::surges(w, &view.thresholds)),
         statements_available: statements.map(|s| s.available),
         statements_unavailable_reason: statements.and_then(|s| s.unavailable_reason.clone()),
         errors,
