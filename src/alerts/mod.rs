@@ -233,7 +233,12 @@ fn hot_path_rules(hp: &HotPathSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
 }
 
 fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condition>) {
-    for table in w.freshness.iter().flatten() {
+    let tables = w
+        .freshness
+        .as_ref()
+        .map(|ts| verdicts::freshness(ts, t))
+        .unwrap_or_default();
+    for table in &tables {
         let dead = table.dead_tuples as f64;
         if dead > t.dead_tuples_min as f64 {
             if let Some(sev) = level(table.pct_dead, t.dead_tuples_warn_pct, t.dead_tuples_crit_pct) {
@@ -435,8 +440,10 @@ mod tests {
             last_analyze_seconds: None,
             last_autoanalyze_seconds: None,
             autovacuum_trigger: 0.0,
-            starvation,
-            hours_since_vacuum: Some(7.0),
+            // The facts that make the wanted verdict under the default 6 h / 12 h thresholds.
+            over_trigger_and_rising: starvation.is_some(),
+            starvation: None,
+            hours_since_vacuum: Some(if starvation == Some(Severity::Crit) { 13.0 } else { 7.0 }),
             hint: None,
         }
     }
@@ -659,7 +666,7 @@ mod tests {
         assert_eq!(find("autovacuum_starvation:public.orders").1, Severity::Crit);
         assert_eq!(
             find("autovacuum_starvation:public.orders").2,
-            "Autovac starvation public.orders (7h since run)"
+            "Autovac starvation public.orders (13h since run)"
         );
         assert_eq!(
             find("checkpoint_thrash").1,

@@ -3,6 +3,7 @@
 //! severities against `alerts.*` are decided here, not in the collectors.
 
 use super::Severity;
+use crate::collectors::freshness::TableFreshness;
 use crate::collectors::workload::WorkloadSnapshot;
 use crate::config::AlertThresholds;
 use serde::Serialize;
@@ -60,9 +61,86 @@ pub fn surges(w: &WorkloadSnapshot, t: &AlertThresholds) -> Vec<Surge> {
     .collect()
 }
 
+/// The autovacuum starvation heuristic: a table whose dead tuples exceed its autovacuum
+/// trigger and are still rising, and that no (auto)vacuum has touched for
+/// `alerts.autovac_starvation_warn_hours` (crit past `..._crit_hours`; never vacuumed counts as
+/// crit). Returns the tables with `starvation` set and, for a starving one, the hint that says
+/// what to look for.
+pub fn freshness(tables: &[TableFreshness], t: &AlertThresholds) -> Vec<TableFreshness> {
+    let (warn, crit) = (
+        t.autovac_starvation_warn_hours as f64,
+        t.autovac_starvation_crit_hours as f64,
+    );
+    tables
+        .iter()
+        .map(|table| {
+            let mut table = table.clone();
+            let idle_hours = table.hours_since_vacuum.unwrap_or(f64::INFINITY);
+            if table.over_trigger_and_rising && idle_hours >= warn {
+                table.starvation = Some(if idle_hours >= crit { Severity::Crit } else { Severity::Warn });
+                table.hint = Some(format!(
+                    "autovacuum has not vacuumed this table for {} although its {} dead tuples exceed the trigger ({:.0}): look for long transactions holding back the xmin horizon and busy autovacuum workers, or run VACUUM (VERBOSE) {};",
+                    table.hours_since_vacuum.map_or("ever".to_string(), |h| format!("{h:.1}h")),
+                    table.dead_tuples,
+                    table.autovacuum_trigger,
+                    table.relation,
+                ));
+            }
+            table
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn table(over_trigger_and_rising: bool, hours_since_vacuum: Option<f64>) -> TableFreshness {
+        TableFreshness {
+            relation: "public.\"Orders\"".into(),
+            live_tuples: 1_000_000,
+            dead_tuples: 400_000,
+            pct_dead: 400_000.0 * 100.0 / 1_400_000.0,
+            modified_since_analyze: 0,
+            last_vacuum_seconds: None,
+            last_autovacuum_seconds: hours_since_vacuum.map(|h| h * 3600.0),
+            last_analyze_seconds: None,
+            last_autoanalyze_seconds: None,
+            autovacuum_trigger: 200_050.0,
+            over_trigger_and_rising,
+            starvation: None,
+            hours_since_vacuum,
+            hint: None,
+        }
+    }
+
+    fn hours(warn: u64, crit: u64) -> AlertThresholds {
+        AlertThresholds {
+            autovac_starvation_warn_hours: warn,
+            autovac_starvation_crit_hours: crit,
+            ..AlertThresholds::default()
+        }
+    }
+
+    #[test]
+    fn starving_when_over_trigger_rising_and_not_vacuumed_for_hours() {
+        let t = &freshness(&[table(true, Some(7.0))], &hours(6, 12))[0];
+        assert_eq!(t.starvation, Some(Severity::Warn));
+        assert!(t
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("VACUUM (VERBOSE) public.\"Orders\";"));
+        let t = &freshness(&[table(true, None)], &hours(6, 12))[0];
+        assert_eq!(t.starvation, Some(Severity::Crit), "never vacuumed");
+    }
+
+    #[test]
+    fn not_starving_when_recently_vacuumed_falling_or_under_trigger() {
+        assert_eq!(freshness(&[table(true, Some(1.0))], &hours(6, 12))[0].starvation, None);
+        let falling = &freshness(&[table(false, Some(9.0))], &hours(6, 12))[0];
+        assert_eq!((falling.starvation, falling.hint.as_deref()), (None, None), "falling");
+    }
 
     #[test]
     fn surge_severity_follows_thresholds() {

@@ -1,6 +1,7 @@
 //! Vacuum / analyze freshness per table, Top-N by dead tuples (`pg_stat_user_tables`), and the
-//! autovacuum starvation heuristic: a table whose dead tuples exceed its autovacuum trigger,
-//! are still rising, and that no (auto)vacuum has touched for `autovac_starvation_*_hours`.
+//! facts of the autovacuum starvation heuristic: whether a table's dead tuples exceed its
+//! autovacuum trigger and are still rising, and how long since an (auto)vacuum touched it.
+//! Whether that is starvation (`autovac_starvation_*_hours`) is decided in `alerts::verdicts`.
 
 use serde::Serialize;
 use std::collections::HashMap;
@@ -82,16 +83,14 @@ pub struct TableFreshness {
     /// Dead tuples at which autovacuum should have started (global settings; per-table
     /// reloptions are not applied).
     pub autovacuum_trigger: f64,
-    /// Set when the starvation heuristic holds.
+    /// Dead tuples exceed the autovacuum trigger and rose since the fewest seen after the last
+    /// vacuum: the facts of the starvation heuristic, before the hours.
+    pub over_trigger_and_rising: bool,
+    /// Set when the starvation heuristic holds (by `alerts::verdicts::freshness`, from
+    /// `alerts.autovac_starvation_*_hours`); null as collected.
     pub starvation: Option<Severity>,
     pub hours_since_vacuum: Option<f64>,
     pub hint: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct StarvationHours {
-    pub warn: f64,
-    pub crit: f64,
 }
 
 pub fn pct_dead(dead: i64, live: i64) -> f64 {
@@ -105,11 +104,7 @@ pub fn pct_dead(dead: i64, live: i64) -> f64 {
 
 /// Maps rows to per-table freshness; `previous_dead` (relation → the fewest dead tuples seen
 /// since its last vacuum) tells whether dead tuples are rising.
-pub fn assess(
-    rows: &[FreshnessRow],
-    previous_dead: &HashMap<String, i64>,
-    hours: StarvationHours,
-) -> Vec<TableFreshness> {
+pub fn assess(rows: &[FreshnessRow], previous_dead: &HashMap<String, i64>) -> Vec<TableFreshness> {
     rows.iter()
         .map(|r| {
             let relation = crate::db::capabilities::qualified_name(&r.schema, &r.table_name);
@@ -120,21 +115,9 @@ pub fn assess(
             };
             let hours_since_vacuum = since_vacuum.map(|s| s / 3600.0);
             let rising = previous_dead.get(&relation).is_some_and(|prev| r.n_dead_tup > *prev);
-            let idle_hours = hours_since_vacuum.unwrap_or(f64::INFINITY);
-            let starvation = if r.n_dead_tup as f64 > trigger && rising && idle_hours >= hours.warn {
-                Some(if idle_hours >= hours.crit { Severity::Crit } else { Severity::Warn })
-            } else {
-                None
-            };
             let pct = pct_dead(r.n_dead_tup, r.n_live_tup);
-            let hint = if starvation.is_some() {
-                Some(format!(
-                    "autovacuum has not vacuumed this table for {} although its {} dead tuples exceed the trigger ({:.0}): look for long transactions holding back the xmin horizon and busy autovacuum workers, or run VACUUM (VERBOSE) {relation};",
-                    hours_since_vacuum.map_or("ever".to_string(), |h| format!("{h:.1}h")),
-                    r.n_dead_tup,
-                    trigger
-                ))
-            } else if pct > 20.0 && r.n_dead_tup > 100_000 {
+            // The starvation hint, when it applies, replaces this one (alerts::verdicts).
+            let hint = if pct > 20.0 && r.n_dead_tup > 100_000 {
                 Some(format!("{pct:.1}% dead: VACUUM (VERBOSE) {relation}; and consider a lower autovacuum_vacuum_scale_factor for it"))
             } else if r.reltuples > 0.0 && r.n_mod_since_analyze as f64 > 0.2 * r.reltuples.max(1000.0) {
                 Some(format!("{} rows changed since the last analyze: ANALYZE {relation};", r.n_mod_since_analyze))
@@ -152,7 +135,8 @@ pub fn assess(
                 last_analyze_seconds: r.last_analyze_age,
                 last_autoanalyze_seconds: r.last_autoanalyze_age,
                 autovacuum_trigger: trigger,
-                starvation,
+                over_trigger_and_rising: r.n_dead_tup as f64 > trigger && rising,
+                starvation: None,
                 hours_since_vacuum,
                 hint,
             }
@@ -186,8 +170,6 @@ pub async fn collect(client: &Client, limit: u32) -> Result<Vec<FreshnessRow>, t
 mod tests {
     use super::*;
 
-    const HOURS: StarvationHours = StarvationHours { warn: 6.0, crit: 12.0 };
-
     fn row(dead: i64, live: i64, vacuumed_hours_ago: Option<f64>) -> FreshnessRow {
         FreshnessRow {
             schema: "public".into(),
@@ -212,34 +194,19 @@ mod tests {
     }
 
     #[test]
-    fn starving_when_over_trigger_rising_and_not_vacuumed_for_hours() {
+    fn over_trigger_and_rising_needs_both() {
         let prev = HashMap::from([("public.\"Orders\"".to_string(), 300_000)]);
-        let t = &assess(&[row(400_000, 1_000_000, Some(7.0))], &prev, HOURS)[0];
-        assert_eq!(t.starvation, Some(Severity::Warn));
-        assert!(t
-            .hint
-            .as_deref()
-            .unwrap()
-            .contains("VACUUM (VERBOSE) public.\"Orders\";"));
-        let t = &assess(&[row(400_000, 1_000_000, None)], &prev, HOURS)[0];
-        assert_eq!(t.starvation, Some(Severity::Crit), "never vacuumed");
-    }
-
-    #[test]
-    fn not_starving_when_recently_vacuumed_falling_or_under_trigger() {
-        let prev = HashMap::from([("public.\"Orders\"".to_string(), 300_000)]);
+        let t = &assess(&[row(400_000, 1_000_000, Some(7.0))], &prev)[0];
+        assert!(t.over_trigger_and_rising);
         assert_eq!(
-            assess(&[row(400_000, 1_000_000, Some(1.0))], &prev, HOURS)[0].starvation,
-            None
+            (t.hours_since_vacuum, t.starvation),
+            (Some(7.0), None),
+            "no verdict here"
         );
-        assert_eq!(
-            assess(&[row(200_000, 1_000_000, Some(9.0))], &prev, HOURS)[0].starvation,
-            None,
+        assert!(
+            !assess(&[row(200_000, 1_000_000, Some(9.0))], &prev)[0].over_trigger_and_rising,
             "falling"
         );
-        assert_eq!(
-            assess(&[row(100, 1_000_000, Some(9.0))], &HashMap::new(), HOURS)[0].starvation,
-            None
-        );
+        assert!(!assess(&[row(100, 1_000_000, Some(9.0))], &HashMap::new())[0].over_trigger_and_rising);
     }
 }

@@ -6,7 +6,7 @@
 use super::checkpoints::{self, CheckpointStats, CheckpointWindow};
 use super::database_stats::{self, DatabaseTotals};
 use super::deadlocks;
-use super::freshness::{self, StarvationHours, TableFreshness};
+use super::freshness::{self, TableFreshness};
 use super::replication::{self, ReplicationStatus};
 use super::statements::{self, StatementTotals, TopStatements};
 use super::wal::{self, WalCounters, WalStats};
@@ -218,11 +218,7 @@ impl WorkloadJob {
         });
         let checkpoints = checkpoint_counters.map(|c| self.checkpoint_window.observe(c));
         let freshness = freshness_rows.map(|rows| {
-            let hours = StarvationHours {
-                warn: settings.alerts.autovac_starvation_warn_hours as f64,
-                crit: settings.alerts.autovac_starvation_crit_hours as f64,
-            };
-            let tables = freshness::assess(&rows, &self.dead_baseline, hours);
+            let tables = freshness::assess(&rows, &self.dead_baseline);
             self.dead_baseline = tables
                 .iter()
                 .map(|t| {

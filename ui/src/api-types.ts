@@ -1183,6 +1183,11 @@ export interface components {
             live_tuples: number;
             /** Format: int64 */
             modified_since_analyze: number;
+            /**
+             * @description Dead tuples exceed the autovacuum trigger and rose since the fewest seen after the last
+             *     vacuum: the facts of the starvation heuristic, before the hours.
+             */
+            over_trigger_and_rising: boolean;
             /** Format: double */
             pct_dead: number;
             /** @description `schema.table` as PostgreSQL quotes it ([`qualified_name`](crate::db::capabilities::qualified_name)): the `relation` label. */

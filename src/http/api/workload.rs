@@ -1,6 +1,7 @@
 //! Workload-loop endpoints: `/api/v1/top-queries`, `/api/v1/autovacuum`, `/api/v1/replication`.
 
 use super::{respond, section, sql_named, Envelope, SectionErrors};
+use crate::alerts::verdicts;
 use crate::collectors::autovacuum::AutovacuumSummary;
 use crate::collectors::freshness::TableFreshness;
 use crate::collectors::replication::{ReplicaLag, StandbyLag};
@@ -107,7 +108,8 @@ pub struct AutovacuumResponse {
 pub async fn autovacuum(app: web::Data<AppState>) -> HttpResponse {
     respond(&app, |view, w: &WorkloadSnapshot, envelope| {
         let mut errors = SectionErrors::new();
-        let tables = section("freshness", &w.freshness, &mut errors);
+        let tables =
+            section("freshness", &w.freshness, &mut errors).map(|ts| verdicts::freshness(&ts, &view.thresholds));
         let in_progress = view
             .hot_path()
             .and_then(|p| section("autovacuum", &p.snapshot.autovacuum, &mut errors));
