@@ -306,10 +306,22 @@ pub async fn enforce(
             for challenge in challenges {
                 resp.append_header((WWW_AUTHENTICATE, challenge));
             }
-            let body = serde_json::json!({ "error": message, "scope": scope.as_str() });
+            let body = Unauthorized {
+                error: message,
+                scope: scope.as_str(),
+            };
             Ok(req.into_response(resp.json(body)))
         }
     }
+}
+
+/// The body of a 401: what was wrong and which scope's credentials the path needs.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Unauthorized {
+    /// `authentication required` or `wrong credentials`.
+    pub error: &'static str,
+    /// `api`, `metrics` or `ui`.
+    pub scope: &'static str,
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ impl Modify for SecuritySchemes {
         document,
         ui::serve,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, super::auth::Unauthorized)),
     modifiers(&SecuritySchemes),
     security((), ("basic" = []), ("bearer" = [])),
     tags(

@@ -1263,6 +1263,13 @@ export interface components {
             /** Format: double */
             total_time_seconds: number;
         };
+        /** @description The body of a 401: what was wrong and which scope's credentials the path needs. */
+        Unauthorized: {
+            /** @description `authentication required` or `wrong credentials`. */
+            error: string;
+            /** @description `api`, `metrics` or `ui`. */
+            scope: string;
+        };
         UnusedIndexes: {
             /** @description Never scanned but backing a constraint: flagged separately, not exported as unused. */
             constraint_indexes: components["schemas"]["IndexSize"][];
