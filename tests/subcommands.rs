@@ -97,7 +97,10 @@ fn rules_follow_the_configured_thresholds_and_pass_promtool() {
         .expect("promtool (Debian package prometheus) must be installed");
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("SUCCESS: 23 rules found"), "{text}");
+    // promtool loads every rule the command wrote (25 at this writing: one or two per alert).
+    let written = rules.matches("- alert: ").count();
+    assert!(written >= 25, "{rules}");
+    assert!(text.contains(&format!("SUCCESS: {written} rules found")), "{text}");
 }
 
 #[test]
