@@ -9,8 +9,24 @@ pub mod kind;
 pub mod notifier;
 pub mod verdicts;
 
-pub use crate::collectors::freshness::Severity;
 pub use kind::AlertKind;
+
+/// How bad a verdict is. Ordered: `Crit` outranks `Warn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warn,
+    Crit,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warn => "warn",
+            Severity::Crit => "crit",
+        }
+    }
+}
 
 use crate::collectors::{
     hot_path::HotPathSnapshot, hourly::HourlySnapshot, storage::StorageSnapshot, workload::WorkloadSnapshot,
@@ -136,8 +152,10 @@ pub fn evaluate(inputs: &Inputs, t: &AlertThresholds) -> Vec<(Condition, Duratio
                 ));
             }
         }
-        for s in h.stale_stats.iter().flat_map(|s| &s.tables) {
-            let Some(severity) = s.severity else { continue };
+        let stale = h.stale_stats.as_ref().map(|o| verdicts::stale_stats(o, t));
+        for judged in stale.iter().flat_map(|s| &s.tables) {
+            let Some(severity) = judged.severity else { continue };
+            let s = &judged.facts;
             let msg = format!("{}: stats stale {}", s.relation, human(s.stale_seconds));
             out.push(cond(
                 AlertKind::StaleStats,
@@ -238,7 +256,8 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
         .as_ref()
         .map(|ts| verdicts::freshness(ts, t))
         .unwrap_or_default();
-    for table in &tables {
+    for judged in &tables {
+        let table = &judged.facts;
         let dead = table.dead_tuples as f64;
         if dead > t.dead_tuples_min as f64 {
             if let Some(sev) = level(table.pct_dead, t.dead_tuples_warn_pct, t.dead_tuples_crit_pct) {
@@ -255,7 +274,7 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
                 ));
             }
         }
-        if let Some(sev) = table.starvation {
+        if let Some(sev) = judged.starvation {
             let hours = table
                 .hours_since_vacuum
                 .map_or("never".to_string(), |h| format!("{h:.0}h since run"));
@@ -428,8 +447,8 @@ mod tests {
         }
     }
 
-    fn table(pct_dead: f64, dead: i64, starvation: Option<Severity>) -> freshness::TableFreshness {
-        freshness::TableFreshness {
+    fn table(pct_dead: f64, dead: i64, starvation: Option<Severity>) -> freshness::FreshnessFacts {
+        freshness::FreshnessFacts {
             relation: "public.orders".into(),
             live_tuples: 0,
             dead_tuples: dead,
@@ -442,14 +461,13 @@ mod tests {
             autovacuum_trigger: 0.0,
             // The facts that make the wanted verdict under the default 6 h / 12 h thresholds.
             over_trigger_and_rising: starvation.is_some(),
-            starvation: None,
             hours_since_vacuum: Some(if starvation == Some(Severity::Crit) { 13.0 } else { 7.0 }),
             hint: None,
         }
     }
 
     fn work(
-        tables: Vec<freshness::TableFreshness>,
+        tables: Vec<freshness::FreshnessFacts>,
         ratio: Option<f64>,
         interval: Option<f64>,
         replica: Option<(f64, f64)>,
@@ -713,7 +731,8 @@ mod tests {
                 relations: vec![],
             }),
             stale_stats: Ok({
-                let orders = stale_stats::StaleTable {
+                // Stale under the default 12 h / 24 h thresholds: warn.
+                let orders = stale_stats::StaleObservation {
                     relation: "public.orders".into(),
                     modified_since_analyze: 2_000,
                     modified_last_hour: Some(1_500),
@@ -722,19 +741,15 @@ mod tests {
                     stale_seconds: 13.0 * 3600.0,
                     stale_seconds_lower_bound: false,
                     never_analyzed: false,
-                    severity: Some(Severity::Warn),
-                    verdict: String::new(),
                     fix: String::new(),
                 };
-                let listed_only = stale_stats::StaleTable {
+                // Listed only: not modified in the last hour.
+                let listed_only = stale_stats::StaleObservation {
                     relation: "public.quiet".into(),
-                    severity: None,
+                    modified_last_hour: Some(0),
                     ..orders.clone()
                 };
-                stale_stats::StaleStats {
-                    tables: vec![orders.clone(), listed_only.clone()],
-                    stalest: vec![orders, listed_only],
-                }
+                vec![orders, listed_only]
             }),
             bloat: Err("n/a".into()),
         };

@@ -3,7 +3,8 @@
 //! severities against `alerts.*` are decided here, not in the collectors.
 
 use super::Severity;
-use crate::collectors::freshness::TableFreshness;
+use crate::collectors::freshness::FreshnessFacts;
+use crate::collectors::stale_stats::StaleObservation;
 use crate::collectors::workload::WorkloadSnapshot;
 use crate::config::AlertThresholds;
 use serde::Serialize;
@@ -61,42 +62,133 @@ pub fn surges(w: &WorkloadSnapshot, t: &AlertThresholds) -> Vec<Surge> {
     .collect()
 }
 
+/// A table's vacuum facts with the starvation verdict: what `/api/v1/autovacuum` lists and the
+/// `autovacuum_starvation` rule reads.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TableFreshness {
+    #[serde(flatten)]
+    pub facts: FreshnessFacts,
+    /// Set when the starvation heuristic holds (from `alerts.autovac_starvation_*_hours`).
+    pub starvation: Option<Severity>,
+}
+
 /// The autovacuum starvation heuristic: a table whose dead tuples exceed its autovacuum
 /// trigger and are still rising, and that no (auto)vacuum has touched for
 /// `alerts.autovac_starvation_warn_hours` (crit past `..._crit_hours`; never vacuumed counts as
-/// crit). Returns the tables with `starvation` set and, for a starving one, the hint that says
-/// what to look for.
-pub fn freshness(tables: &[TableFreshness], t: &AlertThresholds) -> Vec<TableFreshness> {
+/// crit). Returns every table with its verdict and, for a starving one, the hint that says what
+/// to look for.
+pub fn freshness(tables: &[FreshnessFacts], t: &AlertThresholds) -> Vec<TableFreshness> {
     let (warn, crit) = (
         t.autovac_starvation_warn_hours as f64,
         t.autovac_starvation_crit_hours as f64,
     );
     tables
         .iter()
-        .map(|table| {
-            let mut table = table.clone();
-            let idle_hours = table.hours_since_vacuum.unwrap_or(f64::INFINITY);
-            if table.over_trigger_and_rising && idle_hours >= warn {
-                table.starvation = Some(if idle_hours >= crit { Severity::Crit } else { Severity::Warn });
-                table.hint = Some(format!(
+        .map(|facts| {
+            let mut facts = facts.clone();
+            let idle_hours = facts.hours_since_vacuum.unwrap_or(f64::INFINITY);
+            let starvation = (facts.over_trigger_and_rising && idle_hours >= warn)
+                .then(|| if idle_hours >= crit { Severity::Crit } else { Severity::Warn });
+            if starvation.is_some() {
+                facts.hint = Some(format!(
                     "autovacuum has not vacuumed this table for {} although its {} dead tuples exceed the trigger ({:.0}): look for long transactions holding back the xmin horizon and busy autovacuum workers, or run VACUUM (VERBOSE) {};",
-                    table.hours_since_vacuum.map_or("ever".to_string(), |h| format!("{h:.1}h")),
-                    table.dead_tuples,
-                    table.autovacuum_trigger,
-                    table.relation,
+                    facts.hours_since_vacuum.map_or("ever".to_string(), |h| format!("{h:.1}h")),
+                    facts.dead_tuples,
+                    facts.autovacuum_trigger,
+                    facts.relation,
                 ));
             }
-            table
+            TableFreshness { facts, starvation }
         })
         .collect()
+}
+
+/// A table's staleness facts with the verdict of spec §6.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StaleTable {
+    #[serde(flatten)]
+    pub facts: StaleObservation,
+    /// Set when the table is stale per the rule; `null` for a table only listed.
+    pub severity: Option<Severity>,
+    /// Why it is, or is not yet, stale, in words.
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StaleStats {
+    /// The tables stale per the rule, worst first: what `stale_stats` alerts on.
+    pub tables: Vec<StaleTable>,
+    /// The Top-N stalest modified tables (past their trigger first), stale or not.
+    pub stalest: Vec<StaleTable>,
+}
+
+/// Stale planner statistics (spec §6): a table with live rows, modified past its autoanalyze
+/// trigger since its last analyze, changed in the last hour, and analyzed longer than
+/// `alerts.stats_stale_warn_hours` ago (crit past `..._crit_hours`).
+pub fn stale_table(o: &StaleObservation, t: &AlertThresholds) -> StaleTable {
+    let (warn_hours, crit_hours) = (t.stats_stale_warn_hours, t.stats_stale_crit_hours);
+    let trigger = o.analyze_trigger.max(1.0);
+    let changed = o.modified_last_hour.unwrap_or(0);
+    let age = humantime::format_duration(std::time::Duration::from_secs(o.stale_seconds.max(0.0) as u64));
+    let not_stale = if o.live_tuples <= 0 {
+        Some("empty: nothing for the planner to misjudge".to_string())
+    } else if (o.modified_since_analyze as f64) < trigger {
+        Some(format!(
+            "{} rows modified since the last analyze, below the autoanalyze trigger of {trigger:.0}",
+            o.modified_since_analyze
+        ))
+    } else if o.modified_last_hour.is_none() {
+        Some("not yet known whether it changed in the last hour (no earlier sample)".to_string())
+    } else if changed <= 0 {
+        Some("not modified in the last hour".to_string())
+    } else if o.stale_seconds < warn_hours as f64 * 3600.0 {
+        Some(format!("analyzed {age} ago, within {warn_hours}h"))
+    } else {
+        None
+    };
+    let level = if o.stale_seconds >= crit_hours as f64 * 3600.0 {
+        Severity::Crit
+    } else {
+        Severity::Warn
+    };
+    let analyzed = if o.stale_seconds_lower_bound {
+        format!("no analyze recorded, watched {age}")
+    } else {
+        format!("last analyze {age} ago")
+    };
+    let verdict = match &not_stale {
+        Some(why) => format!("not stale: {why}"),
+        None => format!(
+            "{} rows modified since the last analyze (trigger {trigger:.0}), {changed} in the last hour; {analyzed}",
+            o.modified_since_analyze
+        ),
+    };
+    StaleTable {
+        facts: o.clone(),
+        severity: not_stale.is_none().then_some(level),
+        verdict,
+    }
+}
+
+/// Every observed table with its verdict (in the collector's order, stalest first), and the
+/// stale ones worst first.
+pub fn stale_stats(observed: &[StaleObservation], t: &AlertThresholds) -> StaleStats {
+    let stalest: Vec<StaleTable> = observed.iter().map(|o| stale_table(o, t)).collect();
+    let mut tables: Vec<StaleTable> = stalest.iter().filter(|s| s.severity.is_some()).cloned().collect();
+    tables.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.facts.stale_seconds.total_cmp(&a.facts.stale_seconds))
+    });
+    StaleStats { tables, stalest }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn table(over_trigger_and_rising: bool, hours_since_vacuum: Option<f64>) -> TableFreshness {
-        TableFreshness {
+    fn table(over_trigger_and_rising: bool, hours_since_vacuum: Option<f64>) -> FreshnessFacts {
+        FreshnessFacts {
             relation: "public.\"Orders\"".into(),
             live_tuples: 1_000_000,
             dead_tuples: 400_000,
@@ -108,7 +200,6 @@ mod tests {
             last_autoanalyze_seconds: None,
             autovacuum_trigger: 200_050.0,
             over_trigger_and_rising,
-            starvation: None,
             hours_since_vacuum,
             hint: None,
         }
@@ -127,6 +218,7 @@ mod tests {
         let t = &freshness(&[table(true, Some(7.0))], &hours(6, 12))[0];
         assert_eq!(t.starvation, Some(Severity::Warn));
         assert!(t
+            .facts
             .hint
             .as_deref()
             .unwrap()
@@ -139,7 +231,11 @@ mod tests {
     fn not_starving_when_recently_vacuumed_falling_or_under_trigger() {
         assert_eq!(freshness(&[table(true, Some(1.0))], &hours(6, 12))[0].starvation, None);
         let falling = &freshness(&[table(false, Some(9.0))], &hours(6, 12))[0];
-        assert_eq!((falling.starvation, falling.hint.as_deref()), (None, None), "falling");
+        assert_eq!(
+            (falling.starvation, falling.facts.hint.as_deref()),
+            (None, None),
+            "falling"
+        );
     }
 
     #[test]

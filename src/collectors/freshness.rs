@@ -51,25 +51,8 @@ pub struct FreshnessRow {
     pub av_scale_factor: f64,
 }
 
-/// Ordered: `Crit` outranks `Warn`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Warn,
-    Crit,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Warn => "warn",
-            Severity::Crit => "crit",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct TableFreshness {
+pub struct FreshnessFacts {
     /// `schema.table` as PostgreSQL quotes it ([`qualified_name`](crate::db::capabilities::qualified_name)): the `relation` label.
     pub relation: String,
     pub live_tuples: i64,
@@ -86,9 +69,6 @@ pub struct TableFreshness {
     /// Dead tuples exceed the autovacuum trigger and rose since the fewest seen after the last
     /// vacuum: the facts of the starvation heuristic, before the hours.
     pub over_trigger_and_rising: bool,
-    /// Set when the starvation heuristic holds (by `alerts::verdicts::freshness`, from
-    /// `alerts.autovac_starvation_*_hours`); null as collected.
-    pub starvation: Option<Severity>,
     pub hours_since_vacuum: Option<f64>,
     pub hint: Option<String>,
 }
@@ -104,7 +84,7 @@ pub fn pct_dead(dead: i64, live: i64) -> f64 {
 
 /// Maps rows to per-table freshness; `previous_dead` (relation → the fewest dead tuples seen
 /// since its last vacuum) tells whether dead tuples are rising.
-pub fn assess(rows: &[FreshnessRow], previous_dead: &HashMap<String, i64>) -> Vec<TableFreshness> {
+pub fn assess(rows: &[FreshnessRow], previous_dead: &HashMap<String, i64>) -> Vec<FreshnessFacts> {
     rows.iter()
         .map(|r| {
             let relation = crate::db::capabilities::qualified_name(&r.schema, &r.table_name);
@@ -124,7 +104,7 @@ pub fn assess(rows: &[FreshnessRow], previous_dead: &HashMap<String, i64>) -> Ve
             } else {
                 None
             };
-            TableFreshness {
+            FreshnessFacts {
                 relation,
                 live_tuples: r.n_live_tup,
                 dead_tuples: r.n_dead_tup,
@@ -136,7 +116,6 @@ pub fn assess(rows: &[FreshnessRow], previous_dead: &HashMap<String, i64>) -> Ve
                 last_autoanalyze_seconds: r.last_autoanalyze_age,
                 autovacuum_trigger: trigger,
                 over_trigger_and_rising: r.n_dead_tup as f64 > trigger && rising,
-                starvation: None,
                 hours_since_vacuum,
                 hint,
             }
@@ -198,11 +177,7 @@ mod tests {
         let prev = HashMap::from([("public.\"Orders\"".to_string(), 300_000)]);
         let t = &assess(&[row(400_000, 1_000_000, Some(7.0))], &prev)[0];
         assert!(t.over_trigger_and_rising);
-        assert_eq!(
-            (t.hours_since_vacuum, t.starvation),
-            (Some(7.0), None),
-            "no verdict here"
-        );
+        assert_eq!(t.hours_since_vacuum, Some(7.0));
         assert!(
             !assess(&[row(200_000, 1_000_000, Some(9.0))], &prev)[0].over_trigger_and_rising,
             "falling"

@@ -4,7 +4,7 @@
 use super::bloat::{self, BloatSamples};
 use super::relation_locks;
 use super::sizes;
-use super::stale_stats::{self, ModificationHistory, StaleStats};
+use super::stale_stats::{self, ModificationHistory, StaleObservation};
 use super::wraparound::{self, Wraparound};
 use super::{within, CollectSettings, LoopJob, LoopSnapshot, Section, SqlUsed};
 use crate::db::capabilities::{quote_ident, Capabilities};
@@ -16,7 +16,7 @@ use tokio_postgres::Client;
 pub struct HourlySnapshot {
     pub database: String,
     pub wraparound: Section<Wraparound>,
-    pub stale_stats: Section<StaleStats>,
+    pub stale_stats: Section<Vec<StaleObservation>>,
     pub bloat: Section<BloatSamples>,
 }
 
@@ -64,8 +64,6 @@ impl HourlyJob {
                     client,
                     caps.server_version_num,
                     &mut self.modifications,
-                    s.alerts.stats_stale_warn_hours,
-                    s.alerts.stats_stale_crit_hours,
                     s.limits.top_relations
                 )
             ),

@@ -27,7 +27,7 @@ pub mod wal;
 pub mod workload;
 pub mod wraparound;
 
-use crate::config::{AlertThresholds, Config, Limits};
+use crate::config::{Config, Limits};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -37,7 +37,6 @@ pub struct CollectSettings {
     pub limits: Limits,
     pub redact_sql_text: bool,
     pub canary_explain_query: Option<String>,
-    pub alerts: AlertThresholds,
     pub workload_interval: std::time::Duration,
 }
 
@@ -48,7 +47,6 @@ impl CollectSettings {
             limits: config.limits.clone(),
             redact_sql_text: config.security.redact_sql_text,
             canary_explain_query: (!query.is_empty()).then(|| query.to_string()),
-            alerts: config.alerts.clone(),
             workload_interval: config.sample_intervals.workload,
         }
     }

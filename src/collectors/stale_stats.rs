@@ -18,7 +18,6 @@
 //! Every run reads the Top-N stalest modified tables (those past their trigger first), so
 //! `pg_table_stats_stale_seconds` trends before an alert fires.
 
-use super::freshness::Severity;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use tokio_postgres::Client;
@@ -107,8 +106,10 @@ pub struct StaleRow {
     pub analyze_trigger: f64,
 }
 
+/// One table's staleness facts this run; whether they make it stale (against
+/// `alerts.stats_stale_*_hours`) is decided in `alerts::verdicts::stale_stats`.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct StaleTable {
+pub struct StaleObservation {
     pub relation: String,
     pub modified_since_analyze: i64,
     /// Rows modified in the last hour (since the agent's sample an hour ago, or its oldest while
@@ -125,19 +126,7 @@ pub struct StaleTable {
     pub stale_seconds_lower_bound: bool,
     /// No analyze recorded and no planner statistics in `pg_class` either.
     pub never_analyzed: bool,
-    /// Set when the table is stale per the rule above; `null` for a table only listed.
-    pub severity: Option<Severity>,
-    /// Why it is, or is not yet, stale, in words.
-    pub verdict: String,
     pub fix: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct StaleStats {
-    /// The tables stale per the rule, worst first: what `stale_stats` alerts on.
-    pub tables: Vec<StaleTable>,
-    /// The Top-N stalest modified tables (past their trigger first), stale or not.
-    pub stalest: Vec<StaleTable>,
 }
 
 #[derive(Debug, Default)]
@@ -212,8 +201,8 @@ impl ModificationHistory {
     }
 }
 
-/// The verdict for one row and what its samples say.
-pub fn assess(row: &StaleRow, seen: Observation, warn_hours: u64, crit_hours: u64) -> StaleTable {
+/// One row's facts, given what its samples say.
+pub fn observation(row: &StaleRow, seen: Observation) -> StaleObservation {
     let stale_seconds = match row.analyze_age {
         Some(age) => age,
         None => {
@@ -223,46 +212,8 @@ pub fn assess(row: &StaleRow, seen: Observation, warn_hours: u64, crit_hours: u6
             watched.min(row.observed_seconds)
         }
     };
-    let trigger = row.analyze_trigger.max(1.0);
-    let changed = seen.modified_last_hour.unwrap_or(0);
-    let warn = warn_hours as f64 * 3600.0;
-    let age = humantime::format_duration(std::time::Duration::from_secs(stale_seconds.max(0.0) as u64));
-    let not_stale = if row.live_tuples <= 0 {
-        Some("empty: nothing for the planner to misjudge".to_string())
-    } else if (row.modified_since_analyze as f64) < trigger {
-        Some(format!(
-            "{} rows modified since the last analyze, below the autoanalyze trigger of {trigger:.0}",
-            row.modified_since_analyze
-        ))
-    } else if seen.modified_last_hour.is_none() {
-        Some("not yet known whether it changed in the last hour (no earlier sample)".to_string())
-    } else if changed <= 0 {
-        Some("not modified in the last hour".to_string())
-    } else if stale_seconds < warn {
-        Some(format!("analyzed {age} ago, within {warn_hours}h"))
-    } else {
-        None
-    };
-    let level = if stale_seconds >= crit_hours as f64 * 3600.0 {
-        Severity::Crit
-    } else {
-        Severity::Warn
-    };
-    let severity = not_stale.is_none().then_some(level);
-    let analyzed = if row.analyze_age.is_some() {
-        format!("last analyze {age} ago")
-    } else {
-        format!("no analyze recorded, watched {age}")
-    };
-    let verdict = match not_stale {
-        Some(why) => format!("not stale: {why}"),
-        None => format!(
-            "{} rows modified since the last analyze (trigger {trigger:.0}), {changed} in the last hour; {analyzed}",
-            row.modified_since_analyze
-        ),
-    };
     let relation = crate::db::capabilities::qualified_name(&row.schema, &row.name);
-    StaleTable {
+    StaleObservation {
         fix: format!("ANALYZE {relation};"),
         relation,
         modified_since_analyze: row.modified_since_analyze,
@@ -272,38 +223,23 @@ pub fn assess(row: &StaleRow, seen: Observation, warn_hours: u64, crit_hours: u6
         stale_seconds,
         stale_seconds_lower_bound: row.analyze_age.is_none(),
         never_analyzed: row.analyze_age.is_none() && !row.has_planner_stats,
-        severity,
-        verdict,
     }
 }
 
-/// Assesses every row against the history (which it updates): the stale ones worst first, and
-/// all of them, stalest first.
-pub fn judge(rows: &[StaleRow], history: &mut ModificationHistory, warn_hours: u64, crit_hours: u64) -> StaleStats {
+/// Every row's facts against the history (which it updates), stalest first.
+pub fn observe_all(rows: &[StaleRow], history: &mut ModificationHistory) -> Vec<StaleObservation> {
     let seen = history.observe(rows);
-    let mut stalest: Vec<StaleTable> = rows
-        .iter()
-        .zip(seen)
-        .map(|(r, s)| assess(r, s, warn_hours, crit_hours))
-        .collect();
+    let mut stalest: Vec<StaleObservation> = rows.iter().zip(seen).map(|(r, s)| observation(r, s)).collect();
     stalest.sort_by(|a, b| b.stale_seconds.total_cmp(&a.stale_seconds));
-    let mut tables: Vec<StaleTable> = stalest.iter().filter(|t| t.severity.is_some()).cloned().collect();
-    tables.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(b.stale_seconds.total_cmp(&a.stale_seconds))
-    });
-    StaleStats { tables, stalest }
+    stalest
 }
 
 pub async fn collect(
     client: &Client,
     server_version_num: i32,
     history: &mut ModificationHistory,
-    warn_hours: u64,
-    crit_hours: u64,
     limit: u32,
-) -> Result<StaleStats, tokio_postgres::Error> {
+) -> Result<Vec<StaleObservation>, tokio_postgres::Error> {
     let rows = client
         .query(stale_stats_sql(server_version_num), &[&i64::from(limit)])
         .await?;
@@ -324,12 +260,25 @@ pub async fn collect(
             })
         })
         .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
-    Ok(judge(&rows, history, warn_hours, crit_hours))
+    Ok(observe_all(&rows, history))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alerts::verdicts::{self, StaleTable};
+    use crate::alerts::Severity;
+    use crate::config::AlertThresholds;
+
+    /// The collector's facts judged as the API and the alert rule judge them, at 12 h / 24 h.
+    fn judge(rows: &[StaleRow], history: &mut ModificationHistory, warn: u64, crit: u64) -> verdicts::StaleStats {
+        let thresholds = AlertThresholds {
+            stats_stale_warn_hours: warn,
+            stats_stale_crit_hours: crit,
+            ..AlertThresholds::default()
+        };
+        verdicts::stale_stats(&observe_all(rows, history), &thresholds)
+    }
 
     const HOUR: f64 = 3600.0;
     const T0: f64 = 1_800_000_000.0;
@@ -360,7 +309,7 @@ mod tests {
     fn the_first_run_has_no_baseline_and_flags_nothing() {
         let mut h = ModificationHistory::default();
         let t = run(&mut h, row(T0, 5_000, Some(30.0)));
-        assert_eq!((t.modified_last_hour, t.severity), (None, None));
+        assert_eq!((t.facts.modified_last_hour, t.severity), (None, None));
         assert!(t.verdict.contains("not yet known"), "{}", t.verdict);
     }
 
@@ -369,8 +318,11 @@ mod tests {
         let mut h = ModificationHistory::default();
         run(&mut h, row(T0, 5_000, Some(13.0)));
         let t = run(&mut h, row(T0 + HOUR, 6_200, Some(13.0)));
-        assert_eq!((t.modified_last_hour, t.severity), (Some(1_200), Some(Severity::Warn)));
-        assert_eq!(t.fix, "ANALYZE public.orders;");
+        assert_eq!(
+            (t.facts.modified_last_hour, t.severity),
+            (Some(1_200), Some(Severity::Warn))
+        );
+        assert_eq!(t.facts.fix, "ANALYZE public.orders;");
         assert!(t
             .verdict
             .contains("6200 rows modified since the last analyze (trigger 1050), 1200 in the last hour"));
@@ -384,7 +336,7 @@ mod tests {
         let mut h = ModificationHistory::default();
         run(&mut h, row(T0, 5_000, Some(30.0)));
         let t = run(&mut h, row(T0 + HOUR, 5_000, Some(30.0)));
-        assert_eq!((t.modified_last_hour, t.severity), (Some(0), None));
+        assert_eq!((t.facts.modified_last_hour, t.severity), (Some(0), None));
         // One changed row in ten million is not stale statistics.
         let mut h = ModificationHistory::default();
         let big = |at, m| StaleRow {
@@ -422,11 +374,11 @@ mod tests {
         }
         // At 70 min the hour-old reference is the 10-min sample (2,000): grew by 2,000.
         let t = run(&mut h, row(T0 + 4_200.0, 4_000, Some(30.0)));
-        assert_eq!(t.modified_last_hour, Some(2_000));
+        assert_eq!(t.facts.modified_last_hour, Some(2_000));
         // At 100 min the reference is the 40-min sample (4,000): no change in the last hour.
         run(&mut h, row(T0 + 4_800.0, 4_000, Some(30.0)));
         let t = run(&mut h, row(T0 + 6_000.0, 4_000, Some(30.0)));
-        assert_eq!((t.modified_last_hour, t.severity), (Some(0), None));
+        assert_eq!((t.facts.modified_last_hour, t.severity), (Some(0), None));
     }
 
     #[test]
@@ -434,7 +386,7 @@ mod tests {
         let mut h = ModificationHistory::default();
         run(&mut h, row(T0, 5_000, Some(30.0)));
         let t = run(&mut h, row(T0 + HOUR, 1_500, None));
-        assert_eq!(t.modified_last_hour, Some(1_500));
+        assert_eq!(t.facts.modified_last_hour, Some(1_500));
     }
 
     #[test]
@@ -459,24 +411,28 @@ mod tests {
         };
         let t = run(&mut h, unanalyzed(T0, 2_000));
         assert_eq!(
-            (t.stale_seconds, t.never_analyzed, t.stale_seconds_lower_bound),
+            (
+                t.facts.stale_seconds,
+                t.facts.never_analyzed,
+                t.facts.stale_seconds_lower_bound
+            ),
             (0.0, true, true)
         );
         let t = run(&mut h, unanalyzed(T0 + HOUR, 4_000));
         assert_eq!(
-            (t.stale_seconds, t.severity),
+            (t.facts.stale_seconds, t.severity),
             (HOUR, None),
             "new tables do not go straight to critical"
         );
         let t = run(&mut h, unanalyzed(T0 + 13.0 * HOUR, 9_000));
-        assert_eq!((t.stale_seconds, t.severity), (13.0 * HOUR, Some(Severity::Warn)));
+        assert_eq!((t.facts.stale_seconds, t.severity), (13.0 * HOUR, Some(Severity::Warn)));
         // A statistics reset later than the first sighting bounds the age.
         let reset = StaleRow {
             observed_seconds: 0.5 * HOUR,
             ..unanalyzed(T0 + 14.0 * HOUR, 9_500)
         };
         let t = run(&mut h, reset);
-        assert_eq!((t.stale_seconds, t.severity), (0.5 * HOUR, None));
+        assert_eq!((t.facts.stale_seconds, t.severity), (0.5 * HOUR, None));
     }
 
     #[test]
@@ -509,7 +465,7 @@ mod tests {
             12,
             24,
         );
-        let names = |v: &[StaleTable]| v.iter().map(|t| t.relation.clone()).collect::<Vec<_>>();
+        let names = |v: &[StaleTable]| v.iter().map(|t| t.facts.relation.clone()).collect::<Vec<_>>();
         assert_eq!(names(&out.tables), ["public.events", "public.orders"]);
         assert_eq!(names(&out.stalest), ["public.quiet", "public.events", "public.orders"]);
         assert_eq!(out.stalest[0].severity, None);

@@ -6,7 +6,7 @@
 use super::checkpoints::{self, CheckpointStats, CheckpointWindow};
 use super::database_stats::{self, DatabaseTotals};
 use super::deadlocks;
-use super::freshness::{self, TableFreshness};
+use super::freshness::{self, FreshnessFacts};
 use super::replication::{self, ReplicationStatus};
 use super::statements::{self, StatementTotals, TopStatements};
 use super::wal::{self, WalCounters, WalStats};
@@ -38,7 +38,7 @@ pub struct WorkloadSnapshot {
     pub wal: Section<WalStats>,
     pub checkpoints: Section<CheckpointStats>,
     pub replication: Section<ReplicationStatus>,
-    pub freshness: Section<Vec<TableFreshness>>,
+    pub freshness: Section<Vec<FreshnessFacts>>,
     /// Deadlocks and recovery conflicts per database (the `deadlocks` section).
     pub deadlocks: Section<Vec<deadlocks::DatabaseIncidents>>,
 }

@@ -64,7 +64,7 @@ pub fn record_hourly(n: &SeriesNaming, s: &HourlySnapshot) {
         }
     }
     if let Ok(stale) = &s.stale_stats {
-        for t in &stale.stalest {
+        for t in stale {
             gauge!(
                 n.name("pg_table_stats_stale_seconds"),
                 n.labels(&[("relation", t.relation.clone())])

@@ -641,6 +641,40 @@ export interface components {
             /** Format: int64 */
             table_bytes: number;
         };
+        FreshnessFacts: {
+            /**
+             * Format: double
+             * @description Dead tuples at which autovacuum should have started (global settings; per-table
+             *     reloptions are not applied).
+             */
+            autovacuum_trigger: number;
+            /** Format: int64 */
+            dead_tuples: number;
+            hint: string | null;
+            /** Format: double */
+            hours_since_vacuum: number | null;
+            /** Format: double */
+            last_analyze_seconds: number | null;
+            /** Format: double */
+            last_autoanalyze_seconds: number | null;
+            /** Format: double */
+            last_autovacuum_seconds: number | null;
+            /** Format: double */
+            last_vacuum_seconds: number | null;
+            /** Format: int64 */
+            live_tuples: number;
+            /** Format: int64 */
+            modified_since_analyze: number;
+            /**
+             * @description Dead tuples exceed the autovacuum trigger and rose since the fewest seen after the last
+             *     vacuum: the facts of the starvation heuristic, before the hours.
+             */
+            over_trigger_and_rising: boolean;
+            /** Format: double */
+            pct_dead: number;
+            /** @description `schema.table` as PostgreSQL quotes it ([`qualified_name`](crate::db::capabilities::qualified_name)): the `relation` label. */
+            relation: string;
+        };
         /** @description `GET /healthz` and `GET /api/v1/health` (200 when `status` is `ok`, else 503). */
         HealthReport: {
             advisories: components["schemas"]["AdvisoryReport"][];
@@ -1042,7 +1076,7 @@ export interface components {
             version_num: number;
         };
         /**
-         * @description Ordered: `Crit` outranks `Warn`.
+         * @description How bad a verdict is. Ordered: `Crit` outranks `Warn`.
          * @enum {string}
          */
         Severity: "warn" | "crit";
@@ -1078,22 +1112,11 @@ export interface components {
             collector: string;
             sql: string;
         };
-        /** @description `GET /api/v1/stale-stats`. */
-        StaleStatsResponse: components["schemas"]["Envelope"] & {
-            /**
-             * Format: double
-             * @description How far back "changed in the last hour" looks.
-             */
-            change_window_seconds: number;
-            /** @description Why the section failed. */
-            error: string | null;
-            sql: components["schemas"]["SqlUsed"][];
-            /** @description The Top-N stalest modified tables, stale or not, each with its verdict. */
-            stalest: components["schemas"]["StaleTable"][] | null;
-            /** @description The tables stale per spec §6, worst first: what `stale_stats` alerts on. */
-            tables: components["schemas"]["StaleTable"][] | null;
-        };
-        StaleTable: {
+        /**
+         * @description One table's staleness facts this run; whether they make it stale (against
+         *     `alerts.stats_stale_*_hours`) is decided in `alerts::verdicts::stale_stats`.
+         */
+        StaleObservation: {
             /**
              * Format: double
              * @description Modifications at which autoanalyze analyzes this table (its reloptions, else the
@@ -1114,7 +1137,6 @@ export interface components {
             /** @description No analyze recorded and no planner statistics in `pg_class` either. */
             never_analyzed: boolean;
             relation: string;
-            severity: null | components["schemas"]["Severity"];
             /**
              * Format: double
              * @description Seconds since the last (auto)analyze; without a recorded analyze, since the agent first
@@ -1123,6 +1145,25 @@ export interface components {
             stale_seconds: number;
             /** @description `stale_seconds` is that lower bound: no analyze is recorded. */
             stale_seconds_lower_bound: boolean;
+        };
+        /** @description `GET /api/v1/stale-stats`. */
+        StaleStatsResponse: components["schemas"]["Envelope"] & {
+            /**
+             * Format: double
+             * @description How far back "changed in the last hour" looks.
+             */
+            change_window_seconds: number;
+            /** @description Why the section failed. */
+            error: string | null;
+            sql: components["schemas"]["SqlUsed"][];
+            /** @description The Top-N stalest modified tables, stale or not, each with its verdict. */
+            stalest: components["schemas"]["StaleTable"][] | null;
+            /** @description The tables stale per spec §6, worst first: what `stale_stats` alerts on. */
+            tables: components["schemas"]["StaleTable"][] | null;
+        };
+        /** @description A table's staleness facts with the verdict of spec §6. */
+        StaleTable: components["schemas"]["StaleObservation"] & {
+            severity: null | components["schemas"]["Severity"];
             /** @description Why it is, or is not yet, stale, in words. */
             verdict: string;
         };
@@ -1159,39 +1200,11 @@ export interface components {
             /** Format: double */
             warn_bytes_per_second: number;
         };
-        TableFreshness: {
-            /**
-             * Format: double
-             * @description Dead tuples at which autovacuum should have started (global settings; per-table
-             *     reloptions are not applied).
-             */
-            autovacuum_trigger: number;
-            /** Format: int64 */
-            dead_tuples: number;
-            hint: string | null;
-            /** Format: double */
-            hours_since_vacuum: number | null;
-            /** Format: double */
-            last_analyze_seconds: number | null;
-            /** Format: double */
-            last_autoanalyze_seconds: number | null;
-            /** Format: double */
-            last_autovacuum_seconds: number | null;
-            /** Format: double */
-            last_vacuum_seconds: number | null;
-            /** Format: int64 */
-            live_tuples: number;
-            /** Format: int64 */
-            modified_since_analyze: number;
-            /**
-             * @description Dead tuples exceed the autovacuum trigger and rose since the fewest seen after the last
-             *     vacuum: the facts of the starvation heuristic, before the hours.
-             */
-            over_trigger_and_rising: boolean;
-            /** Format: double */
-            pct_dead: number;
-            /** @description `schema.table` as PostgreSQL quotes it ([`qualified_name`](crate::db::capabilities::qualified_name)): the `relation` label. */
-            relation: string;
+        /**
+         * @description A table's vacuum facts with the starvation verdict: what `/api/v1/autovacuum` lists and the
+         *     `autovacuum_starvation` rule reads.
+         */
+        TableFreshness: components["schemas"]["FreshnessFacts"] & {
             starvation: null | components["schemas"]["Severity"];
         };
         TempSpill: {

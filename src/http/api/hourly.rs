@@ -2,10 +2,11 @@
 
 use super::{respond, split, sql_named, Envelope};
 use crate::actors::state::StateView;
+use crate::alerts::verdicts::{self, StaleTable};
 use crate::collectors::bloat::BloatSamples;
 use crate::collectors::hourly::{self, HourlySnapshot};
 use crate::collectors::sizes::FreeSpaceMap;
-use crate::collectors::stale_stats::{StaleStats, StaleTable, CHANGE_WINDOW_SECONDS};
+use crate::collectors::stale_stats::CHANGE_WINDOW_SECONDS;
 use crate::collectors::storage::sql_used as storage_sql;
 use crate::collectors::wraparound::{visible, DatabaseAge, RelationAge, XID_LIMIT};
 use crate::collectors::SqlUsed;
@@ -124,8 +125,8 @@ pub struct StaleStatsResponse {
     responses((status = 200, body = StaleStatsResponse), (status = 503, body = super::NoSnapshotYet)))]
 pub async fn stale_stats(app: web::Data<AppState>) -> HttpResponse {
     respond(&app, |view, h: &HourlySnapshot, envelope| {
-        let (stats, error): (Option<StaleStats>, _) = split(&h.stale_stats);
-        let (stalest, tables) = match stats {
+        let (observed, error) = split(&h.stale_stats);
+        let (stalest, tables) = match observed.map(|o| verdicts::stale_stats(&o, &view.thresholds)) {
             Some(s) => (Some(s.stalest), Some(s.tables)),
             None => (None, None),
         };

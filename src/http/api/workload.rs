@@ -3,7 +3,6 @@
 use super::{respond, section, sql_named, Envelope, SectionErrors};
 use crate::alerts::verdicts;
 use crate::collectors::autovacuum::AutovacuumSummary;
-use crate::collectors::freshness::TableFreshness;
 use crate::collectors::replication::{ReplicaLag, StandbyLag};
 use crate::collectors::statements::{TopStatement, TopStatements};
 use crate::collectors::workload::WorkloadSnapshot;
@@ -95,7 +94,7 @@ pub struct AutovacuumResponse {
     #[serde(flatten)]
     pub envelope: Envelope,
     /// Per-table freshness, Top-N by dead tuples (the `freshness` section).
-    pub tables: Option<Vec<TableFreshness>>,
+    pub tables: Option<Vec<verdicts::TableFreshness>>,
     /// The vacuums running now (the hot path's `autovacuum` section; null before its run).
     pub in_progress: Option<AutovacuumSummary>,
     pub errors: std::collections::BTreeMap<String, String>,
