@@ -88,7 +88,7 @@ pub fn freshness(tables: &[FreshnessFacts], t: &AlertThresholds) -> Vec<TableFre
             let mut facts = facts.clone();
             let idle_hours = facts.hours_since_vacuum.unwrap_or(f64::INFINITY);
             let starvation = (facts.over_trigger_and_rising && idle_hours >= warn)
-                .then(|| if idle_hours >= crit { Severity::Crit } else { Severity::Warn });
+                .then_some(if idle_hours >= crit { Severity::Crit } else { Severity::Warn });
             if starvation.is_some() {
                 facts.hint = Some(format!(
                     "autovacuum has not vacuumed this table for {} although its {} dead tuples exceed the trigger ({:.0}): look for long transactions holding back the xmin horizon and busy autovacuum workers, or run VACUUM (VERBOSE) {};",
