@@ -33,6 +33,16 @@ fn statement_timeout_in_a_collector_degrades_that_section_only_and_recovers() {
         (s == 503 && reason.contains("canceling statement due to statement timeout")).then_some(reason)
     });
     assert!(reason.contains("canary") && reason.contains("57014"), "{reason}");
+    // The same failure, typed: a client reads the kind and the SQLSTATE without parsing text.
+    let failure = agent.wait_json("/api/v1/health", WAIT, "the canary's typed failure", |_, b| {
+        let canary = &b["loops"]["hot_path"]["section_failures"]["canary"];
+        (canary["sqlstate"] == "57014").then(|| canary.clone())
+    });
+    assert_eq!(failure["kind"], "query", "{failure}");
+    assert!(
+        failure["message"].as_str().unwrap().contains("statement timeout"),
+        "{failure}"
+    );
     let overview = agent.wait_json(
         "/api/v1/overview",
         WAIT,

@@ -23,7 +23,7 @@ use super::messages::{
     CapabilitiesDetected, LoopStarted, PrivilegeScope, PrivilegesChecked, RunFinished, RunOutcome, TickSkipped,
 };
 use super::state::StateActor;
-use crate::collectors::LoopJob;
+use crate::collectors::{CollectError, LoopJob};
 use crate::db::capabilities::Capabilities;
 use crate::db::privileges;
 use crate::db::{DbError, PgPool, PgSession};
@@ -356,10 +356,16 @@ enum Session {
 /// Whether the session died during a run: a run whose sections failed checks its session
 /// before calling the failures query errors. After an overrun the session was already
 /// cancelled and pinged (`cancel_and_verify`).
-async fn session_after_run(conn: &PgSession, errors: &[(&'static str, String)], overran: bool) -> Session {
+async fn session_after_run(conn: &PgSession, errors: &[(&'static str, CollectError)], overran: bool) -> Session {
     let first = || errors.first().map_or(String::new(), |(s, e)| format!("{s}: {e}"));
     if conn.is_closed() {
         return Session::Lost(first());
+    }
+    if let Some((section, e)) = errors
+        .iter()
+        .find(|(_, e)| matches!(e, CollectError::ConnectionLost { .. }))
+    {
+        return Session::Lost(format!("{section}: {e}"));
     }
     if errors.is_empty() || overran {
         return Session::Alive;

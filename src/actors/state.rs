@@ -24,7 +24,7 @@ use crate::collectors::hot_path::{self, HotPathSnapshot};
 use crate::collectors::hourly::HourlySnapshot;
 use crate::collectors::storage::StorageSnapshot;
 use crate::collectors::workload::{self, WorkloadSnapshot};
-use crate::collectors::{LoopSnapshot, SqlUsed};
+use crate::collectors::{CollectError, LoopSnapshot, SqlUsed};
 use crate::config::AlertThresholds;
 use crate::db::capabilities::{quote_ident, Advisory, Capabilities};
 use crate::db::privileges::{write_access_summary, WritePrivilege};
@@ -60,8 +60,11 @@ pub struct LoopHealth {
     pub last_run_ok: Option<bool>,
     pub last_error: Option<String>,
     pub last_failure_kind: Option<FailureKind>,
-    /// Sections that failed in the last completed run.
+    /// Sections that failed in the last completed run, with why in words.
     pub section_errors: BTreeMap<String, String>,
+    /// The same failures typed: `timeout`, `query` (with the SQLSTATE), `connection_lost` or
+    /// `client`, so a client can tell a missing privilege from a timeout without parsing text.
+    pub section_failures: BTreeMap<String, CollectError>,
     pub consecutive_failures: u32,
     pub runs_total: u64,
     pub errors_total: u64,
@@ -89,6 +92,7 @@ impl LoopHealth {
             last_error: None,
             last_failure_kind: None,
             section_errors: BTreeMap::new(),
+            section_failures: BTreeMap::new(),
             consecutive_failures: 0,
             runs_total: 0,
             errors_total: 0,
@@ -693,7 +697,11 @@ impl Handler<RunFinished> for StateActor {
         let (errors, success) = match &msg.outcome {
             RunOutcome::Completed { snapshot } => {
                 let section_errors = snapshot.section_errors();
-                health.section_errors = section_errors.iter().map(|(s, e)| (s.to_string(), e.clone())).collect();
+                health.section_errors = section_errors
+                    .iter()
+                    .map(|(s, e)| (s.to_string(), e.to_string()))
+                    .collect();
+                health.section_failures = section_errors.iter().map(|(s, e)| (s.to_string(), e.clone())).collect();
                 health.last_failure_kind = None;
                 health.consecutive_failures = 0;
                 if section_errors.is_empty() {
@@ -711,6 +719,7 @@ impl Handler<RunFinished> for StateActor {
             }
             RunOutcome::Failed { kind, error } => {
                 health.section_errors.clear();
+                health.section_failures.clear();
                 health.last_run_ok = Some(false);
                 health.last_error = Some(error.clone());
                 health.last_failure_kind = Some(*kind);

@@ -28,7 +28,7 @@ pub struct HotPathSnapshot {
 
 impl HotPathSnapshot {
     /// Every section with its error, if it failed this run.
-    pub fn sections(&self) -> Vec<(&'static str, Option<&String>)> {
+    pub fn sections(&self) -> Vec<(&'static str, Option<&super::CollectError>)> {
         vec![
             ("connections", self.connections.as_ref().err()),
             ("transactions", self.transactions.as_ref().err()),
@@ -39,7 +39,7 @@ impl HotPathSnapshot {
         ]
     }
 
-    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+    pub fn section_errors(&self) -> Vec<(&'static str, super::CollectError)> {
         super::failed_sections(self.sections())
     }
 }

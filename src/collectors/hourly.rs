@@ -22,7 +22,7 @@ pub struct HourlySnapshot {
 
 impl HourlySnapshot {
     /// Every section with its error, if it failed this run.
-    pub fn sections(&self) -> Vec<(&'static str, Option<&String>)> {
+    pub fn sections(&self) -> Vec<(&'static str, Option<&super::CollectError>)> {
         vec![
             ("wraparound", self.wraparound.as_ref().err()),
             ("stale_stats", self.stale_stats.as_ref().err()),
@@ -30,7 +30,7 @@ impl HourlySnapshot {
         ]
     }
 
-    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+    pub fn section_errors(&self) -> Vec<(&'static str, super::CollectError)> {
         super::failed_sections(self.sections())
     }
 }

@@ -53,7 +53,65 @@ impl CollectSettings {
 }
 
 /// One section of a snapshot: its data, or why it is missing this time.
-pub type Section<T> = Result<T, String>;
+pub type Section<T> = Result<T, CollectError>;
+
+/// Why a section is missing this run, typed so `/healthz`, the API and the UI can say why
+/// without parsing text. The `Display` text is what the API's `errors` maps carry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CollectError {
+    /// The loop's budget ran out before the collector answered.
+    #[error("did not finish within the loop budget")]
+    Timeout,
+    /// The server failed the statement: a missing privilege (`42501`), a statement timeout
+    /// (`57014`), a lock timeout (`55P03`), an undefined object (`42P01`, `42883`)...
+    #[error("{message} (SQLSTATE {sqlstate})")]
+    Query { sqlstate: String, message: String },
+    /// The session broke during the statement: closed socket, I/O error, the server shutting
+    /// down (class `08`, `57P01`–`57P03`).
+    #[error("{detail}")]
+    ConnectionLost { detail: String },
+    /// The server answered in a shape the agent could not read (a type or decode error).
+    #[error("{detail}")]
+    Client { detail: String },
+}
+
+impl CollectError {
+    /// The SQLSTATE the server gave, if it gave one.
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            CollectError::Query { sqlstate, .. } => Some(sqlstate),
+            _ => None,
+        }
+    }
+}
+
+/// Fixtures: a section that failed for a reason the test does not care about.
+#[cfg(test)]
+impl From<&str> for CollectError {
+    fn from(detail: &str) -> Self {
+        CollectError::Client { detail: detail.into() }
+    }
+}
+
+impl From<&tokio_postgres::Error> for CollectError {
+    fn from(e: &tokio_postgres::Error) -> Self {
+        if crate::db::connection_lost(e) {
+            return CollectError::ConnectionLost {
+                detail: crate::db::describe_pg_error(e),
+            };
+        }
+        match e.as_db_error() {
+            Some(db) => CollectError::Query {
+                sqlstate: db.code().code().to_string(),
+                message: db.message().to_string(),
+            },
+            None => CollectError::Client {
+                detail: crate::db::describe_pg_error(e),
+            },
+        }
+    }
+}
 
 /// The SQL a panel's numbers came from, shown verbatim in the UI's "SQL used".
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -79,6 +137,27 @@ mod tests {
     fn rate_is_delta_over_time() {
         assert_eq!(counter_rate(1000, 4000, 15.0), Some(200.0));
         assert_eq!(counter_rate(5, 5, 15.0), Some(0.0));
+    }
+
+    #[test]
+    fn a_collect_error_reads_as_the_text_the_api_always_gave() {
+        assert_eq!(
+            CollectError::Timeout.to_string(),
+            "did not finish within the loop budget"
+        );
+        let denied = CollectError::Query {
+            sqlstate: "42501".into(),
+            message: "permission denied for table orders".into(),
+        };
+        assert_eq!(
+            denied.to_string(),
+            "permission denied for table orders (SQLSTATE 42501)"
+        );
+        assert_eq!(denied.sqlstate(), Some("42501"));
+        assert_eq!(
+            serde_json::to_value(&denied).unwrap(),
+            serde_json::json!({"kind": "query", "sqlstate": "42501", "message": "permission denied for table orders"})
+        );
     }
 
     #[test]
@@ -114,7 +193,7 @@ impl LoopSnapshot {
     }
 
     /// Sections that failed this run, with their errors.
-    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+    pub fn section_errors(&self) -> Vec<(&'static str, CollectError)> {
         match self {
             LoopSnapshot::HotPath(s) => s.section_errors(),
             LoopSnapshot::Workload(s) => s.section_errors(),
@@ -147,13 +226,13 @@ pub async fn within<T>(
 ) -> Section<T> {
     match tokio::time::timeout_at(deadline, collector).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(crate::db::describe_pg_error(&e)),
-        Err(_) => Err("did not finish within the loop budget".into()),
+        Ok(Err(e)) => Err(CollectError::from(&e)),
+        Err(_) => Err(CollectError::Timeout),
     }
 }
 
 /// The sections of a snapshot that failed this run, with their errors.
-pub fn failed_sections(sections: Vec<(&'static str, Option<&String>)>) -> Vec<(&'static str, String)> {
+pub fn failed_sections(sections: Vec<(&'static str, Option<&CollectError>)>) -> Vec<(&'static str, CollectError)> {
     sections
         .into_iter()
         .filter_map(|(name, err)| err.map(|e| (name, e.clone())))

@@ -30,7 +30,7 @@ pub struct StorageSnapshot {
 
 impl StorageSnapshot {
     /// Every section with its error, if it failed this run.
-    pub fn sections(&self) -> Vec<(&'static str, Option<&String>)> {
+    pub fn sections(&self) -> Vec<(&'static str, Option<&super::CollectError>)> {
         vec![
             ("relations", self.relations.as_ref().err()),
             ("free_space", self.free_space.as_ref().err()),
@@ -40,7 +40,7 @@ impl StorageSnapshot {
         ]
     }
 
-    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+    pub fn section_errors(&self) -> Vec<(&'static str, super::CollectError)> {
         super::failed_sections(self.sections())
     }
 }

@@ -45,7 +45,7 @@ pub struct WorkloadSnapshot {
 
 impl WorkloadSnapshot {
     /// Every section with its error, if it failed this run.
-    pub fn sections(&self) -> Vec<(&'static str, Option<&String>)> {
+    pub fn sections(&self) -> Vec<(&'static str, Option<&super::CollectError>)> {
         vec![
             ("throughput", self.throughput.as_ref().err()),
             ("statements", self.statements.as_ref().err()),
@@ -57,7 +57,7 @@ impl WorkloadSnapshot {
         ]
     }
 
-    pub fn section_errors(&self) -> Vec<(&'static str, String)> {
+    pub fn section_errors(&self) -> Vec<(&'static str, super::CollectError)> {
         super::failed_sections(self.sections())
     }
 }
@@ -193,7 +193,7 @@ impl WorkloadJob {
             self.previous_database = Some((totals, now));
             let (p95, p99, percentiles_error) = match percentiles {
                 Some(Ok((p95, p99))) => (p95, p99, None),
-                Some(Err(e)) => (None, None, Some(e)),
+                Some(Err(e)) => (None, None, Some(e.to_string())),
                 None => (None, None, None),
             };
             Throughput {

@@ -15,6 +15,7 @@
 
 use super::AppState;
 use crate::actors::state::{LoopHealth, LoopStatus, StateView};
+use crate::collectors::CollectError;
 use crate::loops::LoopName;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -131,6 +132,22 @@ pub fn redact_reason(reason: &str) -> String {
     reason.to_string()
 }
 
+/// A typed section failure as an anonymous caller sees it: the kind and SQLSTATE stay, the
+/// text goes through [`redact_reason`] like the `section_errors` it mirrors.
+fn redact_failure(failure: &mut CollectError) {
+    match failure {
+        CollectError::Query { sqlstate, message } => {
+            let full = format!("{message} (SQLSTATE {sqlstate})");
+            let redacted = redact_reason(&full);
+            if redacted != full {
+                *message = redacted;
+            }
+        }
+        CollectError::ConnectionLost { detail } | CollectError::Client { detail } => *detail = redact_reason(detail),
+        CollectError::Timeout => {}
+    }
+}
+
 /// One loop in a health report: its health, and its status now with why.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoopReport {
@@ -228,6 +245,9 @@ pub fn health_report(view: &StateView, now: SystemTime, detail: Detail) -> (bool
             health.last_error = health.last_error.map(|e| redact_reason(&e));
             for error in health.section_errors.values_mut() {
                 *error = redact_reason(error);
+            }
+            for failure in health.section_failures.values_mut() {
+                redact_failure(failure);
             }
         }
         loops.insert(health.name.as_str().to_string(), LoopReport { health, status, reason });
@@ -348,5 +368,28 @@ mod tests {
         ] {
             assert_eq!(redact_reason(reason), reason);
         }
+    }
+
+    #[test]
+    fn typed_failures_keep_kind_and_sqlstate_and_lose_connection_words_for_strangers() {
+        let mut lost = CollectError::Query {
+            sqlstate: "28P01".into(),
+            message: "password authentication failed for user \"monitor\"".into(),
+        };
+        redact_failure(&mut lost);
+        assert_eq!(
+            lost,
+            CollectError::Query {
+                sqlstate: "28P01".into(),
+                message: "authentication failed (SQLSTATE 28P01)".into()
+            }
+        );
+        let timeout = CollectError::Query {
+            sqlstate: "57014".into(),
+            message: "canceling statement due to statement timeout".into(),
+        };
+        let mut kept = timeout.clone();
+        redact_failure(&mut kept);
+        assert_eq!(kept, timeout);
     }
 }

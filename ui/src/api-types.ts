@@ -506,6 +506,27 @@ export interface components {
             /** Format: double */
             write_time_seconds_total: number;
         };
+        /**
+         * @description Why a section is missing this run, typed so `/healthz`, the API and the UI can say why
+         *     without parsing text. The `Display` text is what the API's `errors` maps carry.
+         */
+        CollectError: {
+            /** @enum {string} */
+            kind: "timeout";
+        } | {
+            /** @enum {string} */
+            kind: "query";
+            message: string;
+            sqlstate: string;
+        } | {
+            detail: string;
+            /** @enum {string} */
+            kind: "connection_lost";
+        } | {
+            detail: string;
+            /** @enum {string} */
+            kind: "client";
+        };
         ConnectionStats: {
             /** Format: int64 */
             active: number;
@@ -820,9 +841,16 @@ export interface components {
             restarts: number;
             /** Format: int64 */
             runs_total: number;
-            /** @description Sections that failed in the last completed run. */
+            /** @description Sections that failed in the last completed run, with why in words. */
             section_errors: {
                 [key: string]: string;
+            };
+            /**
+             * @description The same failures typed: `timeout`, `query` (with the SQLSTATE), `connection_lost` or
+             *     `client`, so a client can tell a missing privilege from a timeout without parsing text.
+             */
+            section_failures: {
+                [key: string]: components["schemas"]["CollectError"];
             };
             /** Format: int64 */
             skipped_ticks: number;

@@ -73,7 +73,7 @@ pub async fn bloat(app: web::Data<AppState>) -> HttpResponse {
             .collect();
         let free_space_map_status = match storage.map(|s| &s.free_space) {
             Some(Ok(f)) => f.clone(),
-            Some(Err(e)) => FreeSpaceMap::unavailable(e.clone()),
+            Some(Err(e)) => FreeSpaceMap::unavailable(e.to_string()),
             None => FreeSpaceMap::unavailable("the storage loop has not completed a run yet".into()),
         };
         let sql = sql_used(view)
@@ -167,7 +167,7 @@ pub async fn wraparound(app: web::Data<AppState>) -> HttpResponse {
     respond(&app, |view, h: &HourlySnapshot, envelope| {
         let (databases, relations, error) = match &h.wraparound {
             Ok(w) => (Some(visible(&w.databases, hide)), Some(w.relations.clone()), None),
-            Err(e) => (None, None, Some(e.clone())),
+            Err(e) => (None, None, Some(e.to_string())),
         };
         WraparoundResponse {
             envelope,

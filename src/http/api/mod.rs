@@ -60,7 +60,7 @@ fn section<T: Clone>(name: &str, section: &Section<T>, errors: &mut SectionError
     match section {
         Ok(data) => Some(data.clone()),
         Err(e) => {
-            errors.insert(name.to_string(), e.clone());
+            errors.insert(name.to_string(), e.to_string());
             None
         }
     }
@@ -70,7 +70,7 @@ fn section<T: Clone>(name: &str, section: &Section<T>, errors: &mut SectionError
 fn split<T: Clone>(section: &Section<T>) -> (Option<T>, Option<String>) {
     match section {
         Ok(data) => (Some(data.clone()), None),
-        Err(e) => (None, Some(e.clone())),
+        Err(e) => (None, Some(e.to_string())),
     }
 }
 

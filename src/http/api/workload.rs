@@ -81,7 +81,7 @@ pub async fn top_queries(app: web::Data<AppState>) -> HttpResponse {
                 by_total_time: None,
                 by_calls: None,
                 by_shared_blks_read: None,
-                error: Some(e.clone()),
+                error: Some(e.to_string()),
                 sql,
             },
         }
@@ -159,7 +159,7 @@ pub async fn replication(app: web::Data<AppState>) -> HttpResponse {
                 role: None,
                 replicas: None,
                 standby: None,
-                error: Some(e.clone()),
+                error: Some(e.to_string()),
                 sql,
             },
         }

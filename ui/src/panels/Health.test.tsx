@@ -2,7 +2,7 @@ import { screen, within } from "@testing-library/react";
 import type { Health, LoopHealth } from "../api";
 import { useApi } from "../refresh";
 import { renderLive, stubFetch } from "../test-support";
-import { HealthPanel, splitDegraded } from "./Health";
+import { HealthPanel, sectionFailures, splitDegraded } from "./Health";
 
 const loop = (name: LoopHealth["name"], extra: Partial<LoopHealth> = {}): LoopHealth => ({
   name,
@@ -14,6 +14,7 @@ const loop = (name: LoopHealth["name"], extra: Partial<LoopHealth> = {}): LoopHe
   last_run_ok: true,
   last_error: null,
   section_errors: {},
+  section_failures: {},
   consecutive_failures: 0,
   runs_total: 10,
   errors_total: 0,
@@ -117,5 +118,19 @@ describe("HealthPanel", () => {
     serve({ ...healthy, status: "degraded", degraded: ["something_new: a reason"] });
     expect(await screen.findByText("something_new: a reason")).toBeInTheDocument();
     expect(screen.getByText("Degraded").tagName).toBe("DT");
+  });
+});
+
+describe("sectionFailures", () => {
+  it("names each failed section's typed reason: the SQLSTATE, a timeout, a lost connection", () => {
+    const l = loop("workload", {
+      section_failures: {
+        freshness: { kind: "query", sqlstate: "42501", message: "permission denied for table t" },
+        wal: { kind: "timeout" },
+        checkpoints: { kind: "connection_lost", detail: "connection closed" },
+      },
+    });
+    expect(sectionFailures(l)).toBe("freshness: SQLSTATE 42501, wal: timeout, checkpoints: connection lost");
+    expect(sectionFailures(loop("hot_path"))).toBe("");
   });
 });

@@ -3,7 +3,7 @@
 // failed runs), the role's write access or lost pg_monitor, the advisories with their fixes,
 // and every statement the agent runs.
 import { Fragment } from "react";
-import type { DatabaseStatus, Health } from "../api";
+import type { DatabaseStatus, Health, LoopHealth } from "../api";
 import { Meter } from "../components/Bits";
 import { DataTable } from "../components/DataTable";
 import { Empty, Panel } from "../components/Panel";
@@ -170,6 +170,12 @@ export function HealthPanel({ health }: { health: ApiState<Health> }) {
                 render: (l) => <span className={l.pool_busy ? "warn-text" : undefined}>{num(l.pool_busy ?? 0)}</span>,
               },
               { key: "reason", label: "Why", render: (l) => l.reason ?? "" },
+              {
+                key: "sections",
+                label: "Failed sections",
+                title: "each section that failed in the last run, and why: a timeout, a query error with its SQLSTATE, a lost connection",
+                render: (l) => sectionFailures(l),
+              },
             ]}
           />
           {h.advisories && (
@@ -192,4 +198,22 @@ export function HealthPanel({ health }: { health: ApiState<Health> }) {
       )}
     </Panel>
   );
+}
+
+/** "freshness: SQLSTATE 42501, blocking: timeout": the typed failures, one per section. */
+export function sectionFailures(l: LoopHealth): string {
+  return Object.entries(l.section_failures ?? {})
+    .map(([section, e]) => {
+      switch (e.kind) {
+        case "query":
+          return `${section}: SQLSTATE ${e.sqlstate}`;
+        case "timeout":
+          return `${section}: timeout`;
+        case "connection_lost":
+          return `${section}: connection lost`;
+        case "client":
+          return `${section}: unreadable answer`;
+      }
+    })
+    .join(", ");
 }
