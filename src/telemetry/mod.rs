@@ -11,7 +11,7 @@ mod workload;
 
 use crate::collectors::LoopSnapshot;
 use crate::loops::LoopName;
-use catalog::{Kind, CATALOG};
+use catalog::{Kind, MetricDef, CATALOG};
 use metrics::{Label, Recorder};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 use std::collections::BTreeMap;
@@ -30,12 +30,10 @@ pub struct SeriesNaming {
 }
 
 impl SeriesNaming {
-    /// The exported name of a catalog family.
-    pub fn name(&self, base: &'static str) -> String {
-        match catalog::CATALOG.iter().find(|d| d.name == base) {
-            Some(def) => def.full_name(&self.prefix),
-            None => base.to_string(),
-        }
+    /// The exported name of a catalog family: only a family in the catalog can be named, so a
+    /// typo does not compile and no undocumented name can be exported.
+    pub fn name(&self, def: &MetricDef) -> String {
+        def.full_name(&self.prefix)
     }
 
     /// `db` plus any extra labels (`cluster` is a global label of every recorder).
@@ -53,7 +51,10 @@ impl SeriesNaming {
 fn recorder(naming: &SeriesNaming) -> PrometheusRecorder {
     let builder = PrometheusBuilder::new()
         .add_global_label("cluster", naming.cluster.clone())
-        .set_buckets_for_metric(Matcher::Full("pgmon_scrape_duration_seconds".into()), DURATION_BUCKETS)
+        .set_buckets_for_metric(
+            Matcher::Full(catalog::PGMON_SCRAPE_DURATION_SECONDS.name.into()),
+            DURATION_BUCKETS,
+        )
         .expect("static, non-empty bucket list");
     let recorder = builder.build_recorder();
     describe(&recorder, &naming.prefix);
@@ -81,11 +82,10 @@ pub struct FloatCounter {
 }
 
 impl FloatCounter {
-    pub fn new(name: String, base: &'static str) -> Self {
-        let help = CATALOG.iter().find(|d| d.name == base).map_or("", |d| d.help);
+    pub fn new(naming: &SeriesNaming, def: &MetricDef) -> Self {
         Self {
-            name,
-            help,
+            name: naming.name(def),
+            help: def.help,
             series: Vec::new(),
         }
     }
@@ -136,17 +136,17 @@ impl Telemetry {
         let agent = recorder(&naming);
         metrics::with_local_recorder(&agent, || {
             metrics::gauge!(
-                "pgmon_build_info",
+                catalog::PGMON_BUILD_INFO.name,
                 vec![Label::new("version", env!("CARGO_PKG_VERSION"))]
             )
             .set(1.0);
             for name in LoopName::ALL {
                 let labels = naming.labels(&[("loop", name.as_str().to_string())]);
-                metrics::counter!("pgmon_errors_total", labels.clone()).absolute(0);
-                metrics::counter!("pgmon_loop_restarts_total", labels.clone()).absolute(0);
-                metrics::counter!("pgmon_loop_skipped_ticks_total", labels.clone()).absolute(0);
-                metrics::counter!("pgmon_pool_busy_total", labels.clone()).absolute(0);
-                metrics::counter!("pgmon_loop_budget_overruns_total", labels).absolute(0);
+                metrics::counter!(catalog::PGMON_ERRORS_TOTAL.name, labels.clone()).absolute(0);
+                metrics::counter!(catalog::PGMON_LOOP_RESTARTS_TOTAL.name, labels.clone()).absolute(0);
+                metrics::counter!(catalog::PGMON_LOOP_SKIPPED_TICKS_TOTAL.name, labels.clone()).absolute(0);
+                metrics::counter!(catalog::PGMON_POOL_BUSY_TOTAL.name, labels.clone()).absolute(0);
+                metrics::counter!(catalog::PGMON_LOOP_BUDGET_OVERRUNS_TOTAL.name, labels).absolute(0);
             }
         });
         Self {
@@ -166,7 +166,7 @@ impl Telemetry {
 
     /// Counts a firing (or escalating) transition: `alerts_total{cluster,kind,severity}`.
     pub fn record_alert(&self, kind: &'static str, severity: &'static str) {
-        let name = self.naming.name("alerts_total");
+        let name = self.naming.name(&catalog::ALERTS_TOTAL);
         metrics::with_local_recorder(&self.agent, || {
             metrics::counter!(name, vec![Label::new("kind", kind), Label::new("severity", severity)]).increment(1);
         });
@@ -194,7 +194,7 @@ impl Telemetry {
                 } else {
                     1.0
                 };
-                metrics::gauge!(self.naming.name("pg_dead_tuple_backlog_alert"), labels).set(level);
+                metrics::gauge!(self.naming.name(&catalog::PG_DEAD_TUPLE_BACKLOG_ALERT), labels).set(level);
             }
         });
         metrics::with_local_recorder(&agent, || {
@@ -204,7 +204,7 @@ impl Telemetry {
             }
             for ((kind, severity), count) in firing {
                 let labels = vec![Label::new("kind", kind), Label::new("severity", severity)];
-                metrics::gauge!("pgmon_alerts_firing", labels).set(count);
+                metrics::gauge!(catalog::PGMON_ALERTS_FIRING.name, labels).set(count);
             }
         });
         self.alerts_text = agent.handle().render();
@@ -222,12 +222,17 @@ impl Telemetry {
             .unwrap_or_default()
             .as_secs_f64();
         metrics::with_local_recorder(&self.agent, || {
-            metrics::histogram!("pgmon_scrape_duration_seconds", labels.clone()).record(duration.as_secs_f64());
-            metrics::gauge!("pgmon_last_scrape_success", labels.clone()).set(if success { 1.0 } else { 0.0 });
-            metrics::gauge!("pgmon_loop_last_run_timestamp_seconds", labels.clone()).set(finished);
-            metrics::counter!("pgmon_errors_total", labels.clone()).increment(errors);
+            metrics::histogram!(catalog::PGMON_SCRAPE_DURATION_SECONDS.name, labels.clone())
+                .record(duration.as_secs_f64());
+            metrics::gauge!(catalog::PGMON_LAST_SCRAPE_SUCCESS.name, labels.clone()).set(if success {
+                1.0
+            } else {
+                0.0
+            });
+            metrics::gauge!(catalog::PGMON_LOOP_LAST_RUN_TIMESTAMP_SECONDS.name, labels.clone()).set(finished);
+            metrics::counter!(catalog::PGMON_ERRORS_TOTAL.name, labels.clone()).increment(errors);
             if over_budget {
-                metrics::counter!("pgmon_loop_budget_overruns_total", labels).increment(1);
+                metrics::counter!(catalog::PGMON_LOOP_BUDGET_OVERRUNS_TOTAL.name, labels).increment(1);
             }
         });
     }
@@ -235,28 +240,28 @@ impl Telemetry {
     /// `pgmon_database_up`: the agent's latest evidence about the database.
     pub fn record_database_up(&self, up: bool) {
         metrics::with_local_recorder(&self.agent, || {
-            metrics::gauge!("pgmon_database_up", self.naming.labels(&[])).set(if up { 1.0 } else { 0.0 });
+            metrics::gauge!(catalog::PGMON_DATABASE_UP.name, self.naming.labels(&[])).set(if up { 1.0 } else { 0.0 });
         });
     }
 
     pub fn record_pool_busy(&self, name: LoopName) {
         let labels = self.loop_labels(name);
         metrics::with_local_recorder(&self.agent, || {
-            metrics::counter!("pgmon_pool_busy_total", labels).increment(1);
+            metrics::counter!(catalog::PGMON_POOL_BUSY_TOTAL.name, labels).increment(1);
         });
     }
 
     pub fn record_restarts(&self, name: LoopName, restarts: u32) {
         let labels = self.loop_labels(name);
         metrics::with_local_recorder(&self.agent, || {
-            metrics::counter!("pgmon_loop_restarts_total", labels).absolute(u64::from(restarts));
+            metrics::counter!(catalog::PGMON_LOOP_RESTARTS_TOTAL.name, labels).absolute(u64::from(restarts));
         });
     }
 
     pub fn record_skipped_tick(&self, name: LoopName) {
         let labels = self.loop_labels(name);
         metrics::with_local_recorder(&self.agent, || {
-            metrics::counter!("pgmon_loop_skipped_ticks_total", labels).increment(1);
+            metrics::counter!(catalog::PGMON_LOOP_SKIPPED_TICKS_TOTAL.name, labels).increment(1);
         });
     }
 
@@ -299,8 +304,10 @@ impl Telemetry {
         if let Some(stats) = &self.notifier {
             use std::sync::atomic::Ordering;
             metrics::with_local_recorder(&self.agent, || {
-                metrics::counter!("pgmon_notifications_sent_total").absolute(stats.sent.load(Ordering::Relaxed));
-                metrics::counter!("pgmon_notifications_failed_total").absolute(stats.failed.load(Ordering::Relaxed));
+                metrics::counter!(catalog::PGMON_NOTIFICATIONS_SENT_TOTAL.name)
+                    .absolute(stats.sent.load(Ordering::Relaxed));
+                metrics::counter!(catalog::PGMON_NOTIFICATIONS_FAILED_TOTAL.name)
+                    .absolute(stats.failed.load(Ordering::Relaxed));
             });
         }
         let mut out = handle.render();

@@ -1,22 +1,22 @@
 //! Workload snapshot → series (spec §5 names). Per-statement series carry the statement's
 //! database and queryid (never its text); per-table series the sanitized `schema.table`.
 
-use super::{FloatCounter, SeriesNaming};
+use super::{catalog, FloatCounter, SeriesNaming};
 use crate::collectors::workload::WorkloadSnapshot;
 use metrics::{counter, gauge};
 
 /// Records the snapshot's series; returns the float-valued counters (which the `metrics`
 /// crate cannot hold) for the caller to render.
 pub fn record(n: &SeriesNaming, s: &WorkloadSnapshot) -> Vec<FloatCounter> {
-    let mut stmt_time = FloatCounter::new(n.name("pg_stmt_time_seconds_total"), "pg_stmt_time_seconds_total");
+    let mut stmt_time = FloatCounter::new(n, &catalog::PG_STMT_TIME_SECONDS_TOTAL);
     let db = n.labels(&[]);
     if let Ok(t) = &s.throughput {
         let gauges = [
-            ("pg_tps", t.tps),
-            ("pg_qps", t.qps),
-            ("pg_query_latency_seconds_mean", t.latency_mean_seconds),
-            ("pg_query_latency_seconds_p95", t.latency_p95_seconds),
-            ("pg_query_latency_seconds_p99", t.latency_p99_seconds),
+            (&catalog::PG_TPS, t.tps),
+            (&catalog::PG_QPS, t.qps),
+            (&catalog::PG_QUERY_LATENCY_SECONDS_MEAN, t.latency_mean_seconds),
+            (&catalog::PG_QUERY_LATENCY_SECONDS_P95, t.latency_p95_seconds),
+            (&catalog::PG_QUERY_LATENCY_SECONDS_P99, t.latency_p99_seconds),
         ];
         for (name, value) in gauges {
             if let Some(v) = value {
@@ -27,28 +27,29 @@ pub fn record(n: &SeriesNaming, s: &WorkloadSnapshot) -> Vec<FloatCounter> {
     if let Ok(statements) = &s.statements {
         for st in &statements.top {
             let labels = n.labels_for_db(st.database.as_deref().unwrap_or(""), &[("queryid", st.queryid.clone())]);
-            counter!(n.name("pg_stmt_calls_total"), labels.clone()).absolute(st.calls.max(0) as u64);
-            counter!(n.name("pg_stmt_shared_blks_read_total"), labels.clone())
+            counter!(n.name(&catalog::PG_STMT_CALLS_TOTAL), labels.clone()).absolute(st.calls.max(0) as u64);
+            counter!(n.name(&catalog::PG_STMT_SHARED_BLKS_READ_TOTAL), labels.clone())
                 .absolute(st.shared_blks_read.max(0) as u64);
             stmt_time.push(labels, st.total_time_seconds);
         }
     }
     if let Ok(w) = &s.wal {
         if let Some(total) = w.bytes_total {
-            counter!(n.name("pg_wal_bytes_written_total"), db.clone()).absolute(total.max(0.0) as u64);
+            counter!(n.name(&catalog::PG_WAL_BYTES_WRITTEN_TOTAL), db.clone()).absolute(total.max(0.0) as u64);
         }
         if let Some(rate) = w.bytes_per_second {
-            gauge!(n.name("pg_wal_bytes_written_per_second"), db.clone()).set(rate);
+            gauge!(n.name(&catalog::PG_WAL_BYTES_WRITTEN_PER_SECOND), db.clone()).set(rate);
         }
     }
     if let Ok(c) = &s.checkpoints {
-        counter!(n.name("pg_checkpoints_timed_total"), db.clone()).absolute(c.timed_total.max(0) as u64);
-        counter!(n.name("pg_checkpoints_requested_total"), db.clone()).absolute(c.requested_total.max(0) as u64);
+        counter!(n.name(&catalog::PG_CHECKPOINTS_TIMED_TOTAL), db.clone()).absolute(c.timed_total.max(0) as u64);
+        counter!(n.name(&catalog::PG_CHECKPOINTS_REQUESTED_TOTAL), db.clone())
+            .absolute(c.requested_total.max(0) as u64);
         if let Some(ratio) = c.requested_ratio {
-            gauge!(n.name("pg_checkpoints_requested_ratio"), db.clone()).set(ratio);
+            gauge!(n.name(&catalog::PG_CHECKPOINTS_REQUESTED_RATIO), db.clone()).set(ratio);
         }
         if let Some(interval) = c.mean_interval_seconds {
-            gauge!(n.name("pg_checkpoints_mean_interval_seconds"), db.clone()).set(interval);
+            gauge!(n.name(&catalog::PG_CHECKPOINTS_MEAN_INTERVAL_SECONDS), db.clone()).set(interval);
         }
     }
     if let Ok(r) = &s.replication {
@@ -66,28 +67,29 @@ pub fn record(n: &SeriesNaming, s: &WorkloadSnapshot) -> Vec<FloatCounter> {
         for (replica, seconds, bytes) in lags.chain(own) {
             let labels = n.labels(&[("replica", replica.to_string())]);
             if let Some(seconds) = seconds {
-                gauge!(n.name("pg_replication_lag_seconds"), labels.clone()).set(seconds);
+                gauge!(n.name(&catalog::PG_REPLICATION_LAG_SECONDS), labels.clone()).set(seconds);
             }
             if let Some(bytes) = bytes {
-                gauge!(n.name("pg_replication_lag_bytes"), labels).set(bytes);
+                gauge!(n.name(&catalog::PG_REPLICATION_LAG_BYTES), labels).set(bytes);
             }
         }
     }
     for d in s.deadlocks.iter().flatten() {
         let labels = n.labels(&[("database", d.database.clone())]);
-        counter!(n.name("pg_database_deadlocks_total"), labels.clone()).absolute(d.deadlocks_total.max(0) as u64);
-        counter!(n.name("pg_database_conflicts_total"), labels).absolute(d.conflicts_total.max(0) as u64);
+        counter!(n.name(&catalog::PG_DATABASE_DEADLOCKS_TOTAL), labels.clone())
+            .absolute(d.deadlocks_total.max(0) as u64);
+        counter!(n.name(&catalog::PG_DATABASE_CONFLICTS_TOTAL), labels).absolute(d.conflicts_total.max(0) as u64);
     }
     if let Ok(tables) = &s.freshness {
         for t in tables {
             let labels = n.labels(&[("relation", t.relation.clone())]);
-            gauge!(n.name("pg_table_dead_tuples"), labels.clone()).set(t.dead_tuples as f64);
-            gauge!(n.name("pg_table_pct_dead"), labels.clone()).set(t.pct_dead);
+            gauge!(n.name(&catalog::PG_TABLE_DEAD_TUPLES), labels.clone()).set(t.dead_tuples as f64);
+            gauge!(n.name(&catalog::PG_TABLE_PCT_DEAD), labels.clone()).set(t.pct_dead);
             if let Some(age) = t.last_autovacuum_seconds {
-                gauge!(n.name("pg_table_last_autovacuum_seconds"), labels.clone()).set(age);
+                gauge!(n.name(&catalog::PG_TABLE_LAST_AUTOVACUUM_SECONDS), labels.clone()).set(age);
             }
             if let Some(age) = t.last_autoanalyze_seconds {
-                gauge!(n.name("pg_table_last_autoanalyze_seconds"), labels).set(age);
+                gauge!(n.name(&catalog::PG_TABLE_LAST_AUTOANALYZE_SECONDS), labels).set(age);
             }
         }
     }
