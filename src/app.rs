@@ -13,9 +13,6 @@ use crate::http::{self, auth::AuthPolicy, AppState};
 use crate::telemetry::{SeriesNaming, Telemetry};
 use crate::{EXIT_BAD_INPUT, EXIT_WRITE_ACCESS};
 use actix::Actor;
-use actix_web::body::BoxBody;
-use actix_web::dev::ServiceRequest;
-use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -127,16 +124,13 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         heartbeat,
         static_dir,
         hide_postgres_defaults: config.ui.hide_postgres_defaults,
+        auth: auth.clone(),
     };
     let protected = auth.protected_scopes();
     let server = HttpServer::new(move || {
-        let auth = auth.clone();
         App::new()
             .app_data(web::Data::new(app_state.clone()))
-            .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
-                http::auth::enforce(auth.clone(), req, next)
-            }))
-            .configure(http::configure)
+            .configure(http::configure(auth.clone()))
     })
     .workers(http::limits::WORKERS)
     .max_connections(http::limits::connections_per_worker(

@@ -2,35 +2,43 @@
 //! and/or a bearer token, set separately for three scopes — `/api/*`, `/metrics`, and the UI
 //! (every other path) — while `/healthz` and `/livez` always stay open for probes.
 //!
-//! The decision is pure ([`AuthPolicy::decide`] over a path and an `Authorization` header) and
-//! unit-tested; [`enforce`] is the actix-web glue. Secrets are compared in constant time
-//! (`subtle`), are never logged, and never appear in an error. Building the policy reads the
-//! `*_file` secrets once at start and fails with a [`ConfigError`] naming the key and file.
+//! The router chooses the scope: `http::configure` wraps the `/api` scope, the `/metrics`
+//! resource and the UI's catch-all scope each in [`require`], the `actix-web-httpauth`
+//! middleware with that scope's credentials, so whatever path the router sends to a handler
+//! (`/%6Detrics` included) meets that handler's credentials. The decision is pure
+//! ([`AuthPolicy::decide`] over a scope and an `Authorization` header) and unit-tested.
+//! Secrets are compared in constant time (`subtle`), are never logged, and never appear in an
+//! error. Building the policy reads the `*_file` secrets once at start and fails with a
+//! [`ConfigError`] naming the key and file.
+//!
+//! The crate's `BasicAuth`/`BearerAuth` extractors are not used: they match the scheme name
+//! case-sensitively (RFC 7235 makes it case-insensitive) and refuse non-ASCII header bytes, so
+//! the validator parses the header itself ([`Presented`]).
 
 use crate::config::{auth_key, ConfigError, HttpAuth, ScopeAuth, Secret, AUTH_SCOPES};
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpResponse};
+use actix_web::dev::ServiceRequest;
+use actix_web::http::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use actix_web_httpauth::middleware::HttpAuthentication;
 use base64::Engine;
+use std::future::{ready, Ready};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
-/// Which credentials a path needs.
+/// The credentials a group of routes needs (`/healthz` and `/livez` are in none: always open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// `/healthz` and `/livez`: always open (probes).
-    Health,
+    /// `/api` and everything under it.
     Api,
+    /// `/metrics`.
     Metrics,
+    /// Every other path: the UI.
     Ui,
 }
 
 impl Scope {
     pub fn as_str(self) -> &'static str {
         match self {
-            Scope::Health => "healthz",
             Scope::Api => "api",
             Scope::Metrics => "metrics",
             Scope::Ui => "ui",
@@ -38,16 +46,64 @@ impl Scope {
     }
 }
 
-/// The scope of a request path. The path is fully percent-decoded first, so an encoded
-/// spelling (`/%6Detrics`) that the router would send to `/metrics` gets its scope too.
-pub fn scope_of(path: &str) -> Scope {
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-    match decoded.as_ref() {
-        "/healthz" | "/livez" => Scope::Health,
-        "/metrics" => Scope::Metrics,
-        p if p == "/api" || p.starts_with("/api/") => Scope::Api,
-        _ => Scope::Ui,
+/// The `Authorization` header as the client sent it (or none): what the middleware extracts
+/// and hands to the validator. Never fails, so a request without credentials still reaches the
+/// validator, which answers with the scope's challenges.
+pub struct Presented(Option<HeaderValue>);
+
+impl Presented {
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.0.as_ref().map(HeaderValue::as_bytes)
     }
+}
+
+impl FromRequest for Presented {
+    type Error = std::convert::Infallible;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(Ok(Presented(req.headers().get(AUTHORIZATION).cloned())))
+    }
+}
+
+type Validated = Ready<Result<ServiceRequest, (actix_web::Error, ServiceRequest)>>;
+
+/// The middleware that guards one scope: lets a request with the scope's credentials through
+/// (any request, when the scope asks for none), and answers 401 otherwise with the scope's
+/// challenges and an [`Unauthorized`] body.
+pub fn require(
+    scope: Scope,
+    policy: Arc<AuthPolicy>,
+) -> HttpAuthentication<Presented, impl Fn(ServiceRequest, Presented) -> Validated + 'static> {
+    HttpAuthentication::with_fn(move |req: ServiceRequest, presented: Presented| {
+        ready(match policy.decide(scope, presented.bytes()) {
+            Decision::Allow => Ok(req),
+            Decision::Deny { denied, challenges } => {
+                let error = unauthorized(&req, scope, denied, challenges);
+                Err((error, req))
+            }
+        })
+    })
+}
+
+fn unauthorized(req: &ServiceRequest, scope: Scope, denied: Denied, challenges: Vec<&'static str>) -> actix_web::Error {
+    let message = match denied {
+        Denied::Missing => "authentication required",
+        Denied::Wrong => {
+            let peer = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+            tracing::warn!(scope = scope.as_str(), path = %req.path(), peer = %peer, "rejected wrong HTTP credentials");
+            "wrong credentials"
+        }
+    };
+    let mut resp = HttpResponse::Unauthorized();
+    for challenge in challenges {
+        resp.append_header((WWW_AUTHENTICATE, challenge));
+    }
+    let body = Unauthorized {
+        error: message,
+        scope: scope.as_str(),
+    };
+    actix_web::error::InternalError::from_response(message, resp.json(body)).into()
 }
 
 /// One scope's accepted credentials; a request passes with any one of them.
@@ -170,7 +226,6 @@ pub enum Denied {
 pub enum Decision {
     Allow,
     Deny {
-        scope: Scope,
         denied: Denied,
         challenges: Vec<&'static str>,
     },
@@ -223,10 +278,8 @@ impl AuthPolicy {
         !self.api.is_open() && self.api.check(authorization).is_ok()
     }
 
-    pub fn decide(&self, path: &str, authorization: Option<&[u8]>) -> Decision {
-        let scope = scope_of(path);
+    pub fn decide(&self, scope: Scope, authorization: Option<&[u8]>) -> Decision {
         let creds = match scope {
-            Scope::Health => return Decision::Allow,
             Scope::Api => &self.api,
             Scope::Ui => &self.ui,
             Scope::Metrics => &self.metrics,
@@ -237,7 +290,6 @@ impl AuthPolicy {
         match creds.check(authorization) {
             Ok(()) => Decision::Allow,
             Err(denied) => Decision::Deny {
-                scope,
                 denied,
                 challenges: creds.challenges(),
             },
@@ -275,46 +327,6 @@ fn read_secret_file(key: &'static str, path: &str) -> Result<Secret, ConfigError
     Ok(Secret::new(value))
 }
 
-/// actix-web middleware (`middleware::from_fn`): lets the request through or answers 401 with
-/// the scope's challenges and a small JSON body.
-pub async fn enforce(
-    policy: Arc<AuthPolicy>,
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
-    if scope_of(req.path()) == Scope::Health && policy.api_credentials_valid(authorization) {
-        req.extensions_mut().insert(super::health::ApiAuthenticated);
-    }
-    let decision = policy.decide(req.path(), authorization);
-    match decision {
-        Decision::Allow => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
-        Decision::Deny {
-            scope,
-            denied,
-            challenges,
-        } => {
-            let peer = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-            let message = match denied {
-                Denied::Missing => "authentication required",
-                Denied::Wrong => {
-                    tracing::warn!(scope = scope.as_str(), path = %req.path(), peer = %peer, "rejected wrong HTTP credentials");
-                    "wrong credentials"
-                }
-            };
-            let mut resp = HttpResponse::Unauthorized();
-            for challenge in challenges {
-                resp.append_header((WWW_AUTHENTICATE, challenge));
-            }
-            let body = Unauthorized {
-                error: message,
-                scope: scope.as_str(),
-            };
-            Ok(req.into_response(resp.json(body)))
-        }
-    }
-}
-
 /// The body of a 401: what was wrong and which scope's credentials the path needs.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Unauthorized {
@@ -349,53 +361,23 @@ mod tests {
     }
 
     #[test]
-    fn paths_map_to_their_scope() {
-        assert_eq!(scope_of("/healthz"), Scope::Health);
-        assert_eq!(scope_of("/livez"), Scope::Health);
-        assert_eq!(scope_of("/metrics"), Scope::Metrics);
-        assert_eq!(scope_of("/api/v1/overview"), Scope::Api);
-        assert_eq!(scope_of("/api"), Scope::Api);
-        assert_eq!(scope_of("/"), Scope::Ui);
-        assert_eq!(scope_of("/assets/app.js"), Scope::Ui);
-        assert_eq!(scope_of("/apix"), Scope::Ui);
-        assert_eq!(scope_of("/healthz/extra"), Scope::Ui);
-    }
-
-    #[test]
-    fn percent_encoded_paths_keep_their_scope() {
-        assert_eq!(scope_of("/%6Detrics"), Scope::Metrics);
-        assert_eq!(scope_of("/%61pi/v1/overview"), Scope::Api);
-        assert_eq!(scope_of("/api%2Fv1"), Scope::Api);
-    }
-
-    #[test]
-    fn healthz_is_open_whatever_is_configured() {
-        let all = AuthPolicy {
-            api: ScopeCredentials::bearer("t"),
-            ui: ScopeCredentials::bearer("t"),
-            metrics: ScopeCredentials::bearer("t"),
-        };
-        assert_eq!(all.decide("/healthz", None), Decision::Allow);
-    }
-
-    #[test]
     fn basic_scope_accepts_right_and_refuses_missing_or_wrong() {
         let p = policy();
         assert_eq!(
-            p.decide("/api/v1/alerts", Some(&basic_header("ops", "pa:ss wörd"))),
+            p.decide(Scope::Api, Some(&basic_header("ops", "pa:ss wörd"))),
             Decision::Allow
         );
-        assert_eq!(denied(&p.decide("/api/v1/alerts", None)), Some(Denied::Missing));
+        assert_eq!(denied(&p.decide(Scope::Api, None)), Some(Denied::Missing));
         assert_eq!(
-            denied(&p.decide("/api/v1/alerts", Some(&basic_header("ops", "pa:ss"))),),
+            denied(&p.decide(Scope::Api, Some(&basic_header("ops", "pa:ss"))),),
             Some(Denied::Wrong)
         );
         assert_eq!(
-            denied(&p.decide("/api/v1/alerts", Some(&basic_header("root", "pa:ss wörd")))),
+            denied(&p.decide(Scope::Api, Some(&basic_header("root", "pa:ss wörd")))),
             Some(Denied::Wrong)
         );
         assert_eq!(
-            denied(&p.decide("/api/v1/alerts", Some(b"Basic !!notbase64"))),
+            denied(&p.decide(Scope::Api, Some(b"Basic !!notbase64"))),
             Some(Denied::Wrong)
         );
     }
@@ -404,9 +386,9 @@ mod tests {
     fn scheme_is_case_insensitive() {
         let mut header = basic_header("ops", "pa:ss wörd");
         header[..5].copy_from_slice(b"bAsIc");
-        assert_eq!(policy().decide("/api/v1/alerts", Some(&header)), Decision::Allow);
+        assert_eq!(policy().decide(Scope::Api, Some(&header)), Decision::Allow);
         assert_eq!(
-            policy().decide("/metrics", Some(b"bearer scrape-token")),
+            policy().decide(Scope::Metrics, Some(b"bearer scrape-token")),
             Decision::Allow
         );
     }
@@ -414,23 +396,23 @@ mod tests {
     #[test]
     fn bearer_scope_accepts_its_token_only() {
         let p = policy();
-        assert_eq!(p.decide("/metrics", Some(b"Bearer scrape-token")), Decision::Allow);
+        assert_eq!(p.decide(Scope::Metrics, Some(b"Bearer scrape-token")), Decision::Allow);
         assert_eq!(
-            denied(&p.decide("/metrics", Some(b"Bearer scrape-tokeN"))),
+            denied(&p.decide(Scope::Metrics, Some(b"Bearer scrape-tokeN"))),
             Some(Denied::Wrong)
         );
-        assert_eq!(denied(&p.decide("/metrics", Some(b"Bearer "))), Some(Denied::Wrong));
+        assert_eq!(denied(&p.decide(Scope::Metrics, Some(b"Bearer "))), Some(Denied::Wrong));
         // Basic credentials are not a token: treated as none.
         assert_eq!(
-            denied(&p.decide("/metrics", Some(&basic_header("ops", "pa:ss wörd")))),
+            denied(&p.decide(Scope::Metrics, Some(&basic_header("ops", "pa:ss wörd")))),
             Some(Denied::Missing)
         );
     }
 
     #[test]
     fn open_scope_needs_nothing() {
-        assert_eq!(policy().decide("/", None), Decision::Allow);
-        assert_eq!(policy().decide("/index.html", Some(b"Bearer junk")), Decision::Allow);
+        assert_eq!(policy().decide(Scope::Ui, None), Decision::Allow);
+        assert_eq!(policy().decide(Scope::Ui, Some(b"Bearer junk")), Decision::Allow);
     }
 
     #[test]
@@ -443,9 +425,8 @@ mod tests {
             api: both,
             ..AuthPolicy::default()
         };
-        match p.decide("/api/v1/sql", None) {
-            Decision::Deny { challenges, scope, .. } => {
-                assert_eq!(scope, Scope::Api);
+        match p.decide(Scope::Api, None) {
+            Decision::Deny { challenges, .. } => {
                 assert_eq!(
                     challenges,
                     vec![r#"Basic realm="pgmon", charset="UTF-8""#, r#"Bearer realm="pgmon""#]
@@ -453,8 +434,8 @@ mod tests {
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
-        assert_eq!(p.decide("/api/v1/sql", Some(b"Bearer t")), Decision::Allow);
-        assert_eq!(p.decide("/api/v1/sql", Some(&basic_header("u", "p"))), Decision::Allow);
+        assert_eq!(p.decide(Scope::Api, Some(b"Bearer t")), Decision::Allow);
+        assert_eq!(p.decide(Scope::Api, Some(&basic_header("u", "p"))), Decision::Allow);
     }
 
     #[test]
@@ -466,7 +447,10 @@ mod tests {
         auth.ui.basic_user = "viewer".into();
         auth.ui.basic_password_file = pw.display().to_string();
         let p = AuthPolicy::from_config(&auth).unwrap();
-        assert_eq!(p.decide("/", Some(&basic_header("viewer", "s3cr3t "))), Decision::Allow);
+        assert_eq!(
+            p.decide(Scope::Ui, Some(&basic_header("viewer", "s3cr3t "))),
+            Decision::Allow
+        );
         assert_eq!(p.protected_scopes(), vec!["ui"]);
         assert!(!format!("{p:?}").contains("s3cr3t"));
     }

@@ -17,16 +17,11 @@ use super::AppState;
 use crate::actors::state::{LoopHealth, LoopStatus, StateView};
 use crate::collectors::CollectError;
 use crate::loops::LoopName;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 use utoipa::ToSchema;
-
-/// Marks a `/healthz` request that carried valid `api` credentials (set by the auth
-/// middleware): it gets the full report.
-#[derive(Debug, Clone, Copy)]
-pub struct ApiAuthenticated;
 
 /// How much a health report may say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +39,10 @@ pub enum Detail {
     (status = 200, description = "Healthy.", body = HealthReport),
     (status = 503, description = "Starting or degraded (see `degraded` and each loop's `reason`).", body = HealthReport)))]
 pub async fn healthz(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
-    let detail = if req.extensions().get::<ApiAuthenticated>().is_some() {
+    // `/healthz` is open; valid `api` credentials, when that scope asks for some, get the full
+    // report.
+    let authorization = req.headers().get(actix_web::http::header::AUTHORIZATION);
+    let detail = if app.auth.api_credentials_valid(authorization.map(|v| v.as_bytes())) {
         Detail::Full
     } else {
         Detail::Anonymous

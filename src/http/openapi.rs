@@ -158,13 +158,29 @@ mod tests {
     use serde_json::Value;
     use std::collections::BTreeSet;
 
-    /// Paths of every `.route("…"` call in `src/http/mod.rs` (the `configure()` table).
+    /// Paths of every `.route("…"` call and `web::resource("…")` in `src/http/mod.rs` (the
+    /// `configure()` table); routes written relative to the `/api` scope (`/v1/…`) get its
+    /// prefix.
     fn registered_routes() -> BTreeSet<String> {
-        include_str!("mod.rs")
-            .split(".route(\"")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next())
-            .map(str::to_string)
+        let source = include_str!("mod.rs");
+        let quoted_after = |marker: &str| -> Vec<String> {
+            source
+                .split(marker)
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+                .map(str::to_string)
+                .collect()
+        };
+        quoted_after(".route(\"")
+            .into_iter()
+            .chain(quoted_after("web::resource(\""))
+            .map(|path| {
+                if path.starts_with("/v1/") {
+                    format!("/api{path}")
+                } else {
+                    path
+                }
+            })
             .collect()
     }
 
@@ -244,7 +260,8 @@ mod tests {
     #[actix_web::test]
     async fn document_is_served_at_its_route() {
         use actix_web::{test, App};
-        let app = test::init_service(App::new().configure(crate::http::configure)).await;
+        let open = std::sync::Arc::new(crate::http::auth::AuthPolicy::default());
+        let app = test::init_service(App::new().configure(crate::http::configure(open))).await;
         let response =
             test::call_service(&app, test::TestRequest::get().uri("/api/v1/openapi.json").to_request()).await;
         assert_eq!(response.status(), 200);
