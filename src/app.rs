@@ -7,7 +7,7 @@
 use crate::actors::loop_actor::CapabilitiesCache;
 use crate::actors::state::StateActor;
 use crate::alerts::notifier::Notifier;
-use crate::config::{describe_dsn, parse_dsn_tls, Config};
+use crate::config::Config;
 use crate::db::{self, capabilities::Capabilities, privileges};
 use crate::http::{self, auth::AuthPolicy, AppState};
 use crate::telemetry::{SeriesNaming, Telemetry};
@@ -49,10 +49,8 @@ pub struct SecurityFiles {
 /// Reads and checks every file the security settings name; a bad one is bad input naming its
 /// key and file (also usable by `check-config`).
 pub fn read_security_files(config: &Config) -> Result<SecurityFiles, StartError> {
-    if let Some(dsn) = &config.dsn {
-        let (_, db_tls) =
-            parse_dsn_tls(dsn.expose()).map_err(|e| StartError::BadInput(format!("invalid config: key `dsn`: {e}")))?;
-        db::tls::connector(&db_tls).map_err(|e| StartError::BadInput(format!("invalid config: key `dsn`: {e}")))?;
+    if let Some(dsn) = &config.target {
+        db::tls::connector(dsn.tls()).map_err(|e| StartError::BadInput(format!("invalid config: key `dsn`: {e}")))?;
     }
     let http_tls = if config.http.tls.enabled() {
         Some(crate::tls::server_config(&config.http.tls).map_err(|e| StartError::BadInput(e.to_string()))?)
@@ -66,10 +64,9 @@ pub fn read_security_files(config: &Config) -> Result<SecurityFiles, StartError>
 /// Runs the agent until shutdown. Must be called inside an actix System.
 pub async fn run(config: Config) -> Result<(), StartError> {
     let dsn = config.require_dsn().map_err(|e| StartError::BadInput(e.to_string()))?;
-    let (pg, db_tls) =
-        parse_dsn_tls(dsn.expose()).map_err(|e| StartError::BadInput(format!("invalid config: key `dsn`: {e}")))?;
-    let target = describe_dsn(&pg);
-    let db_label = pg.get_dbname().or(pg.get_user()).unwrap_or("postgres").to_string();
+    let (pg, db_tls) = (dsn.pg(), dsn.tls());
+    let target = dsn.target();
+    let db_label = dsn.database_label();
     let SecurityFiles { http_tls, auth } = read_security_files(&config)?;
     if db_tls.root_cert.is_some() && !db_tls.mode.encrypts() {
         tracing::warn!(
@@ -77,7 +74,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             "sslrootcert is ignored: this sslmode never checks the server's certificate; use sslmode=verify-full to check the server"
         );
     }
-    let config_advisories: Vec<_> = db::tls::unverified_advisory(&pg, &db_tls).into_iter().collect();
+    let config_advisories: Vec<_> = db::tls::unverified_advisory(pg, db_tls).into_iter().collect();
     for advisory in &config_advisories {
         tracing::warn!(code = advisory.code, fix = %advisory.fix, "{}", advisory.message);
     }
@@ -154,7 +151,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         auth = ?protected,
         cluster = %config.cluster,
         target = %target,
-        db_tls = %db::tls::describe(&db_tls),
+        db_tls = %db::tls::describe(db_tls),
         "listening"
     );
     server.await.map_err(|e| StartError::Runtime(e.to_string()))?;

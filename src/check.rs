@@ -4,7 +4,7 @@
 //! and whether the role passes the read-only check. Exit 0 when the agent would start
 //! healthy, 1 when the database cannot be reached, 3 when the role could write.
 
-use crate::config::{describe_dsn, parse_dsn_tls, Config};
+use crate::config::Config;
 use crate::db::capabilities::Advisory;
 use crate::db::{self, capabilities::Capabilities, privileges};
 use crate::EXIT_WRITE_ACCESS;
@@ -19,11 +19,7 @@ pub struct CheckReport {
 
 fn configuration_section(config: &Config, source: &str) -> String {
     let mut out = String::new();
-    let parsed = config.dsn.as_ref().and_then(|d| parse_dsn_tls(d.expose()).ok());
-    let dsn = parsed
-        .as_ref()
-        .map(|(pg, _)| describe_dsn(pg))
-        .unwrap_or_else(|| "(no DSN)".into());
+    let dsn = config.target.as_ref().map_or_else(|| "(no DSN)".into(), |d| d.target());
     let d = humantime::format_duration;
     let i = &config.sample_intervals;
     let b = &config.budgets;
@@ -31,8 +27,8 @@ fn configuration_section(config: &Config, source: &str) -> String {
     let _ = writeln!(out, "configuration: OK ({source})");
     let _ = writeln!(out, "  cluster:    {}", config.cluster);
     let _ = writeln!(out, "  target:     {dsn} (password never shown)");
-    if let Some((_, tls)) = &parsed {
-        let _ = writeln!(out, "  db tls:     {}", db::tls::describe(tls));
+    if let Some(target) = &config.target {
+        let _ = writeln!(out, "  db tls:     {}", db::tls::describe(target.tls()));
     }
     let _ = writeln!(
         out,
@@ -130,8 +126,8 @@ fn monitoring_section(caps: &Capabilities) -> String {
 
 /// The advisory about the DSN's TLS (a remote host with a mode that does not verify it).
 fn transport_advisory(config: &Config) -> Option<Advisory> {
-    let (pg, tls) = parse_dsn_tls(config.dsn.as_ref()?.expose()).ok()?;
-    db::tls::unverified_advisory(&pg, &tls)
+    let dsn = config.target.as_ref()?;
+    db::tls::unverified_advisory(dsn.pg(), dsn.tls())
 }
 
 pub async fn check_config(config: &Config, source: &str) -> CheckReport {

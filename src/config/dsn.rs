@@ -120,6 +120,57 @@ impl DbTls {
     }
 }
 
+/// The DSN parsed and checked once, when the configuration is loaded: the connection settings
+/// and the TLS settings every connection is made from. Its `Debug` names the target (host, port,
+/// database, user, sslmode), never the password.
+#[derive(Clone)]
+pub struct Dsn {
+    pg: tokio_postgres::Config,
+    tls: DbTls,
+}
+
+impl Dsn {
+    /// The error names the parameter at fault, never a value.
+    pub fn parse(text: &str) -> Result<Dsn, String> {
+        let (pg, tls) = parse_dsn_tls(text)?;
+        Ok(Dsn { pg, tls })
+    }
+
+    /// The connection settings, as parsed (the agent adds `application_name` and the connect
+    /// timeout per connection).
+    pub fn pg(&self) -> &tokio_postgres::Config {
+        &self.pg
+    }
+
+    pub fn tls(&self) -> &DbTls {
+        &self.tls
+    }
+
+    /// `user@host:port/database`, for logs and reports.
+    pub fn target(&self) -> String {
+        describe_dsn(&self.pg)
+    }
+
+    /// The `db` label: the database name, else the user name (PostgreSQL's default), else
+    /// `postgres`.
+    pub fn database_label(&self) -> String {
+        self.pg
+            .get_dbname()
+            .or(self.pg.get_user())
+            .unwrap_or("postgres")
+            .to_string()
+    }
+}
+
+impl fmt::Debug for Dsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dsn")
+            .field("target", &self.target())
+            .field("sslmode", &self.tls.mode.as_str())
+            .finish()
+    }
+}
+
 /// Parses a DSN. The error names the parameter at fault, never a value.
 pub fn parse_dsn(dsn: &str) -> Result<tokio_postgres::Config, String> {
     parse_dsn_tls(dsn).map(|(config, _)| config)
@@ -622,6 +673,18 @@ mod tests {
                 _ => format!("%{b:02X}"),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_parsed_dsn_names_its_target_and_hides_its_password() {
+        let dsn = Dsn::parse("postgres://monitor:hunter2@db.internal:5433/app?sslmode=require").unwrap();
+        assert_eq!(dsn.database_label(), "app");
+        assert_eq!(dsn.tls().mode, SslMode::Require);
+        assert_eq!(dsn.pg().get_ports(), &[5433]);
+        let shown = format!("{dsn:?} {}", dsn.target());
+        assert!(shown.contains("db.internal") && !shown.contains("hunter2"), "{shown}");
+        // No database named: PostgreSQL's default is the user name.
+        assert_eq!(Dsn::parse("host=h user=monitor").unwrap().database_label(), "monitor");
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod bounds;
 mod dsn;
 pub mod source;
 
-pub use dsn::{describe_dsn, parse_dsn, parse_dsn_tls, DbTls, DbVerify, Secret, SslMode};
+pub use dsn::{describe_dsn, parse_dsn, parse_dsn_tls, DbTls, DbVerify, Dsn, Secret, SslMode};
 
 use crate::loops::PerLoop;
 use serde::{Deserialize, Serialize};
@@ -81,6 +81,10 @@ pub struct Config {
     /// Connection string (URL or key=value); normally from `PGMON_DSN`.
     #[serde(skip_serializing)]
     pub dsn: Option<Secret>,
+    /// `dsn` parsed and checked by [`Config::load`]: what the agent connects with
+    /// ([`Config::require_dsn`]).
+    #[serde(skip)]
+    pub target: Option<Dsn>,
     #[serde(
         deserialize_with = "intervals_over_defaults",
         serialize_with = "crate::loops::durations::serialize"
@@ -109,6 +113,7 @@ impl Default for Config {
         Self {
             cluster: "default".into(),
             dsn: None,
+            target: None,
             sample_intervals: DEFAULT_INTERVALS,
             budgets: DEFAULT_BUDGETS,
             limits: Limits::default(),
@@ -529,15 +534,16 @@ impl Config {
         if let Ok(tree) = raw.clone().try_deserialize::<config::Map<String, config::Value>>() {
             source::check_shape(&tree, &defaults, "")?;
         }
-        let cfg: Config = raw.try_deserialize().map_err(parse_error)?;
-        cfg.validate()?;
+        let mut cfg: Config = raw.try_deserialize().map_err(parse_error)?;
+        cfg.target = cfg.validate()?;
         Ok(cfg)
     }
 
     /// Checks ranges and cross-key rules that serde cannot express: every number and
     /// duration within its range, warn/crit pairs ordered, strings capped ([`bounds`]), then
     /// the address, the DSN and the HTTP security keys.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks every key; returns the DSN parsed (when one is set), so it is parsed once.
+    pub fn validate(&self) -> Result<Option<Dsn>, ConfigError> {
         bounds::check(self)?;
         self.http.bind.parse::<SocketAddr>().map_err(|e| {
             invalid(
@@ -546,10 +552,12 @@ impl Config {
                 format!("not a socket address ({e}); use e.g. 127.0.0.1:8181"),
             )
         })?;
-        if let Some(dsn) = &self.dsn {
-            parse_dsn(dsn.expose()).map_err(|reason| invalid("dsn", "<redacted>", reason))?;
-        }
-        self.validate_http_security()
+        let target = match &self.dsn {
+            Some(dsn) => Some(Dsn::parse(dsn.expose()).map_err(|reason| invalid("dsn", "<redacted>", reason))?),
+            None => None,
+        };
+        self.validate_http_security()?;
+        Ok(target)
     }
 
     /// Shape only (which keys go together); the files are read at start by the HTTP side.
@@ -629,11 +637,12 @@ impl Config {
         Ok(())
     }
 
-    /// The DSN, required to run the agent (but not for `--healthcheck`).
-    pub fn require_dsn(&self) -> Result<&Secret, ConfigError> {
+    /// The parsed DSN, required to run the agent (but not for `--healthcheck`).
+    pub fn require_dsn(&self) -> Result<&Dsn, ConfigError> {
         self.dsn
             .as_ref()
             .filter(|d| !d.expose().trim().is_empty())
+            .and(self.target.as_ref())
             .ok_or(ConfigError::MissingDsn)
     }
 
@@ -711,7 +720,11 @@ mod tests {
         assert_eq!(cfg.cluster, "prod-eu-west");
         assert_eq!(cfg.http.bind, "127.0.0.1:9999");
         assert_eq!(cfg.sample_intervals.hot_path, Duration::from_secs(2));
-        assert_eq!(cfg.require_dsn().unwrap().expose(), "host=localhost user=u");
+        assert_eq!(cfg.dsn.as_ref().unwrap().expose(), "host=localhost user=u");
+        assert_eq!(
+            cfg.require_dsn().unwrap().target(),
+            describe_dsn(&parse_dsn("host=localhost user=u").unwrap())
+        );
     }
 
     #[test]

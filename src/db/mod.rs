@@ -14,7 +14,7 @@ pub mod capabilities;
 pub mod privileges;
 pub mod tls;
 
-use crate::config::{parse_dsn_tls, Config};
+use crate::config::Config;
 use crate::loops::{LoopName, PerLoop};
 use bb8::{ErrorSink, ManageConnection, Pool};
 use std::sync::{Arc, Mutex};
@@ -387,14 +387,14 @@ impl SessionGuardrails {
 /// What every connection is made from: the parsed DSN (application_name and connect timeout
 /// set), its `sslmode` and TLS connector. The error names the bad part, never the password.
 pub fn connect_settings(config: &Config) -> Result<Transport, String> {
-    let dsn = config.dsn.as_ref().ok_or("missing DSN")?;
-    let (mut pg, tls_settings) = parse_dsn_tls(dsn.expose())?;
+    let dsn = config.require_dsn().map_err(|e| e.to_string())?;
+    let (mut pg, tls_settings) = (dsn.pg().clone(), dsn.tls());
     pg.application_name("pgmon");
     if pg.get_connect_timeout().is_none() {
         pg.connect_timeout(Duration::from_millis(config.timeouts.connect_timeout_ms));
     }
     let limit = pg.get_connect_timeout().copied().unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-    Transport::new(pg, &tls_settings, limit)
+    Transport::new(pg, tls_settings, limit)
 }
 
 /// Builds the four pools without connecting.
