@@ -134,28 +134,19 @@ fn parse_value(v: &str) -> BoundValue {
     v.parse().map(BoundValue::Int).unwrap_or(BoundValue::Other)
 }
 
-/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// The civil (UTC) date and time `v` seconds after 1970-01-01 00:00; `None` outside the years
+/// jiff covers (-9999..=9999).
+fn civil(v: i64) -> Option<jiff::civil::DateTime> {
+    jiff::Timestamp::from_second(v)
+        .ok()
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).datetime())
 }
 
-/// (year, month, day) for days since 1970-01-01.
-pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+/// Seconds from 1970-01-01 00:00 to the civil date and time `dt` (read as UTC).
+fn civil_seconds(dt: jiff::civil::DateTime) -> Option<i64> {
+    dt.to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp().as_second())
 }
 
 /// `YYYY-MM-DD[ HH:MM[:SS[.frac]]][±HH[:MM]]` → epoch seconds (UTC).
@@ -164,11 +155,9 @@ pub fn parse_time(s: &str) -> Option<i64> {
     if s.len() < 10 || s.as_bytes().get(4) != Some(&b'-') || s.as_bytes().get(7) != Some(&b'-') {
         return None;
     }
-    let (y, m, d): (i64, i64, i64) = (s[0..4].parse().ok()?, s[5..7].parse().ok()?, s[8..10].parse().ok()?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let mut secs = days_from_civil(y, m, d) * 86_400;
+    let (y, m, d): (i16, i8, i8) = (s[0..4].parse().ok()?, s[5..7].parse().ok()?, s[8..10].parse().ok()?);
+    let date = jiff::civil::Date::new(y, m, d).ok()?;
+    let mut secs = civil_seconds(date.to_datetime(jiff::civil::Time::midnight()))?;
     let rest = s[10..].trim_start_matches(['T', ' ']);
     if rest.is_empty() {
         return Some(secs);
@@ -225,17 +214,12 @@ pub fn advance(from: i64, cadence: Cadence, width_seconds: i64) -> i64 {
         Cadence::Yearly => 12,
         _ => return from + width_seconds,
     };
-    let (days, secs) = (from.div_euclid(86_400), from.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    let total = y * 12 + (m - 1) + months;
-    let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
-    // The 31st plus a month is the last day of the next month, as PostgreSQL's `+ interval`.
-    days_from_civil(y, m, d.min(days_in_month(y, m))) * 86_400 + secs
-}
-
-pub fn days_in_month(y: i64, m: i64) -> i64 {
-    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    days_from_civil(ny, nm, 1) - days_from_civil(y, m, 1)
+    // jiff clamps the day: the 31st plus a month is the last day of the next month, as
+    // PostgreSQL's `+ interval '1 month'`.
+    civil(from)
+        .and_then(|dt| dt.checked_add(jiff::Span::new().months(months)).ok())
+        .and_then(civil_seconds)
+        .unwrap_or(from + width_seconds)
 }
 
 /// A time zone `timestamptz` bounds are read and extended in, by its PostgreSQL name.
@@ -353,10 +337,11 @@ fn format_value(v: i64, kind: KeyKind, zone: &KeyZone) -> String {
     if kind == KeyKind::Integer {
         return v.to_string();
     }
-    let (days, secs) = (v.div_euclid(86_400), v.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    let date = format!("{y:04}-{m:02}-{d:02}");
-    let clock = format!("{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60);
+    let Some(dt) = civil(v) else {
+        return v.to_string();
+    };
+    let date = dt.date().strftime("%Y-%m-%d").to_string();
+    let clock = dt.time().strftime("%H:%M:%S").to_string();
     match kind {
         KeyKind::Date => date,
         KeyKind::Timestamp => format!("{date} {clock}"),
@@ -377,14 +362,16 @@ fn child_suffix(v: i64, kind: KeyKind, cadence: Cadence) -> String {
     if kind == KeyKind::Integer {
         return v.to_string();
     }
-    let (days, secs) = (v.div_euclid(86_400), v.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    match cadence {
-        Cadence::Yearly => format!("{y:04}"),
-        Cadence::Monthly | Cadence::Quarterly => format!("{y:04}{m:02}"),
-        Cadence::Hourly => format!("{y:04}{m:02}{d:02}{:02}", secs / 3600),
-        _ => format!("{y:04}{m:02}{d:02}"),
-    }
+    let Some(dt) = civil(v) else {
+        return v.to_string();
+    };
+    let pattern = match cadence {
+        Cadence::Yearly => "%Y",
+        Cadence::Monthly | Cadence::Quarterly => "%Y%m",
+        Cadence::Hourly => "%Y%m%d%H",
+        _ => "%Y%m%d",
+    };
+    dt.strftime(pattern).to_string()
 }
 
 /// What [`collect`] reads: the declarative partitions, inheritance parents with their child
@@ -684,13 +671,21 @@ mod tests {
     }
 
     #[test]
-    fn civil_round_trip_and_known_epoch() {
+    fn civil_times_read_and_print_at_known_epochs() {
         assert_eq!(t("1970-01-01"), 0);
         assert_eq!(t("2000-03-01 12:00:00"), 951_912_000);
-        for days in [-800_000, -1, 0, 59, 11_016, 19_723, 800_000] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
+        assert_eq!(t("1969-12-31 23:00"), -3_600);
+        assert_eq!(parse_time("2026-02-30"), None, "no such day");
+        let utc = KeyZone::utc();
+        assert_eq!(
+            format_value(951_912_000, KeyKind::Timestamp, &utc),
+            "2000-03-01 12:00:00"
+        );
+        assert_eq!(format_value(-86_400, KeyKind::Date, &utc), "1969-12-31");
+        assert_eq!(
+            child_suffix(t("2026-12-01 07:00"), KeyKind::Timestamp, Cadence::Hourly),
+            "2026120107"
+        );
     }
 
     #[test]
@@ -800,7 +795,6 @@ mod tests {
             t("2027-02-28 06:00")
         );
         assert_eq!(advance(t("2024-02-29"), Cadence::Yearly, 0), t("2025-02-28"));
-        assert_eq!(days_in_month(2026, 12), 31);
         let rows = vec![
             row("m_dec", "FOR VALUES FROM ('2026-11-30') TO ('2026-12-31')", "date"),
             row("m_jan", "FOR VALUES FROM ('2026-12-31') TO ('2027-01-31')", "date"),
