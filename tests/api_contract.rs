@@ -161,18 +161,7 @@ impl Checker<'_> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_json_answer_matches_the_served_openapi_schema() {
     let pg = TestPostgres::start();
-    pg.psql("postgres", "CREATE DATABASE app");
-    pg.create_monitor_role("monitor", "pw", "app");
-    pg.psql(
-        "app",
-        "CREATE TABLE orders (id int PRIMARY KEY, v text);
-         INSERT INTO orders SELECT g, 'x' FROM generate_series(1, 5000) g;
-         CREATE INDEX orders_v ON orders (v);
-         DELETE FROM orders WHERE id <= 1000;
-         CREATE TABLE events (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
-         CREATE TABLE events_now PARTITION OF events
-           FOR VALUES FROM (now() - interval '1 day') TO (now() + interval '1 day');",
-    );
+    pg.seed_app(false);
     let agent = Agent::start(&pg.url("monitor", "pw", "app"), &test_config(""));
     let spec: Value = serde_json::from_str(&agent.get("/api/v1/openapi.json").1).expect("the document is JSON");
     let checker = Checker { doc: &spec };
@@ -184,13 +173,7 @@ async fn every_json_answer_matches_the_served_openapi_schema() {
     });
     // A session left blocked behind an idle transaction, so blocking events and long
     // transactions are listed too.
-    let holder = pg.client("app").await;
-    holder
-        .batch_execute("BEGIN; UPDATE orders SET v = 'y' WHERE id = 2000;")
-        .await
-        .unwrap();
-    let blocked = pg.client("app").await;
-    let waiter = tokio::spawn(async move { blocked.execute("UPDATE orders SET v = 'z' WHERE id = 2000", &[]).await });
+    let (holder, waiter) = pg.blocked_session("app").await;
     agent.wait_json("/api/v1/overview", WAIT, "the blocked session", |_, b| {
         (b["blocked_sessions"].as_i64()? >= 1).then_some(())
     });

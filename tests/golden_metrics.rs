@@ -82,31 +82,12 @@ fn golden() -> BTreeMap<String, bool> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_families_and_labels_match_the_golden_file() {
     let pg = TestPostgres::start();
-    pg.psql("postgres", "CREATE DATABASE app");
-    pg.psql("app", "CREATE EXTENSION pg_stat_statements");
-    pg.create_monitor_role("monitor", "pw", "app");
-    pg.psql(
-        "app",
-        "CREATE TABLE orders (id int PRIMARY KEY, v text);
-         INSERT INTO orders SELECT g, 'x' FROM generate_series(1, 5000) g;
-         CREATE INDEX orders_v ON orders (v);
-         DELETE FROM orders WHERE id <= 1000;
-         CREATE TABLE events (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
-         CREATE TABLE events_now PARTITION OF events
-           FOR VALUES FROM (now() - interval '1 day') TO (now() + interval '1 day');
-         SELECT count(*) FROM orders WHERE id > 10;",
-    );
+    pg.seed_app(true);
     let agent = Agent::start(
         &pg.url("monitor", "pw", "app"),
         &test_config("limits:\n  unused_index_min_bytes: 0\n"),
     );
-    let holder = pg.client("app").await;
-    holder
-        .batch_execute("BEGIN; UPDATE orders SET v = 'y' WHERE id = 2000;")
-        .await
-        .unwrap();
-    let blocked = pg.client("app").await;
-    let waiter = tokio::spawn(async move { blocked.execute("UPDATE orders SET v = 'z' WHERE id = 2000", &[]).await });
+    let (holder, waiter) = pg.blocked_session("app").await;
 
     // Every loop has run twice (rates need two samples) and the blocked session is seen.
     agent.wait_json("/api/v1/health", WAIT, "two runs of every loop", |_, b| {

@@ -360,6 +360,31 @@ impl TestPostgres {
         client
     }
 
+    /// A database `app` watched by role `monitor` (password `pw`) with something in every
+    /// panel: `orders` (4,000 live rows, 1,000 dead, a secondary index), a range-partitioned
+    /// `events` with a partition around now, and `accounts` row 1 for [`Self::blocked_session`].
+    /// `pg_stat_statements` is created first when `statements` is set.
+    pub fn seed_app(&self, statements: bool) {
+        self.psql("postgres", "CREATE DATABASE app");
+        if statements {
+            self.psql("app", "CREATE EXTENSION pg_stat_statements");
+        }
+        self.create_monitor_role("monitor", "pw", "app");
+        self.psql(
+            "app",
+            "CREATE TABLE orders (id int PRIMARY KEY, v text);
+             INSERT INTO orders SELECT g, 'x' FROM generate_series(1, 5000) g;
+             CREATE INDEX orders_v ON orders (v);
+             DELETE FROM orders WHERE id <= 1000;
+             CREATE TABLE events (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+             CREATE TABLE events_now PARTITION OF events
+               FOR VALUES FROM (now() - interval '1 day') TO (now() + interval '1 day');
+             CREATE TABLE accounts (id int PRIMARY KEY, balance int);
+             INSERT INTO accounts VALUES (1, 0);
+             SELECT count(*) FROM orders WHERE id > 10;",
+        );
+    }
+
     /// A real lock wait: one session updates `accounts` row 1 and stays idle in transaction,
     /// a second one blocks updating the same row. The test seeds `accounts (id int PRIMARY
     /// KEY, balance int)` with row 1. ROLLBACK on the holder ends both; the waiter then returns.

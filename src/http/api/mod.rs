@@ -85,6 +85,18 @@ fn freshness(view: &StateView, loop_name: LoopName, at: SystemTime) -> (u64, Opt
     (age, view.stale_reason(loop_name, now))
 }
 
+/// The age of loop `S`'s latest snapshot and why it is stale, if it is; `(None, None)` before
+/// the loop's first run.
+fn snapshot_age<S: LoopSlot>(view: &StateView) -> (Option<u64>, Option<String>) {
+    match view.snapshots.get::<S>() {
+        Some(published) => {
+            let (age, stale) = freshness(view, S::LOOP, published.at);
+            (Some(age), stale)
+        }
+        None => (None, None),
+    }
+}
+
 fn sql_named(all: Vec<SqlUsed>, names: &[&str]) -> Vec<SqlUsed> {
     all.into_iter().filter(|s| names.contains(&s.collector)).collect()
 }

@@ -2,7 +2,7 @@
 //! canary) and the workload headline figures (TPS/QPS, latency, WAL, checkpoints), loop
 //! health and advisories. Fields of a loop with no snapshot yet are `null`.
 
-use super::{freshness, rfc3339, section, SectionErrors};
+use super::{rfc3339, section, snapshot_age, SectionErrors};
 use crate::actors::state::LoopHealth;
 use crate::alerts::engine::Alert;
 use crate::alerts::verdicts::{self, Surge};
@@ -12,13 +12,14 @@ use crate::collectors::canary::CanaryResult;
 use crate::collectors::checkpoints::CheckpointStats;
 use crate::collectors::connections::ConnectionStats;
 use crate::collectors::deadlocks::DatabaseIncidents;
+use crate::collectors::hot_path::HotPathSnapshot;
 use crate::collectors::temp::TempSpill;
 use crate::collectors::transactions::OpenTransaction;
 use crate::collectors::wal::WalStats;
+use crate::collectors::workload::WorkloadSnapshot;
 use crate::collectors::SqlUsed;
 use crate::db::capabilities::Advisory;
 use crate::http::AppState;
-use crate::loops::LoopName;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -110,13 +111,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
     let mut errors = SectionErrors::new();
     let hot = view.hot_path();
     let hp = hot.map(|p| &*p.snapshot);
-    let (age_seconds, stale) = match hot {
-        Some(p) => {
-            let (age, stale) = freshness(&view, LoopName::HotPath, p.at);
-            (Some(age), stale)
-        }
-        None => (None, None),
-    };
+    let (age_seconds, stale) = snapshot_age::<HotPathSnapshot>(&view);
     let connections = hp.and_then(|hp| section("connections", &hp.connections, &mut errors));
     let blocking = hp.and_then(|hp| section("blocking", &hp.blocking, &mut errors));
     let transactions = hp.and_then(|hp| section("transactions", &hp.transactions, &mut errors));
@@ -126,13 +121,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
 
     let work = view.workload();
     let w = work.map(|p| &*p.snapshot);
-    let (workload_age_seconds, workload_stale) = match work {
-        Some(p) => {
-            let (age, stale) = freshness(&view, LoopName::Workload, p.at);
-            (Some(age), stale)
-        }
-        None => (None, None),
-    };
+    let (workload_age_seconds, workload_stale) = snapshot_age::<WorkloadSnapshot>(&view);
     let throughput = w.and_then(|w| section("throughput", &w.throughput, &mut errors));
     let wal = w.and_then(|w| section("wal", &w.wal, &mut errors));
     let checkpoints = w.and_then(|w| section("checkpoints", &w.checkpoints, &mut errors));
