@@ -126,3 +126,84 @@ fn respond<S: LoopSlot, B: Serialize>(
     };
     HttpResponse::Ok().json(build(&view, &published.snapshot, envelope))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Section and SQL names are strings that link a snapshot, the API and the UI; these tests
+    //! read the sources so a renamed or misspelt one fails here, not as a silent `null`.
+
+    use regex_lite::Regex;
+    use std::collections::BTreeSet;
+
+    const SNAPSHOTS: &[&str] = &[
+        include_str!("../../collectors/hot_path.rs"),
+        include_str!("../../collectors/workload.rs"),
+        include_str!("../../collectors/storage.rs"),
+        include_str!("../../collectors/hourly.rs"),
+    ];
+    const HANDLERS: &[&str] = &[
+        include_str!("overview.rs"),
+        include_str!("workload.rs"),
+        include_str!("hourly.rs"),
+        include_str!("storage.rs"),
+        include_str!("mod.rs"),
+    ];
+
+    /// The names each snapshot's `sections()` lists, each checked against its field.
+    fn snapshot_sections() -> BTreeSet<String> {
+        let listed = Regex::new(r#"\("([a-z_]+)", self\.([a-z_]+)\.as_ref\(\)\.err\(\)\)"#).unwrap();
+        let mut names = BTreeSet::new();
+        for source in SNAPSHOTS {
+            for c in listed.captures_iter(source) {
+                assert_eq!(&c[1], &c[2], "section {:?} is listed under another field's name", &c[1]);
+                names.insert(c[1].to_string());
+            }
+        }
+        assert!(names.len() >= 15, "the scan found too few sections: {names:?}");
+        names
+    }
+
+    #[test]
+    fn every_section_the_api_reports_is_a_snapshot_section_of_that_name() {
+        let sections = snapshot_sections();
+        let reported = Regex::new(r#"section\(\s*"([a-z_]+)",\s*&[a-z_]+(?:\.snapshot)?\.([a-z_]+)"#).unwrap();
+        let mut seen = 0;
+        for source in HANDLERS {
+            for c in reported.captures_iter(source) {
+                assert_eq!(
+                    &c[1], &c[2],
+                    "the API reports field {:?} under the name {:?}",
+                    &c[2], &c[1]
+                );
+                assert!(sections.contains(&c[1]), "{:?} is no snapshot section", &c[1]);
+                seen += 1;
+            }
+        }
+        assert!(seen >= 10, "the scan found too few section() calls");
+    }
+
+    #[test]
+    fn every_sql_an_endpoint_picks_by_name_is_a_collector_statement() {
+        let mut collectors = BTreeSet::new();
+        let declared = Regex::new(r#"collector: "([a-z_]+)""#).unwrap();
+        for source in SNAPSHOTS {
+            collectors.extend(declared.captures_iter(source).map(|c| c[1].to_string()));
+        }
+        let picked = Regex::new(r#"sql_named\([^&]*&\[([^\]]*)\]"#).unwrap();
+        let name = Regex::new(r#""([a-z_]+)""#).unwrap();
+        let mut seen = 0;
+        for source in HANDLERS {
+            for c in picked.captures_iter(source) {
+                for n in name.captures_iter(&c[1]) {
+                    assert!(
+                        collectors.contains(&n[1]),
+                        "no collector statement is named {:?}",
+                        &n[1]
+                    );
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen >= 5, "the scan found too few sql_named() names");
+    }
+}
