@@ -10,7 +10,7 @@ use pgmon::actors::loop_actor::{CapabilitiesCache, DatabaseLink, LoopActor, Loop
 use pgmon::actors::state::GetView;
 use pgmon::actors::state::{LoopHealth, StateActor};
 use pgmon::collectors::{LoopJob, LoopSnapshot};
-use pgmon::config::{Config, Secret};
+use pgmon::config::Config;
 use pgmon::db::capabilities::Capabilities;
 use pgmon::loops::{FailureKind, LoopName};
 use pgmon::telemetry::{SeriesNaming, Telemetry};
@@ -56,10 +56,9 @@ fn start_loop(
     budget: Duration,
 ) -> (Addr<StateActor>, Addr<LoopActor>) {
     pg.create_monitor_role("monitor", "pw", "postgres");
-    let config = Config {
-        dsn: Some(Secret::new(pg.url("monitor", "pw", "postgres"))),
-        ..Config::default()
-    };
+    let config = Config::default()
+        .with_dsn(&pg.url("monitor", "pw", "postgres"))
+        .unwrap();
     let pools = pgmon::db::build_pools(&config).unwrap();
     let telemetry = Telemetry::new(SeriesNaming {
         cluster: "c".into(),

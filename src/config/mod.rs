@@ -642,8 +642,21 @@ impl Config {
         self.dsn
             .as_ref()
             .filter(|d| !d.expose().trim().is_empty())
-            .and(self.target.as_ref())
-            .ok_or(ConfigError::MissingDsn)
+            .ok_or(ConfigError::MissingDsn)?;
+        self.target.as_ref().ok_or_else(|| {
+            invalid(
+                "dsn",
+                "<redacted>",
+                "set but not parsed: build the configuration with Config::load or Config::with_dsn",
+            )
+        })
+    }
+
+    /// This configuration with `dsn` set and parsed (for configurations built in code).
+    pub fn with_dsn(mut self, dsn: &str) -> Result<Config, ConfigError> {
+        self.target = Some(Dsn::parse(dsn).map_err(|reason| invalid("dsn", "<redacted>", reason))?);
+        self.dsn = Some(Secret::new(dsn));
+        Ok(self)
     }
 
     pub fn bind_addr(&self) -> SocketAddr {
