@@ -62,6 +62,23 @@ pub fn prometheus_rules(config: &Config) -> String {
     let checkpoint_summary = "Checkpoint thrash on {{ $labels.cluster }}: consider raising max_wal_size";
     let repl_summary = "Replica {{ $labels.replica }} lagging on {{ $labels.cluster }}";
     let wrap_summary = "Wraparound database {{ $labels.database }} age {{ $value }}";
+    let slot_summary =
+        "Inactive slot {{ $labels.slot }} retains {{ $value | humanize1024 }}B of WAL on {{ $labels.cluster }}";
+    let archive_failing_summary = "WAL archiving on {{ $labels.cluster }} fails with no success in 5m";
+    // An inactive slot: an active one is streaming, and its lag is replication_lag's.
+    let slot_retained = |bytes: u64| {
+        format!(
+            "{} >= {} and on (cluster, db, slot, slot_type) {} == 0",
+            m("pg_replication_slot_retained_bytes"),
+            bytes_expr(bytes),
+            m("pg_replication_slot_active")
+        )
+    };
+    let archiving_failing = format!(
+        "increase({}[5m]) > 0 and on (cluster, db) increase({}[5m]) == 0",
+        m("pg_wal_archive_failed_total"),
+        m("pg_wal_archived_total")
+    );
     let unused_warn = config.limits.unused_index_min_bytes;
     let dead = |pct: f64| {
         format!(
@@ -248,6 +265,59 @@ pub fn prometheus_rules(config: &Config) -> String {
             None,
             "crit",
             deadlock_summary,
+        ),
+        rule(
+            "PgmonReplicationSlotRetentionWarn",
+            slot_retained(a.slot_retained_warn_bytes),
+            None,
+            "warn",
+            slot_summary,
+        ),
+        rule(
+            "PgmonReplicationSlotRetentionCrit",
+            slot_retained(a.slot_retained_crit_bytes),
+            None,
+            "crit",
+            slot_summary,
+        ),
+        rule(
+            "PgmonReplicationSlotWalUnreserved",
+            format!("{}{{wal_status=\"unreserved\"}} == 1", m("pg_replication_slot_wal_status")),
+            None,
+            "warn",
+            "Slot {{ $labels.slot }} on {{ $labels.cluster }}: its WAL is past max_slot_wal_keep_size and may be removed",
+        ),
+        rule(
+            "PgmonReplicationSlotLost",
+            format!("{}{{wal_status=\"lost\"}} == 1", m("pg_replication_slot_wal_status")),
+            None,
+            "crit",
+            "Slot {{ $labels.slot }} on {{ $labels.cluster }} lost the WAL it needed and can no longer be used",
+        ),
+        rule(
+            "PgmonWalArchivingFailingWarn",
+            archiving_failing.clone(),
+            None,
+            "warn",
+            archive_failing_summary,
+        ),
+        rule(
+            "PgmonWalArchivingFailingCrit",
+            archiving_failing,
+            Some(for_expr(a.archive_failing_crit_after)),
+            "crit",
+            archive_failing_summary,
+        ),
+        rule(
+            "PgmonWalArchivingStalled",
+            format!(
+                "{} > {}",
+                m("pg_wal_archive_oldest_ready_seconds"),
+                a.archive_stalled_after.as_secs()
+            ),
+            None,
+            "warn",
+            "A WAL segment on {{ $labels.cluster }} has waited {{ $value | humanizeDuration }} to be archived",
         ),
         rule(
             "PgmonWraparoundWarn",

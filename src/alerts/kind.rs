@@ -1,4 +1,4 @@
-//! The alert catalog's kinds (spec §6 plus `deadlocks`), as an enum: a rule, the engine, the
+//! The alert catalog's kinds (spec §6 plus `deadlocks`, replication slots and WAL archiving), as an enum: a rule, the engine, the
 //! API, the Notifier's payloads and the `alerts_total{kind}` label all name a kind the compiler
 //! knows; its text form (`snake_case`) is the one users script against.
 
@@ -18,6 +18,9 @@ pub enum AlertKind {
     WalSurge,
     TempSurge,
     ReplicationLag,
+    ReplicationSlotRetention,
+    WalArchivingFailing,
+    WalArchivingStalled,
     Deadlocks,
     Wraparound,
     PartitionHorizon,
@@ -27,7 +30,7 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// Every kind, in the catalog's order.
-    pub const ALL: [AlertKind; 15] = [
+    pub const ALL: [AlertKind; 18] = [
         AlertKind::ConnectionSaturation,
         AlertKind::LongTransaction,
         AlertKind::BlockingLocks,
@@ -38,6 +41,9 @@ impl AlertKind {
         AlertKind::WalSurge,
         AlertKind::TempSurge,
         AlertKind::ReplicationLag,
+        AlertKind::ReplicationSlotRetention,
+        AlertKind::WalArchivingFailing,
+        AlertKind::WalArchivingStalled,
         AlertKind::Deadlocks,
         AlertKind::Wraparound,
         AlertKind::PartitionHorizon,
@@ -57,6 +63,9 @@ impl AlertKind {
             AlertKind::WalSurge => "wal_surge",
             AlertKind::TempSurge => "temp_surge",
             AlertKind::ReplicationLag => "replication_lag",
+            AlertKind::ReplicationSlotRetention => "replication_slot_retention",
+            AlertKind::WalArchivingFailing => "wal_archiving_failing",
+            AlertKind::WalArchivingStalled => "wal_archiving_stalled",
             AlertKind::Deadlocks => "deadlocks",
             AlertKind::Wraparound => "wraparound",
             AlertKind::PartitionHorizon => "partition_horizon",

@@ -323,6 +323,40 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
             out.push(cond(kind, kind.as_str(), sev, msg, vec![]));
         }
     }
+    for judged in w.slots.iter().flat_map(|slots| verdicts::slot_retention(slots, t)) {
+        if let (Some(sev), Some(verdict)) = (judged.severity, judged.verdict) {
+            let slot = judged.slot.slot;
+            out.push(cond(
+                AlertKind::ReplicationSlotRetention,
+                format!("replication_slot_retention:{slot}"),
+                sev,
+                format!("Replication slot {verdict}"),
+                vec![("slot", slot), ("slot_type", judged.slot.slot_type)],
+            ));
+        }
+    }
+    if let Ok(a) = &w.archiving {
+        let status = verdicts::archiving(a, t);
+        let message = status.verdict.clone().unwrap_or_default();
+        if let Some(sev) = status.failing {
+            out.push(cond(
+                AlertKind::WalArchivingFailing,
+                "wal_archiving_failing",
+                sev,
+                format!("WAL archiving failing: {message}"),
+                vec![],
+            ));
+        }
+        if let Some(sev) = status.stalled {
+            out.push(cond(
+                AlertKind::WalArchivingStalled,
+                "wal_archiving_stalled",
+                sev,
+                format!("WAL archiving stalled: {message}"),
+                vec![],
+            ));
+        }
+    }
     for d in w.deadlocks.iter().flatten() {
         let new = d.new_deadlocks.unwrap_or(0).max(0) as u64;
         // At least the threshold: one deadlock is already one killed transaction.
@@ -518,7 +552,83 @@ mod tests {
             }),
             freshness: Ok(tables),
             deadlocks: Ok(Vec::new()),
+            slots: Ok(Vec::new()),
+            archiving: Err("not needed".into()),
+            wal_directory: Err("not needed".into()),
         }
+    }
+
+    #[test]
+    fn slot_retention_and_archiving_alerts_name_the_slot_and_the_segment() {
+        use crate::collectors::{archiver::Archiving, slots::ReplicationSlot};
+        let mut w = work(vec![], None, None, None, None);
+        w.slots = Ok(vec![ReplicationSlot {
+            slot: "standby_1".into(),
+            slot_type: "physical".into(),
+            active: false,
+            database: String::new(),
+            retained_bytes: 2.0 * 1024.0 * 1024.0 * 1024.0,
+            wal_status: Some("extended".into()),
+            safe_wal_size_bytes: None,
+            xmin_age: None,
+            catalog_xmin_age: None,
+        }]);
+        w.archiving = Ok(Archiving {
+            archive_mode: "on".into(),
+            enabled: true,
+            archived_total: 0,
+            failed_total: 9,
+            new_failures: Some(3),
+            last_archived_wal: None,
+            last_archived_seconds: None,
+            last_failed_wal: Some("000000010000000000000002".into()),
+            last_failed_seconds: Some(4.0),
+            failing_now: true,
+            failing_seconds: Some(90.0),
+            ready_segments: Some(1),
+            oldest_ready_seconds: Some(95.0),
+        });
+        let found: Vec<Condition> = evaluate(
+            &Inputs {
+                workload: Some(&w),
+                ..Inputs::default()
+            },
+            &AlertThresholds::default(),
+        )
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+        let slot = found
+            .iter()
+            .find(|c| c.kind == AlertKind::ReplicationSlotRetention)
+            .expect("slot alert");
+        assert_eq!(
+            (slot.dedupe_key.as_str(), slot.severity),
+            ("replication_slot_retention:standby_1", Severity::Warn)
+        );
+        assert!(
+            slot.message.contains("standby_1") && slot.message.contains("2.0 GiB"),
+            "{}",
+            slot.message
+        );
+        assert_eq!(
+            slot.labels,
+            vec![("slot", "standby_1".to_string()), ("slot_type", "physical".to_string())]
+        );
+        let failing = found
+            .iter()
+            .find(|c| c.kind == AlertKind::WalArchivingFailing)
+            .expect("archiving alert");
+        assert_eq!(failing.severity, Severity::Warn);
+        assert!(
+            failing.message.contains("000000010000000000000002"),
+            "{}",
+            failing.message
+        );
+        assert!(
+            !found.iter().any(|c| c.kind == AlertKind::WalArchivingStalled),
+            "failing, not stalled"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! per view or topic, each with its SQL as named consts first. They know nothing of actors,
 //! HTTP or Prometheus. The loop files (`hot_path.rs`, …) list which collectors a loop runs.
 
+pub mod archiver;
 pub mod autovacuum;
 pub mod bloat;
 pub mod blocking;
@@ -17,6 +18,7 @@ pub mod partitions;
 pub mod relation_locks;
 pub mod replication;
 pub mod sizes;
+pub mod slots;
 pub mod stale_stats;
 pub mod stat_monitor;
 pub mod statements;
@@ -24,6 +26,7 @@ pub mod storage;
 pub mod temp;
 pub mod transactions;
 pub mod wal;
+pub mod wal_dir;
 pub mod workload;
 pub mod wraparound;
 

@@ -3,13 +3,16 @@
 //! connection. Rates come from the previous sample this job carries; whether a rate is a surge
 //! is decided in `alerts::verdicts`, not here.
 
+use super::archiver::{self, ArchiverHistory, Archiving};
 use super::checkpoints::{self, CheckpointStats, CheckpointWindow};
 use super::database_stats::{self, DatabaseTotals};
 use super::deadlocks;
 use super::freshness::{self, FreshnessFacts};
 use super::replication::{self, ReplicationStatus};
+use super::slots::{self, ReplicationSlot};
 use super::statements::{self, StatementTotals, TopStatements};
 use super::wal::{self, WalCounters, WalStats};
+use super::wal_dir::{self, WalDirectory};
 use super::{stat_monitor, within, CollectSettings, LoopJob, LoopSnapshot, Section, SqlUsed};
 use crate::db::capabilities::Capabilities;
 use futures::future::BoxFuture;
@@ -41,6 +44,12 @@ pub struct WorkloadSnapshot {
     pub freshness: Section<Vec<FreshnessFacts>>,
     /// Deadlocks and recovery conflicts per database (the `deadlocks` section).
     pub deadlocks: Section<Vec<deadlocks::DatabaseIncidents>>,
+    /// Replication slots and the WAL each retains.
+    pub slots: Section<Vec<ReplicationSlot>>,
+    /// WAL archiving: counters, failures, segments waiting.
+    pub archiving: Section<Archiving>,
+    /// The size of `pg_wal` against `max_wal_size`.
+    pub wal_directory: Section<WalDirectory>,
 }
 
 impl WorkloadSnapshot {
@@ -54,6 +63,9 @@ impl WorkloadSnapshot {
             ("replication", self.replication.as_ref().err()),
             ("freshness", self.freshness.as_ref().err()),
             ("deadlocks", self.deadlocks.as_ref().err()),
+            ("slots", self.slots.as_ref().err()),
+            ("archiving", self.archiving.as_ref().err()),
+            ("wal_directory", self.wal_directory.as_ref().err()),
         ]
     }
 
@@ -77,6 +89,8 @@ pub struct WorkloadJob {
     query_texts: HashMap<i64, Result<String, statements::Redacted>>,
     /// Each database's deadlock and conflict counters at the previous run.
     previous_deadlocks: deadlocks::Previous,
+    /// The archiver's failure counter at the previous run, and since when it is failing.
+    archiver_history: ArchiverHistory,
 }
 
 impl WorkloadJob {
@@ -91,6 +105,7 @@ impl WorkloadJob {
             vacuum_hours: HashMap::new(),
             query_texts: HashMap::new(),
             previous_deadlocks: deadlocks::Previous::new(),
+            archiver_history: ArchiverHistory::default(),
         }
     }
 
@@ -132,6 +147,9 @@ impl WorkloadJob {
             freshness_rows,
             deadlock_rows,
             percentiles,
+            slots,
+            archiver_row,
+            wal_directory,
         ) = tokio::join!(
             within(deadline, database_stats::collect(client)),
             within(deadline, statements_query),
@@ -141,6 +159,9 @@ impl WorkloadJob {
             within(deadline, freshness::collect(client, settings.limits.top_relations)),
             within(deadline, deadlocks::collect(client)),
             percentiles_query,
+            within(deadline, slots::collect(client, version)),
+            within(deadline, archiver::collect(client, caps.may_list_archive_status)),
+            within(deadline, wal_dir::collect(client, caps.may_list_wal_dir, &caps.role)),
         );
         let now = Instant::now();
         let since = |at: Instant| now.duration_since(at).as_secs_f64();
@@ -247,6 +268,8 @@ impl WorkloadJob {
             incidents
         });
 
+        let archiving = archiver_row.map(|row| archiver::observe(&row, &mut self.archiver_history));
+
         WorkloadSnapshot {
             database: caps.database.clone(),
             throughput,
@@ -256,6 +279,9 @@ impl WorkloadJob {
             replication,
             freshness,
             deadlocks,
+            slots,
+            archiving,
+            wal_directory,
         }
     }
 }
@@ -311,6 +337,22 @@ pub fn sql_used(caps: Option<&Capabilities>) -> Vec<SqlUsed> {
         SqlUsed {
             collector: "deadlocks",
             sql: deadlocks::DEADLOCKS_SQL,
+        },
+        SqlUsed {
+            collector: "slots",
+            sql: slots::slots_sql(version),
+        },
+        SqlUsed {
+            collector: "archiving",
+            sql: archiver::archiver_sql(caps.is_none_or(|c| c.may_list_archive_status)),
+        },
+        SqlUsed {
+            collector: "wal_directory",
+            sql: if caps.is_none_or(|c| c.may_list_wal_dir) {
+                wal_dir::WAL_DIR_SQL
+            } else {
+                wal_dir::MAX_WAL_SIZE_SQL
+            },
         },
     ];
     if caps.is_some_and(|c| c.has_extension("pg_stat_monitor")) {

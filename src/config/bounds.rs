@@ -283,6 +283,16 @@ pub fn bounds(c: &Config) -> Vec<Bound> {
         int("alerts.dead_tuples_min", a.dead_tuples_min, 0, MAX_COUNT, ""),
         bytes("alerts.repl_warn_bytes", a.repl_warn_bytes),
         bytes("alerts.repl_crit_bytes", a.repl_crit_bytes),
+        bytes("alerts.slot_retained_warn_bytes", a.slot_retained_warn_bytes),
+        bytes("alerts.slot_retained_crit_bytes", a.slot_retained_crit_bytes),
+        hold("alerts.archive_failing_crit_after", a.archive_failing_crit_after),
+        dur(
+            "alerts.archive_stalled_after",
+            a.archive_stalled_after,
+            Duration::from_secs(60),
+            day,
+            " (a segment waiting longer is stalled archiving)",
+        ),
         hold("alerts.connections_for", a.connections_for),
         hold("alerts.dead_tuples_for", a.dead_tuples_for),
         hold("alerts.wal_surge_for", a.wal_surge_for),
@@ -355,6 +365,7 @@ pub const PAIRS: &[Pair] = &[
     },
     higher("alerts.dead_tuples_warn_pct", "alerts.dead_tuples_crit_pct"),
     higher("alerts.deadlocks_warn", "alerts.deadlocks_crit"),
+    higher("alerts.slot_retained_warn_bytes", "alerts.slot_retained_crit_bytes"),
 ];
 
 const fn higher(warn: &'static str, crit: &'static str) -> Pair {

@@ -219,6 +219,16 @@ pub struct AlertThresholds {
     /// Deadlocks in one database since the previous workload run.
     pub deadlocks_warn: u64,
     pub deadlocks_crit: u64,
+    /// WAL an inactive replication slot retains before `replication_slot_retention` fires.
+    pub slot_retained_warn_bytes: u64,
+    pub slot_retained_crit_bytes: u64,
+    /// How long WAL archiving may fail (no success in between) before its alert is crit.
+    #[serde(with = "humantime_serde")]
+    pub archive_failing_crit_after: Duration,
+    /// How long a completed WAL segment may wait for `archive_command` before archiving counts
+    /// as stalled.
+    #[serde(with = "humantime_serde")]
+    pub archive_stalled_after: Duration,
     /// How long a condition must hold before its alert fires (the catalog's `for`).
     #[serde(with = "humantime_serde")]
     pub connections_for: Duration,
@@ -265,6 +275,10 @@ impl Default for AlertThresholds {
             repl_crit_bytes: 10 * 1024 * 1024 * 1024,
             deadlocks_warn: 1,
             deadlocks_crit: 10,
+            slot_retained_warn_bytes: 1024 * 1024 * 1024,
+            slot_retained_crit_bytes: 10 * 1024 * 1024 * 1024,
+            archive_failing_crit_after: Duration::from_secs(900),
+            archive_stalled_after: Duration::from_secs(1800),
             connections_for: Duration::from_secs(120),
             dead_tuples_for: Duration::from_secs(600),
             wal_surge_for: Duration::from_secs(900),

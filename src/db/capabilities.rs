@@ -13,6 +13,8 @@ SELECT current_setting('server_version_num')::int AS server_version_num,
        pg_is_in_recovery() AS in_recovery,
        (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS is_superuser,
        pg_has_role(current_user, 'pg_monitor', 'USAGE') AS has_pg_monitor,
+       has_function_privilege('pg_ls_waldir()', 'EXECUTE') AS may_list_wal_dir,
+       has_function_privilege('pg_ls_archive_statusdir()', 'EXECUTE') AS may_list_archive_status,
        (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS shared_preload_libraries,
        (SELECT setting FROM pg_settings WHERE name = 'track_io_timing') AS track_io_timing,
        (SELECT setting FROM pg_settings WHERE name = 'pg_stat_statements.track') AS pgss_track,
@@ -23,7 +25,9 @@ SELECT current_setting('server_version_num')::int AS server_version_num,
 /// agent runs: when it differs from the detected capabilities, they are detected again.
 pub const PRIVILEGE_PROBE_SQL: &str = "\
 SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS is_superuser,
-       pg_has_role(current_user, 'pg_monitor', 'USAGE') AS has_pg_monitor";
+       pg_has_role(current_user, 'pg_monitor', 'USAGE') AS has_pg_monitor,
+       has_function_privilege('pg_ls_waldir()', 'EXECUTE') AS may_list_wal_dir,
+       has_function_privilege('pg_ls_archive_statusdir()', 'EXECUTE') AS may_list_archive_status";
 
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Capabilities {
@@ -34,6 +38,10 @@ pub struct Capabilities {
     pub in_recovery: bool,
     pub is_superuser: bool,
     pub has_pg_monitor: bool,
+    /// The role may run `pg_ls_waldir()` (pg_monitor, or a direct grant): the WAL directory.
+    pub may_list_wal_dir: bool,
+    /// The role may run `pg_ls_archive_statusdir()`: the segments waiting to be archived.
+    pub may_list_archive_status: bool,
     /// `None` when the role may not read it (it needs pg_read_all_settings, part of pg_monitor).
     pub shared_preload_libraries: Option<String>,
     pub track_io_timing: Option<String>,
@@ -62,6 +70,8 @@ impl Capabilities {
             in_recovery: row.try_get("in_recovery")?,
             is_superuser: row.try_get("is_superuser")?,
             has_pg_monitor: row.try_get("has_pg_monitor")?,
+            may_list_wal_dir: row.try_get("may_list_wal_dir")?,
+            may_list_archive_status: row.try_get("may_list_archive_status")?,
             shared_preload_libraries: row.try_get("shared_preload_libraries")?,
             track_io_timing: row.try_get("track_io_timing")?,
             pg_stat_statements_track: row.try_get("pgss_track")?,
@@ -70,12 +80,18 @@ impl Capabilities {
         })
     }
 
-    /// Whether the role's superuser flag or pg_monitor membership changed since detection.
+    /// Whether the role's superuser flag, pg_monitor membership or its right to list the WAL
+    /// and archive status directories changed since detection.
     pub async fn privileges_changed(&self, client: &Client) -> Result<bool, tokio_postgres::Error> {
         let row = client.query_one(PRIVILEGE_PROBE_SQL, &[]).await?;
         let is_superuser: bool = row.try_get("is_superuser")?;
         let has_pg_monitor: bool = row.try_get("has_pg_monitor")?;
-        Ok(is_superuser != self.is_superuser || has_pg_monitor != self.has_pg_monitor)
+        let may_list_wal_dir: bool = row.try_get("may_list_wal_dir")?;
+        let may_list_archive_status: bool = row.try_get("may_list_archive_status")?;
+        Ok(is_superuser != self.is_superuser
+            || has_pg_monitor != self.has_pg_monitor
+            || may_list_wal_dir != self.may_list_wal_dir
+            || may_list_archive_status != self.may_list_archive_status)
     }
 
     pub fn has_extension(&self, name: &str) -> bool {
@@ -418,6 +434,8 @@ mod tests {
             in_recovery: false,
             is_superuser: false,
             has_pg_monitor: true,
+            may_list_wal_dir: true,
+            may_list_archive_status: true,
             shared_preload_libraries: Some("auto_explain, pg_stat_statements".into()),
             track_io_timing: Some("on".into()),
             pg_stat_statements_track: Some("all".into()),

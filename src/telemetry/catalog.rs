@@ -312,6 +312,132 @@ pub const PG_DATABASE_CONFLICTS_TOTAL: MetricDef = def(
     "Queries a standby cancelled in each database to keep replaying (recovery conflicts), since the reset.",
 );
 
+pub const PG_REPLICATION_SLOT_RETAINED_BYTES: MetricDef = def(
+    "pg_replication_slot_retained_bytes",
+    Gauge,
+    Some(Unit::Bytes),
+    &["db", "slot", "slot_type"],
+    "pg_replication_slots",
+    "WAL a replication slot keeps from being recycled: from the current (on a standby, replayed) WAL position back to its restart_lsn.",
+);
+
+pub const PG_REPLICATION_SLOT_ACTIVE: MetricDef = def(
+    "pg_replication_slot_active",
+    Gauge,
+    None,
+    &["db", "slot", "slot_type"],
+    "pg_replication_slots",
+    "1 while a consumer streams from the slot, 0 when it is inactive (and retains WAL for nobody).",
+);
+
+pub const PG_REPLICATION_SLOT_SAFE_WAL_SIZE_BYTES: MetricDef = def(
+    "pg_replication_slot_safe_wal_size_bytes",
+    Gauge,
+    Some(Unit::Bytes),
+    &["db", "slot", "slot_type"],
+    "pg_replication_slots",
+    "PostgreSQL 13+: bytes that can still be written before the slot's WAL is at risk under max_slot_wal_keep_size (absent when unlimited).",
+);
+
+pub const PG_REPLICATION_SLOT_WAL_STATUS: MetricDef = def(
+    "pg_replication_slot_wal_status",
+    Gauge,
+    None,
+    &["db", "slot", "slot_type", "wal_status"],
+    "pg_replication_slots",
+    "PostgreSQL 13+: always 1, the wal_status label says reserved, extended, unreserved (WAL about to be removed) or lost.",
+);
+
+pub const PG_REPLICATION_SLOT_XMIN_AGE: MetricDef = def(
+    "pg_replication_slot_xmin_age",
+    Gauge,
+    Some(Unit::Count),
+    &["db", "slot", "slot_type"],
+    "pg_replication_slots",
+    "Transactions since the xmin (or, for a logical slot, the catalog_xmin) the slot holds back; vacuum cannot remove newer rows.",
+);
+
+pub const PG_WAL_ARCHIVING_ENABLED: MetricDef = def(
+    "pg_wal_archiving_enabled",
+    Gauge,
+    None,
+    &["db"],
+    "pg_settings",
+    "1 when archive_mode is on or always, 0 when off.",
+);
+
+pub const PG_WAL_ARCHIVED_TOTAL: MetricDef = def(
+    "pg_wal_archived_total",
+    Counter,
+    Some(Unit::Count),
+    &["db"],
+    "pg_stat_archiver",
+    "WAL segments archived successfully since the statistics reset.",
+);
+
+pub const PG_WAL_ARCHIVE_FAILED_TOTAL: MetricDef = def(
+    "pg_wal_archive_failed_total",
+    Counter,
+    Some(Unit::Count),
+    &["db"],
+    "pg_stat_archiver",
+    "Failed archive_command attempts since the statistics reset.",
+);
+
+pub const PG_WAL_LAST_ARCHIVE_AGE_SECONDS: MetricDef = def(
+    "pg_wal_last_archive_age_seconds",
+    Gauge,
+    Some(Unit::Seconds),
+    &["db"],
+    "pg_stat_archiver",
+    "Seconds since the last successful archive (absent when none since the reset).",
+);
+
+pub const PG_WAL_ARCHIVE_READY_SEGMENTS: MetricDef = def(
+    "pg_wal_archive_ready_segments",
+    Gauge,
+    Some(Unit::Count),
+    &["db"],
+    "pg_ls_archive_statusdir()",
+    "Completed WAL segments waiting for archive_command (.ready files).",
+);
+
+pub const PG_WAL_ARCHIVE_OLDEST_READY_SECONDS: MetricDef = def(
+    "pg_wal_archive_oldest_ready_seconds",
+    Gauge,
+    Some(Unit::Seconds),
+    &["db"],
+    "pg_ls_archive_statusdir()",
+    "Seconds the oldest segment waiting for archive_command has waited (absent when none waits).",
+);
+
+pub const PG_WAL_DIRECTORY_BYTES: MetricDef = def(
+    "pg_wal_directory_bytes",
+    Gauge,
+    Some(Unit::Bytes),
+    &["db"],
+    "pg_ls_waldir()",
+    "Bytes of every file in pg_wal.",
+);
+
+pub const PG_WAL_DIRECTORY_SEGMENTS: MetricDef = def(
+    "pg_wal_directory_segments",
+    Gauge,
+    Some(Unit::Count),
+    &["db"],
+    "pg_ls_waldir()",
+    "WAL segment files in pg_wal.",
+);
+
+pub const PG_MAX_WAL_SIZE_BYTES: MetricDef = def(
+    "pg_max_wal_size_bytes",
+    Gauge,
+    Some(Unit::Bytes),
+    &["db"],
+    "pg_settings",
+    "The max_wal_size setting in bytes: the soft limit checkpoints keep pg_wal under; a pg_wal above it is being held back.",
+);
+
 pub const PG_CHECKPOINTS_REQUESTED_RATIO: MetricDef = def(
     "pg_checkpoints_requested_ratio",
     Gauge,
@@ -687,6 +813,20 @@ pub const CATALOG: &[MetricDef] = &[
     PG_CHECKPOINTS_REQUESTED_TOTAL,
     PG_DATABASE_DEADLOCKS_TOTAL,
     PG_DATABASE_CONFLICTS_TOTAL,
+    PG_REPLICATION_SLOT_RETAINED_BYTES,
+    PG_REPLICATION_SLOT_ACTIVE,
+    PG_REPLICATION_SLOT_SAFE_WAL_SIZE_BYTES,
+    PG_REPLICATION_SLOT_WAL_STATUS,
+    PG_REPLICATION_SLOT_XMIN_AGE,
+    PG_WAL_ARCHIVING_ENABLED,
+    PG_WAL_ARCHIVED_TOTAL,
+    PG_WAL_ARCHIVE_FAILED_TOTAL,
+    PG_WAL_LAST_ARCHIVE_AGE_SECONDS,
+    PG_WAL_ARCHIVE_READY_SEGMENTS,
+    PG_WAL_ARCHIVE_OLDEST_READY_SECONDS,
+    PG_WAL_DIRECTORY_BYTES,
+    PG_WAL_DIRECTORY_SEGMENTS,
+    PG_MAX_WAL_SIZE_BYTES,
     PG_CHECKPOINTS_REQUESTED_RATIO,
     PG_CHECKPOINTS_MEAN_INTERVAL_SECONDS,
     PG_REPLICATION_LAG_SECONDS,

@@ -74,6 +74,50 @@ pub fn record(n: &SeriesNaming, s: &WorkloadSnapshot) -> Vec<FloatCounter> {
             }
         }
     }
+    for slot in s.slots.iter().flatten() {
+        let labels = n.labels(&[("slot", slot.slot.clone()), ("slot_type", slot.slot_type.clone())]);
+        gauge!(n.name(&catalog::PG_REPLICATION_SLOT_RETAINED_BYTES), labels.clone()).set(slot.retained_bytes);
+        gauge!(n.name(&catalog::PG_REPLICATION_SLOT_ACTIVE), labels.clone()).set(if slot.active { 1.0 } else { 0.0 });
+        if let Some(safe) = slot.safe_wal_size_bytes {
+            gauge!(
+                n.name(&catalog::PG_REPLICATION_SLOT_SAFE_WAL_SIZE_BYTES),
+                labels.clone()
+            )
+            .set(safe);
+        }
+        if let Some(status) = &slot.wal_status {
+            let with_status = n.labels(&[
+                ("slot", slot.slot.clone()),
+                ("slot_type", slot.slot_type.clone()),
+                ("wal_status", status.clone()),
+            ]);
+            gauge!(n.name(&catalog::PG_REPLICATION_SLOT_WAL_STATUS), with_status).set(1.0);
+        }
+        if let Some(age) = slot.xmin_age.max(slot.catalog_xmin_age) {
+            gauge!(n.name(&catalog::PG_REPLICATION_SLOT_XMIN_AGE), labels).set(age as f64);
+        }
+    }
+    if let Ok(a) = &s.archiving {
+        gauge!(n.name(&catalog::PG_WAL_ARCHIVING_ENABLED), db.clone()).set(if a.enabled { 1.0 } else { 0.0 });
+        counter!(n.name(&catalog::PG_WAL_ARCHIVED_TOTAL), db.clone()).absolute(a.archived_total.max(0) as u64);
+        counter!(n.name(&catalog::PG_WAL_ARCHIVE_FAILED_TOTAL), db.clone()).absolute(a.failed_total.max(0) as u64);
+        if let Some(age) = a.last_archived_seconds {
+            gauge!(n.name(&catalog::PG_WAL_LAST_ARCHIVE_AGE_SECONDS), db.clone()).set(age);
+        }
+        if let Some(ready) = a.ready_segments {
+            gauge!(n.name(&catalog::PG_WAL_ARCHIVE_READY_SEGMENTS), db.clone()).set(ready as f64);
+        }
+        if let Some(age) = a.oldest_ready_seconds {
+            gauge!(n.name(&catalog::PG_WAL_ARCHIVE_OLDEST_READY_SECONDS), db.clone()).set(age);
+        }
+    }
+    if let Ok(d) = &s.wal_directory {
+        if let (Some(bytes), Some(segments)) = (d.bytes, d.segments) {
+            gauge!(n.name(&catalog::PG_WAL_DIRECTORY_BYTES), db.clone()).set(bytes);
+            gauge!(n.name(&catalog::PG_WAL_DIRECTORY_SEGMENTS), db.clone()).set(segments as f64);
+        }
+        gauge!(n.name(&catalog::PG_MAX_WAL_SIZE_BYTES), db.clone()).set(d.max_wal_size_bytes);
+    }
     for d in s.deadlocks.iter().flatten() {
         let labels = n.labels(&[("database", d.database.clone())]);
         counter!(n.name(&catalog::PG_DATABASE_DEADLOCKS_TOTAL), labels.clone())

@@ -362,7 +362,8 @@ impl TestPostgres {
 
     /// A database `app` watched by role `monitor` (password `pw`) with something in every
     /// panel: `orders` (4,000 live rows, 1,000 dead, a secondary index), a range-partitioned
-    /// `events` with a partition around now, and `accounts` row 1 for [`Self::blocked_session`].
+    /// `events` with a partition around now, `accounts` row 1 for [`Self::blocked_session`], and
+    /// an inactive physical replication slot `seed_slot`.
     /// `pg_stat_statements` is created first when `statements` is set.
     pub fn seed_app(&self, statements: bool) {
         self.psql("postgres", "CREATE DATABASE app");
@@ -383,6 +384,8 @@ impl TestPostgres {
              INSERT INTO accounts VALUES (1, 0);
              SELECT count(*) FROM orders WHERE id > 10;",
         );
+        // An inactive physical slot that reserves WAL: the slots section has a row.
+        self.psql("app", "SELECT pg_create_physical_replication_slot('seed_slot', true)");
     }
 
     /// A real lock wait: one session updates `accounts` row 1 and stays idle in transaction,

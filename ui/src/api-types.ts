@@ -167,7 +167,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Per-replica lag on a primary, own lag on a standby. */
+        /**
+         * Per-replica lag on a primary, own lag on a standby; replication slots, WAL archiving and
+         *     the WAL directory.
+         */
         get: operations["replication"];
         put?: never;
         post?: never;
@@ -382,7 +385,7 @@ export interface components {
             since: string;
         };
         /** @enum {string} */
-        AlertKind: "connection_saturation" | "long_transaction" | "blocking_locks" | "dead_tuples" | "stale_stats" | "autovacuum_starvation" | "checkpoint_thrash" | "wal_surge" | "temp_surge" | "replication_lag" | "deadlocks" | "wraparound" | "partition_horizon" | "agent_degraded" | "database_unreachable";
+        AlertKind: "connection_saturation" | "long_transaction" | "blocking_locks" | "dead_tuples" | "stale_stats" | "autovacuum_starvation" | "checkpoint_thrash" | "wal_surge" | "temp_surge" | "replication_lag" | "replication_slot_retention" | "wal_archiving_failing" | "wal_archiving_stalled" | "deadlocks" | "wraparound" | "partition_horizon" | "agent_degraded" | "database_unreachable";
         /** @description `GET /api/v1/alerts`. */
         AlertsResponse: {
             cluster: string;
@@ -393,6 +396,63 @@ export interface components {
             open: components["schemas"]["Alert"][];
             /** @description Recently resolved alerts, newest first. */
             recent: components["schemas"]["ResolvedAlert"][];
+        };
+        /**
+         * @description The archiver's state this run: the counters and ages PostgreSQL reports, and what the
+         *     agent observed across runs.
+         */
+        Archiving: {
+            /** @description `off`, `on` or `always`. */
+            archive_mode: string;
+            /** Format: int64 */
+            archived_total: number;
+            /** @description `archive_mode` is not `off`. */
+            enabled: boolean;
+            /** Format: int64 */
+            failed_total: number;
+            /** @description The last attempt failed: the last failure is newer than the last success. */
+            failing_now: boolean;
+            /**
+             * Format: double
+             * @description How long the agent has watched the archiver failing without a success in between (a
+             *     lower bound: it may have failed before the agent looked); null when not failing.
+             */
+            failing_seconds: number | null;
+            /**
+             * Format: double
+             * @description Seconds since the last successful archive; null when none since the statistics reset.
+             */
+            last_archived_seconds: number | null;
+            last_archived_wal: string | null;
+            /**
+             * Format: double
+             * @description Seconds since the last failed attempt.
+             */
+            last_failed_seconds: number | null;
+            last_failed_wal: string | null;
+            /**
+             * Format: int64
+             * @description Failed attempts since the previous run; null on the first run or after a reset.
+             */
+            new_failures: number | null;
+            /**
+             * Format: double
+             * @description Seconds the oldest of them has waited.
+             */
+            oldest_ready_seconds: number | null;
+            /**
+             * Format: int64
+             * @description Completed WAL segments waiting for `archive_command` (`.ready` files); null when the
+             *     role may not list `pg_wal/archive_status` (then `stalled` cannot be judged).
+             */
+            ready_segments: number | null;
+        };
+        /** @description WAL archiving with its verdicts. */
+        ArchivingStatus: components["schemas"]["Archiving"] & {
+            failing: null | components["schemas"]["Severity"];
+            stalled: null | components["schemas"]["Severity"];
+            /** @description What the verdicts rest on, in words; null when archiving is off or fine. */
+            verdict: string | null;
         };
         /** @description `GET /api/v1/autovacuum`. */
         AutovacuumResponse: components["schemas"]["Envelope"] & {
@@ -1075,14 +1135,63 @@ export interface components {
         };
         /** @description `GET /api/v1/replication`. */
         ReplicationResponse: components["schemas"]["Envelope"] & {
+            archiving: null | components["schemas"]["ArchivingStatus"];
             /** @description Why the `replication` section failed. */
             error: string | null;
+            /** @description Why the `slots`, `archiving` or `wal_directory` section failed, by section. */
+            errors: {
+                [key: string]: string;
+            };
             /** @description On a primary: each replica's lag. */
             replicas: components["schemas"]["ReplicaLag"][] | null;
             /** @description `primary` or `standby` (null when the section failed). */
             role: string | null;
+            /**
+             * @description Replication slots, each with the WAL it retains and its verdict
+             *     (`replication_slot_retention`); null when the `slots` section failed.
+             */
+            slots: components["schemas"]["SlotRetention"][] | null;
             sql: components["schemas"]["SqlUsed"][];
             standby: null | components["schemas"]["StandbyLag"];
+            wal_directory: null | components["schemas"]["WalDirectory"];
+        };
+        ReplicationSlot: {
+            /** @description A walsender is using the slot now. */
+            active: boolean;
+            /**
+             * Format: int64
+             * @description Transactions since the `catalog_xmin` the slot holds back (logical slots).
+             */
+            catalog_xmin_age: number | null;
+            /** @description The database of a logical slot; empty for a physical one. */
+            database: string;
+            /**
+             * Format: double
+             * @description WAL bytes the slot keeps: from this server's current (on a standby, replayed) WAL
+             *     position back to the slot's `restart_lsn`.
+             */
+            retained_bytes: number;
+            /**
+             * Format: double
+             * @description PostgreSQL 13+: bytes that can still be written before this slot's WAL is at risk;
+             *     null when `max_slot_wal_keep_size` is unlimited (or before 13).
+             */
+            safe_wal_size_bytes: number | null;
+            /** @description The slot's name: the `slot` label. */
+            slot: string;
+            /** @description `physical` or `logical`: the `slot_type` label. */
+            slot_type: string;
+            /**
+             * @description PostgreSQL 13+: `reserved`, `extended`, `unreserved` (the WAL will be removed at the
+             *     next checkpoint) or `lost` (it was: the slot is unusable); null before 13.
+             */
+            wal_status: string | null;
+            /**
+             * Format: int64
+             * @description Transactions since the `xmin` the slot holds back (a physical slot with
+             *     `hot_standby_feedback`); vacuum cannot remove rows newer than it.
+             */
+            xmin_age: number | null;
         };
         /** @enum {string} */
         ReportStatus: "ok" | "starting" | "degraded";
@@ -1117,6 +1226,12 @@ export interface components {
             reason: string;
             /** @description `schema.name` of the table or index, as in the size series' labels. */
             relation: string;
+        };
+        /** @description A replication slot with its retention verdict. */
+        SlotRetention: components["schemas"]["ReplicationSlot"] & {
+            severity: null | components["schemas"]["Severity"];
+            /** @description Why, in words, with what to do; null when the slot is fine. */
+            verdict: string | null;
         };
         /** @description Every statement of each loop. */
         SqlByLoop: {
@@ -1342,6 +1457,31 @@ export interface components {
             relation: string | null;
             /** Format: double */
             running_seconds: number | null;
+        };
+        WalDirectory: {
+            /**
+             * Format: double
+             * @description Bytes of every file in `pg_wal`; null when the role may not list it.
+             */
+            bytes: number | null;
+            /**
+             * Format: double
+             * @description `bytes` over `max_wal_size_bytes`; above 1 something keeps WAL that checkpoints would
+             *     remove (a slot, archiving, `wal_keep_size`).
+             */
+            fraction_of_max_wal_size: number | null;
+            /**
+             * Format: double
+             * @description The `max_wal_size` setting, in bytes: the soft limit checkpoints keep `pg_wal` under.
+             */
+            max_wal_size_bytes: number;
+            /**
+             * Format: int64
+             * @description WAL segment files in `pg_wal`; null when the role may not list it.
+             */
+            segments: number | null;
+            /** @description Why the directory was not listed, with the fix. */
+            unavailable_reason: string | null;
         };
         WalStats: {
             /** Format: double */

@@ -5,6 +5,7 @@ use crate::alerts::verdicts;
 use crate::collectors::autovacuum::AutovacuumSummary;
 use crate::collectors::replication::{ReplicaLag, StandbyLag};
 use crate::collectors::statements::{TopStatement, TopStatements};
+use crate::collectors::wal_dir::WalDirectory;
 use crate::collectors::workload::WorkloadSnapshot;
 use crate::collectors::SqlUsed;
 use crate::http::AppState;
@@ -136,32 +137,49 @@ pub struct ReplicationResponse {
     pub standby: Option<StandbyLag>,
     /// Why the `replication` section failed.
     pub error: Option<String>,
+    /// Replication slots, each with the WAL it retains and its verdict
+    /// (`replication_slot_retention`); null when the `slots` section failed.
+    pub slots: Option<Vec<verdicts::SlotRetention>>,
+    /// WAL archiving (`pg_stat_archiver`, segments waiting) with its verdicts; null when the
+    /// `archiving` section failed.
+    pub archiving: Option<verdicts::ArchivingStatus>,
+    /// The size of `pg_wal` against `max_wal_size`; null when the `wal_directory` section failed.
+    pub wal_directory: Option<WalDirectory>,
+    /// Why the `slots`, `archiving` or `wal_directory` section failed, by section.
+    pub errors: std::collections::BTreeMap<String, String>,
     pub sql: Vec<SqlUsed>,
 }
 
-/// Per-replica lag on a primary, own lag on a standby.
+/// Per-replica lag on a primary, own lag on a standby; replication slots, WAL archiving and
+/// the WAL directory.
 #[utoipa::path(get, path = "/api/v1/replication", tag = "workload",
     responses((status = 200, body = ReplicationResponse), (status = 503, body = super::NoSnapshotYet)))]
 pub async fn replication(app: web::Data<AppState>) -> HttpResponse {
     respond(&app, |view, w: &WorkloadSnapshot, envelope| {
-        let sql = sql_named(view.workload_sql(), &["replicas", "standby"]);
-        match &w.replication {
-            Ok(r) => ReplicationResponse {
-                envelope,
-                role: Some(r.role),
-                replicas: Some(r.replicas.clone()),
-                standby: r.standby.clone(),
-                error: None,
-                sql,
-            },
-            Err(e) => ReplicationResponse {
-                envelope,
-                role: None,
-                replicas: None,
-                standby: None,
-                error: Some(e.to_string()),
-                sql,
-            },
+        let sql = sql_named(
+            view.workload_sql(),
+            &["replicas", "standby", "slots", "archiving", "wal_directory"],
+        );
+        let mut errors = SectionErrors::new();
+        let t = &view.thresholds;
+        let slots = section("slots", &w.slots, &mut errors).map(|s| verdicts::slot_retention(&s, t));
+        let archiving = section("archiving", &w.archiving, &mut errors).map(|a| verdicts::archiving(&a, t));
+        let wal_directory = section("wal_directory", &w.wal_directory, &mut errors);
+        let (role, replicas, standby, error) = match &w.replication {
+            Ok(r) => (Some(r.role), Some(r.replicas.clone()), r.standby.clone(), None),
+            Err(e) => (None, None, None, Some(e.to_string())),
+        };
+        ReplicationResponse {
+            envelope,
+            role,
+            replicas,
+            standby,
+            error,
+            slots,
+            archiving,
+            wal_directory,
+            errors,
+            sql,
         }
     })
 }
