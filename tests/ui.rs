@@ -72,12 +72,14 @@ async fn every_panel_renders_seeded_data_in_chromium_and_degraded_mode_shows() {
            EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)', 'events_' || to_char(d, 'YYYYMMDD'), d, d + 1);
          END LOOP; END $$;",
     );
+    // An abandoned slot: the Replication panel lists it with the WAL it retains and a verdict.
+    pg.psql("app", "SELECT pg_create_physical_replication_slot('ui_abandoned', true)");
     let out = pg.pgbench("app", &["-i", "-q", "-s", "1"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let standby = pg.start_standby();
 
     let config = test_config(
-        "security:\n  redact_sql_text: false\nlimits:\n  unused_index_min_bytes: 8192\nalerts:\n  long_txn_warn_s: 1\n  blocked_warn_s: 1\n  dead_tuples_min: 1000\n  dead_tuples_for: 0s\n  stats_stale_warn_hours: 0\n",
+        "security:\n  redact_sql_text: false\nlimits:\n  unused_index_min_bytes: 8192\nalerts:\n  long_txn_warn_s: 1\n  blocked_warn_s: 1\n  dead_tuples_min: 1000\n  dead_tuples_for: 0s\n  stats_stale_warn_hours: 0\n  slot_retained_warn_bytes: 1\n",
     );
     let agent = Agent::start(&pg.url("monitor", "pw", "app"), &config);
 
