@@ -320,6 +320,13 @@ pub fn prometheus_rules(config: &Config) -> String {
             "A WAL segment on {{ $labels.cluster }} has waited {{ $value | humanizeDuration }} to be archived",
         ),
         rule(
+            "PgmonSettingPendingRestart",
+            format!("{} > 0", m("pg_settings_pending_restart")),
+            Some(for_expr(a.pending_restart_after)),
+            "warn",
+            "{{ $value }} setting(s) on {{ $labels.cluster }} changed and wait for a restart: see /api/v1/settings",
+        ),
+        rule(
             "PgmonWraparoundWarn",
             format!("{} > {}", m("pg_wraparound_database_tx_age"), a.wraparound_warn_tx_age),
             None,

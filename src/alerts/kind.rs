@@ -21,6 +21,7 @@ pub enum AlertKind {
     ReplicationSlotRetention,
     WalArchivingFailing,
     WalArchivingStalled,
+    SettingPendingRestart,
     Deadlocks,
     Wraparound,
     PartitionHorizon,
@@ -30,7 +31,7 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// Every kind, in the catalog's order.
-    pub const ALL: [AlertKind; 18] = [
+    pub const ALL: [AlertKind; 19] = [
         AlertKind::ConnectionSaturation,
         AlertKind::LongTransaction,
         AlertKind::BlockingLocks,
@@ -44,6 +45,7 @@ impl AlertKind {
         AlertKind::ReplicationSlotRetention,
         AlertKind::WalArchivingFailing,
         AlertKind::WalArchivingStalled,
+        AlertKind::SettingPendingRestart,
         AlertKind::Deadlocks,
         AlertKind::Wraparound,
         AlertKind::PartitionHorizon,
@@ -66,6 +68,7 @@ impl AlertKind {
             AlertKind::ReplicationSlotRetention => "replication_slot_retention",
             AlertKind::WalArchivingFailing => "wal_archiving_failing",
             AlertKind::WalArchivingStalled => "wal_archiving_stalled",
+            AlertKind::SettingPendingRestart => "setting_pending_restart",
             AlertKind::Deadlocks => "deadlocks",
             AlertKind::Wraparound => "wraparound",
             AlertKind::PartitionHorizon => "partition_horizon",

@@ -357,6 +357,23 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
             ));
         }
     }
+    for p in w.settings.iter().flat_map(|s| &s.pending_restart) {
+        if p.pending_seconds >= t.pending_restart_after.as_secs_f64() {
+            let waiting = p.pending.as_deref().map_or(String::new(), |v| format!(" (new value {v})"));
+            out.push(cond(
+                AlertKind::SettingPendingRestart,
+                format!("setting_pending_restart:{}", p.name),
+                Severity::Warn,
+                format!(
+                    "Setting {} changed{waiting} and waits for a restart for {}; it runs with {} until then",
+                    p.name,
+                    human(p.pending_seconds),
+                    p.running
+                ),
+                vec![("setting", p.name.clone())],
+            ));
+        }
+    }
     for d in w.deadlocks.iter().flatten() {
         let new = d.new_deadlocks.unwrap_or(0).max(0) as u64;
         // At least the threshold: one deadlock is already one killed transaction.
@@ -555,6 +572,7 @@ mod tests {
             slots: Ok(Vec::new()),
             archiving: Err("not needed".into()),
             wal_directory: Err("not needed".into()),
+            settings: Err("not needed".into()),
         }
     }
 

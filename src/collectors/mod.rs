@@ -17,6 +17,7 @@ pub mod hourly;
 pub mod partitions;
 pub mod relation_locks;
 pub mod replication;
+pub mod settings;
 pub mod sizes;
 pub mod slots;
 pub mod stale_stats;

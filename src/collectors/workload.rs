@@ -9,6 +9,7 @@ use super::database_stats::{self, DatabaseTotals};
 use super::deadlocks;
 use super::freshness::{self, FreshnessFacts};
 use super::replication::{self, ReplicationStatus};
+use super::settings::{self, SettingsDrift, SettingsWatch};
 use super::slots::{self, ReplicationSlot};
 use super::statements::{self, StatementTotals, TopStatements};
 use super::wal::{self, WalCounters, WalStats};
@@ -50,6 +51,8 @@ pub struct WorkloadSnapshot {
     pub archiving: Section<Archiving>,
     /// The size of `pg_wal` against `max_wal_size`.
     pub wal_directory: Section<WalDirectory>,
+    /// Configuration drift: changes seen, settings pending a restart, file errors.
+    pub settings: Section<SettingsDrift>,
 }
 
 impl WorkloadSnapshot {
@@ -66,6 +69,7 @@ impl WorkloadSnapshot {
             ("slots", self.slots.as_ref().err()),
             ("archiving", self.archiving.as_ref().err()),
             ("wal_directory", self.wal_directory.as_ref().err()),
+            ("settings", self.settings.as_ref().err()),
         ]
     }
 
@@ -91,6 +95,8 @@ pub struct WorkloadJob {
     previous_deadlocks: deadlocks::Previous,
     /// The archiver's failure counter at the previous run, and since when it is failing.
     archiver_history: ArchiverHistory,
+    /// The settings at the previous read, the change history and pending-restart timers.
+    settings_watch: SettingsWatch,
 }
 
 impl WorkloadJob {
@@ -106,6 +112,7 @@ impl WorkloadJob {
             query_texts: HashMap::new(),
             previous_deadlocks: deadlocks::Previous::new(),
             archiver_history: ArchiverHistory::default(),
+            settings_watch: SettingsWatch::default(),
         }
     }
 
@@ -150,6 +157,7 @@ impl WorkloadJob {
             slots,
             archiver_row,
             wal_directory,
+            settings_drift,
         ) = tokio::join!(
             within(deadline, database_stats::collect(client)),
             within(deadline, statements_query),
@@ -162,6 +170,7 @@ impl WorkloadJob {
             within(deadline, slots::collect(client, version)),
             within(deadline, archiver::collect(client, caps.may_list_archive_status)),
             within(deadline, wal_dir::collect(client, caps.may_list_wal_dir, &caps.role)),
+            within(deadline, settings::collect(client, &mut self.settings_watch, &caps.role)),
         );
         let now = Instant::now();
         let since = |at: Instant| now.duration_since(at).as_secs_f64();
@@ -282,6 +291,7 @@ impl WorkloadJob {
             slots,
             archiving,
             wal_directory,
+            settings: settings_drift,
         }
     }
 }
@@ -345,6 +355,18 @@ pub fn sql_used(caps: Option<&Capabilities>) -> Vec<SqlUsed> {
         SqlUsed {
             collector: "archiving",
             sql: archiver::archiver_sql(caps.is_none_or(|c| c.may_list_archive_status)),
+        },
+        SqlUsed {
+            collector: "settings_fingerprint",
+            sql: settings::SETTINGS_FINGERPRINT_SQL,
+        },
+        SqlUsed {
+            collector: "settings",
+            sql: settings::SETTINGS_SQL,
+        },
+        SqlUsed {
+            collector: "file_settings",
+            sql: settings::FILE_SETTINGS_SQL,
         },
         SqlUsed {
             collector: "wal_directory",

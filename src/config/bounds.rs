@@ -286,6 +286,7 @@ pub fn bounds(c: &Config) -> Vec<Bound> {
         bytes("alerts.slot_retained_warn_bytes", a.slot_retained_warn_bytes),
         bytes("alerts.slot_retained_crit_bytes", a.slot_retained_crit_bytes),
         hold("alerts.archive_failing_crit_after", a.archive_failing_crit_after),
+        hold("alerts.pending_restart_after", a.pending_restart_after),
         dur(
             "alerts.archive_stalled_after",
             a.archive_stalled_after,

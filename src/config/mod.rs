@@ -229,6 +229,9 @@ pub struct AlertThresholds {
     /// as stalled.
     #[serde(with = "humantime_serde")]
     pub archive_stalled_after: Duration,
+    /// How long a changed setting may wait for a restart before `setting_pending_restart`.
+    #[serde(with = "humantime_serde")]
+    pub pending_restart_after: Duration,
     /// How long a condition must hold before its alert fires (the catalog's `for`).
     #[serde(with = "humantime_serde")]
     pub connections_for: Duration,
@@ -279,6 +282,7 @@ impl Default for AlertThresholds {
             slot_retained_crit_bytes: 10 * 1024 * 1024 * 1024,
             archive_failing_crit_after: Duration::from_secs(900),
             archive_stalled_after: Duration::from_secs(1800),
+            pending_restart_after: Duration::from_secs(6 * 3600),
             connections_for: Duration::from_secs(120),
             dead_tuples_for: Duration::from_secs(600),
             wal_surge_for: Duration::from_secs(900),

@@ -68,6 +68,7 @@ pub fn configure(policy: Arc<AuthPolicy>) -> impl FnOnce(&mut web::ServiceConfig
                     .route("/v1/top-queries", web::get().to(api::top_queries))
                     .route("/v1/autovacuum", web::get().to(api::autovacuum))
                     .route("/v1/replication", web::get().to(api::replication))
+                    .route("/v1/settings", web::get().to(api::settings))
                     .route("/v1/storage", web::get().to(api::storage))
                     .route("/v1/unused-indexes", web::get().to(api::unused_indexes))
                     .route("/v1/partitions", web::get().to(api::partitions))

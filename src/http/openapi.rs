@@ -66,6 +66,7 @@ impl Modify for SecuritySchemes {
         api::workload::top_queries,
         api::workload::autovacuum,
         api::workload::replication,
+        api::workload::settings,
         api::storage::storage,
         api::storage::unused_indexes,
         api::storage::partitions,

@@ -429,6 +429,24 @@ pub const PG_WAL_DIRECTORY_SEGMENTS: MetricDef = def(
     "WAL segment files in pg_wal.",
 );
 
+pub const PG_SETTINGS_PENDING_RESTART: MetricDef = def(
+    "pg_settings_pending_restart",
+    Gauge,
+    Some(Unit::Count),
+    &["db"],
+    "pg_settings",
+    "Settings changed in the configuration whose new value waits for a restart (pending_restart).",
+);
+
+pub const PG_SETTINGS_CHANGES_TOTAL: MetricDef = def(
+    "pg_settings_changes_total",
+    Counter,
+    Some(Unit::Count),
+    &["db"],
+    "pg_settings",
+    "Setting changes (value or source) the agent observed since it started; the list is at /api/v1/settings.",
+);
+
 pub const PG_MAX_WAL_SIZE_BYTES: MetricDef = def(
     "pg_max_wal_size_bytes",
     Gauge,
@@ -827,6 +845,8 @@ pub const CATALOG: &[MetricDef] = &[
     PG_WAL_DIRECTORY_BYTES,
     PG_WAL_DIRECTORY_SEGMENTS,
     PG_MAX_WAL_SIZE_BYTES,
+    PG_SETTINGS_PENDING_RESTART,
+    PG_SETTINGS_CHANGES_TOTAL,
     PG_CHECKPOINTS_REQUESTED_RATIO,
     PG_CHECKPOINTS_MEAN_INTERVAL_SECONDS,
     PG_REPLICATION_LAG_SECONDS,

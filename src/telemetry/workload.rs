@@ -118,6 +118,10 @@ pub fn record(n: &SeriesNaming, s: &WorkloadSnapshot) -> Vec<FloatCounter> {
         }
         gauge!(n.name(&catalog::PG_MAX_WAL_SIZE_BYTES), db.clone()).set(d.max_wal_size_bytes);
     }
+    if let Ok(drift) = &s.settings {
+        gauge!(n.name(&catalog::PG_SETTINGS_PENDING_RESTART), db.clone()).set(drift.pending_restart.len() as f64);
+        counter!(n.name(&catalog::PG_SETTINGS_CHANGES_TOTAL), db.clone()).absolute(drift.changes_observed_total);
+    }
     for d in s.deadlocks.iter().flatten() {
         let labels = n.labels(&[("database", d.database.clone())]);
         counter!(n.name(&catalog::PG_DATABASE_DEADLOCKS_TOTAL), labels.clone())

@@ -17,7 +17,7 @@ pub use history::{history, sql};
 pub use hourly::{bloat, stale_stats, wraparound};
 pub use overview::overview;
 pub use storage::{partitions, storage, unused_indexes};
-pub use workload::{autovacuum, replication, top_queries};
+pub use workload::{autovacuum, replication, settings, top_queries};
 
 use super::AppState;
 use crate::actors::state::{LoopHealth, LoopSlot, StateView};

@@ -183,3 +183,69 @@ pub async fn replication(app: web::Data<AppState>) -> HttpResponse {
         }
     })
 }
+
+/// `GET /api/v1/settings`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsResponse {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// Changes the agent saw, newest first (bounded); empty until its second workload run.
+    pub changes: Option<Vec<crate::collectors::settings::SettingChange>>,
+    pub changes_observed_total: Option<u64>,
+    /// Settings whose new value waits for a restart, with how long the agent has seen them wait.
+    pub pending_restart: Option<Vec<crate::collectors::settings::PendingRestart>>,
+    /// `alerts.pending_restart_after`, in seconds: a pending restart older than this alerts.
+    pub pending_restart_alert_after_seconds: f64,
+    /// Configuration file lines PostgreSQL could not apply; null when the role may not read
+    /// `pg_file_settings` (see `file_errors_unavailable_reason`).
+    pub file_errors: Option<Vec<crate::collectors::settings::FileSettingError>>,
+    pub file_errors_unavailable_reason: Option<String>,
+    /// The settings spec §9 recommends, with their state and fix.
+    pub recommended: Option<Vec<crate::collectors::settings::Recommendation>>,
+    /// How many changes the history keeps.
+    pub history_limit: usize,
+    /// Why the `settings` section failed.
+    pub error: Option<String>,
+    pub sql: Vec<SqlUsed>,
+}
+
+/// Configuration drift: setting changes seen between runs, settings pending a restart, file
+/// lines that failed to apply, and the recommended settings.
+#[utoipa::path(get, path = "/api/v1/settings", tag = "workload",
+    responses((status = 200, body = SettingsResponse), (status = 503, body = super::NoSnapshotYet)))]
+pub async fn settings(app: web::Data<AppState>) -> HttpResponse {
+    respond(&app, |view, w: &WorkloadSnapshot, envelope| {
+        let sql = sql_named(view.workload_sql(), &["settings_fingerprint", "settings", "file_settings"]);
+        let (drift, error) = super::split(&w.settings);
+        let history_limit = crate::collectors::settings::HISTORY_LIMIT;
+        let pending_restart_alert_after_seconds = view.thresholds.pending_restart_after.as_secs_f64();
+        match drift {
+            Some(d) => SettingsResponse {
+                envelope,
+                changes: Some(d.changes),
+                changes_observed_total: Some(d.changes_observed_total),
+                pending_restart: Some(d.pending_restart),
+                pending_restart_alert_after_seconds,
+                file_errors: d.file_errors,
+                file_errors_unavailable_reason: d.file_errors_unavailable_reason,
+                recommended: Some(d.recommended),
+                history_limit,
+                error,
+                sql,
+            },
+            None => SettingsResponse {
+                envelope,
+                changes: None,
+                changes_observed_total: None,
+                pending_restart: None,
+                pending_restart_alert_after_seconds,
+                file_errors: None,
+                file_errors_unavailable_reason: None,
+                recommended: None,
+                history_limit,
+                error,
+                sql,
+            },
+        }
+    })
+}
