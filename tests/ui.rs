@@ -73,7 +73,10 @@ async fn every_panel_renders_seeded_data_in_chromium_and_degraded_mode_shows() {
          END LOOP; END $$;",
     );
     // An abandoned slot: the Replication panel lists it with the WAL it retains and a verdict.
-    pg.psql("app", "SELECT pg_create_physical_replication_slot('ui_abandoned', true)");
+    pg.psql(
+        "app",
+        "SELECT pg_create_physical_replication_slot('ui_abandoned', true)",
+    );
     let out = pg.pgbench("app", &["-i", "-q", "-s", "1"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let standby = pg.start_standby();
@@ -141,6 +144,21 @@ async fn every_panel_renders_seeded_data_in_chromium_and_degraded_mode_shows() {
         });
         agent.wait_json("/api/v1/bloat", WAIT, "a bloat sample", |s, b| {
             (s == 200 && b["bloat"]["samples"].as_array().is_some_and(|a| !a.is_empty())).then_some(())
+        });
+        // Drift after the baseline run: a reloaded work_mem, a shared_buffers waiting for a restart.
+        agent.wait_json("/api/v1/settings", WAIT, "the settings baseline", |s, b| {
+            (s == 200 && b["changes"].is_array()).then_some(())
+        });
+        pg.psql("postgres", "ALTER SYSTEM SET work_mem = '64MB'");
+        pg.psql("postgres", "ALTER SYSTEM SET shared_buffers = '256MB'");
+        pg.psql("postgres", "SELECT pg_reload_conf()");
+        agent.wait_json("/api/v1/settings", WAIT, "the drift seen", |_, b| {
+            let changed = b["changes"].as_array()?.iter().any(|c| c["name"] == "work_mem");
+            let pending = b["pending_restart"]
+                .as_array()?
+                .iter()
+                .any(|p| p["name"] == "shared_buffers");
+            (changed && pending).then_some(())
         });
         if let Some(hold) = std::env::var("PGMON_UI_E2E_HOLD").ok().and_then(|s| s.parse().ok()) {
             eprintln!("holding the seeded agent at http://{} for {hold}s", agent.addr);

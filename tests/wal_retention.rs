@@ -36,7 +36,10 @@ fn write_wal(pg: &TestPostgres, mib: u32) {
 #[test]
 fn an_inactive_slot_retaining_wal_is_measured_and_alerted_by_name() {
     let pg = app_cluster(&[]);
-    pg.psql("app", "SELECT pg_create_physical_replication_slot('abandoned_standby', true)");
+    pg.psql(
+        "app",
+        "SELECT pg_create_physical_replication_slot('abandoned_standby', true)",
+    );
     let agent = Agent::start(
         &pg.url("monitor", "pw", "app"),
         &test_config("alerts:\n  slot_retained_warn_bytes: 67108864\n  slot_retained_crit_bytes: 10737418240\n"),
@@ -44,7 +47,10 @@ fn an_inactive_slot_retaining_wal_is_measured_and_alerted_by_name() {
     write_wal(&pg, 120);
 
     let slot = agent.wait_json("/api/v1/replication", WAIT, "the slot retaining WAL", |_, b| {
-        let slot = b["slots"].as_array()?.iter().find(|s| s["slot"] == "abandoned_standby")?;
+        let slot = b["slots"]
+            .as_array()?
+            .iter()
+            .find(|s| s["slot"] == "abandoned_standby")?;
         (slot["retained_bytes"].as_f64()? >= 64.0 * MIB).then(|| slot.clone())
     });
     assert_eq!(slot["slot_type"], "physical", "{slot}");
@@ -60,9 +66,15 @@ fn an_inactive_slot_retaining_wal_is_measured_and_alerted_by_name() {
             .find(|a| a["dedupe_key"] == "replication_slot_retention:abandoned_standby")
             .cloned()
     });
-    assert_eq!((alert["kind"].as_str(), alert["severity"].as_str()), (Some("replication_slot_retention"), Some("warn")));
+    assert_eq!(
+        (alert["kind"].as_str(), alert["severity"].as_str()),
+        (Some("replication_slot_retention"), Some("warn"))
+    );
     let message = alert["message"].as_str().unwrap();
-    assert!(message.contains("abandoned_standby") && message.contains("MiB of WAL"), "{message}");
+    assert!(
+        message.contains("abandoned_standby") && message.contains("MiB of WAL"),
+        "{message}"
+    );
 
     let exported = agent
         .metric("pg_replication_slot_retained_bytes", "slot=\"abandoned_standby\"")
@@ -97,7 +109,9 @@ fn a_failing_archive_command_is_reported_and_alerted_and_the_wal_directory_is_me
     assert_eq!(archiving["archive_mode"], "on", "{archiving}");
     assert_eq!(archiving["enabled"], true);
     assert_eq!(archiving["archived_total"], 0);
-    let failed_wal = archiving["last_failed_wal"].as_str().expect("the failed segment is named");
+    let failed_wal = archiving["last_failed_wal"]
+        .as_str()
+        .expect("the failed segment is named");
     assert_eq!(failed_wal.len(), 24, "{failed_wal}");
     assert!(archiving["ready_segments"].as_i64().unwrap() >= 1, "{archiving}");
 
@@ -108,10 +122,16 @@ fn a_failing_archive_command_is_reported_and_alerted_and_the_wal_directory_is_me
             .find(|a| a["kind"] == "wal_archiving_failing")
             .cloned()
     });
-    assert_eq!(alert["severity"], "warn", "crit only after alerts.archive_failing_crit_after");
+    assert_eq!(
+        alert["severity"], "warn",
+        "crit only after alerts.archive_failing_crit_after"
+    );
     let message = alert["message"].as_str().unwrap();
     assert!(message.contains("archive_command fails"), "{message}");
-    assert!(!message.is_empty() && message.contains("0000000"), "names the segment: {message}");
+    assert!(
+        !message.is_empty() && message.contains("0000000"),
+        "names the segment: {message}"
+    );
     assert!(agent.metric("pg_wal_archive_failed_total", "db=\"app\"").unwrap() >= 1.0);
     assert_eq!(agent.metric("pg_wal_archiving_enabled", "db=\"app\""), Some(1.0));
 
@@ -138,12 +158,21 @@ fn archiving_off_judges_nothing_and_a_role_without_pg_monitor_says_why_the_direc
     });
     let archiving = &body["archiving"];
     assert_eq!(archiving["enabled"], false, "{archiving}");
-    assert!(archiving["failing"].is_null() && archiving["stalled"].is_null(), "{archiving}");
-    assert!(archiving["ready_segments"].is_null(), "not listed without pg_monitor: {archiving}");
+    assert!(
+        archiving["failing"].is_null() && archiving["stalled"].is_null(),
+        "{archiving}"
+    );
+    assert!(
+        archiving["ready_segments"].is_null(),
+        "not listed without pg_monitor: {archiving}"
+    );
     let dir = &body["wal_directory"];
     assert!(dir["bytes"].is_null(), "no size rather than a zero: {dir}");
     assert!(
-        dir["unavailable_reason"].as_str().unwrap().contains("GRANT pg_monitor TO plain;"),
+        dir["unavailable_reason"]
+            .as_str()
+            .unwrap()
+            .contains("GRANT pg_monitor TO plain;"),
         "{dir}"
     );
     assert!(body["errors"].as_object().unwrap().is_empty(), "nothing failed: {body}");

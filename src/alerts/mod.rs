@@ -359,7 +359,10 @@ fn workload_rules(w: &WorkloadSnapshot, t: &AlertThresholds, out: &mut Vec<Condi
     }
     for p in w.settings.iter().flat_map(|s| &s.pending_restart) {
         if p.pending_seconds >= t.pending_restart_after.as_secs_f64() {
-            let waiting = p.pending.as_deref().map_or(String::new(), |v| format!(" (new value {v})"));
+            let waiting = p
+                .pending
+                .as_deref()
+                .map_or(String::new(), |v| format!(" (new value {v})"));
             out.push(cond(
                 AlertKind::SettingPendingRestart,
                 format!("setting_pending_restart:{}", p.name),

@@ -140,7 +140,13 @@ pub struct SettingsDrift {
 /// it (kB, MB, GB, TB), time likewise (ms, s, min, h, d); anything else as it is.
 pub fn show(value: &str, unit: &str) -> String {
     const MEMORY: [(&str, i64); 4] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)];
-    const TIME: [(&str, i64); 5] = [("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1_000), ("ms", 1)];
+    const TIME: [(&str, i64); 5] = [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("min", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ];
     let Ok(n) = value.parse::<i64>() else {
         return value.to_string();
     };
@@ -237,7 +243,12 @@ impl SettingsWatch {
             settings_read = rows.len();
             let current: BTreeMap<String, (String, String, bool)> = rows
                 .iter()
-                .map(|r| (r.name.clone(), (show(&r.value, &r.unit), r.source.clone(), r.pending_restart)))
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        (show(&r.value, &r.unit), r.source.clone(), r.pending_restart),
+                    )
+                })
                 .collect();
             if self.fingerprint.is_some() {
                 let seen_at = rfc3339(now_epoch);
@@ -313,7 +324,11 @@ impl SettingsWatch {
 }
 
 /// Reads the fingerprint, the settings when it moved, and the file errors when readable.
-pub async fn collect(client: &Client, watch: &mut SettingsWatch, role: &str) -> Result<SettingsDrift, tokio_postgres::Error> {
+pub async fn collect(
+    client: &Client,
+    watch: &mut SettingsWatch,
+    role: &str,
+) -> Result<SettingsDrift, tokio_postgres::Error> {
     let probe = client.query_one(SETTINGS_FINGERPRINT_SQL, &[]).await?;
     let fingerprint: Option<String> = probe.try_get("fingerprint")?;
     let fingerprint = fingerprint.unwrap_or_default();
@@ -359,11 +374,17 @@ pub async fn collect(client: &Client, watch: &mut SettingsWatch, role: &str) -> 
         (
             None,
             Some(format!(
-                "pg_file_settings is readable by superusers only by default: GRANT SELECT ON pg_file_settings TO {role}; GRANT EXECUTE ON FUNCTION pg_show_all_file_settings() TO {role};"
+                "pg_file_settings is readable by superusers only by default; in this database: GRANT SELECT ON pg_file_settings TO {role}; GRANT EXECUTE ON FUNCTION pg_show_all_file_settings() TO {role};"
             )),
         )
     };
-    Ok(watch.observe(fingerprint, now_epoch, rows.as_deref(), file_rows.as_deref(), unreadable))
+    Ok(watch.observe(
+        fingerprint,
+        now_epoch,
+        rows.as_deref(),
+        file_rows.as_deref(),
+        unreadable,
+    ))
 }
 
 #[cfg(test)]
@@ -399,12 +420,27 @@ mod tests {
     #[test]
     fn the_first_read_is_the_baseline_and_a_change_is_kept_with_old_and_new() {
         let mut w = SettingsWatch::default();
-        let first = w.observe("a".into(), T0, Some(&[row("work_mem", "4096", "kB", false)]), None, None);
+        let first = w.observe(
+            "a".into(),
+            T0,
+            Some(&[row("work_mem", "4096", "kB", false)]),
+            None,
+            None,
+        );
         assert!(first.changes.is_empty());
-        let second = w.observe("b".into(), T0 + 60.0, Some(&[row("work_mem", "65536", "kB", false)]), None, None);
+        let second = w.observe(
+            "b".into(),
+            T0 + 60.0,
+            Some(&[row("work_mem", "65536", "kB", false)]),
+            None,
+            None,
+        );
         assert_eq!(second.changes.len(), 1);
         let c = &second.changes[0];
-        assert_eq!((c.name.as_str(), c.old.as_deref(), c.new.as_deref()), ("work_mem", Some("4MB"), Some("64MB")));
+        assert_eq!(
+            (c.name.as_str(), c.old.as_deref(), c.new.as_deref()),
+            ("work_mem", Some("4MB"), Some("64MB"))
+        );
         assert_eq!(c.seen_at, "2027-01-15T08:01:00Z");
         assert_eq!(second.changes_observed_total, 1);
         // An unchanged fingerprint reads nothing and keeps the history.
@@ -424,16 +460,37 @@ mod tests {
             applied: false,
             error: Some("setting could not be applied".into()),
         }];
-        w.observe("a".into(), T0, Some(&[row("shared_buffers", "16384", "8kB", true)]), Some(&files), None);
+        w.observe(
+            "a".into(),
+            T0,
+            Some(&[row("shared_buffers", "16384", "8kB", true)]),
+            Some(&files),
+            None,
+        );
         let later = w.observe("a".into(), T0 + 600.0, None, Some(&files), None);
         let p = &later.pending_restart[0];
         assert_eq!(
-            (p.name.as_str(), p.running.as_str(), p.pending.as_deref(), p.pending_seconds),
+            (
+                p.name.as_str(),
+                p.running.as_str(),
+                p.pending.as_deref(),
+                p.pending_seconds
+            ),
             ("shared_buffers", "128MB", Some("256MB"), 600.0)
         );
-        assert_eq!(later.file_errors, Some(vec![]), "a value waiting for a restart is no error");
+        assert_eq!(
+            later.file_errors,
+            Some(vec![]),
+            "a value waiting for a restart is no error"
+        );
         // Restarted: no longer pending, and the timer is gone.
-        let after = w.observe("c".into(), T0 + 700.0, Some(&[row("shared_buffers", "32768", "8kB", false)]), Some(&[]), None);
+        let after = w.observe(
+            "c".into(),
+            T0 + 700.0,
+            Some(&[row("shared_buffers", "32768", "8kB", false)]),
+            Some(&[]),
+            None,
+        );
         assert!(after.pending_restart.is_empty());
         assert!(w.pending_since.is_empty());
     }
@@ -441,28 +498,37 @@ mod tests {
     #[test]
     fn broken_lines_are_errors_and_the_history_is_bounded() {
         let mut w = SettingsWatch::default();
-        let files = [FileSettingRow {
-            sourcefile: "/etc/postgresql/postgresql.conf".into(),
-            sourceline: 12,
-            name: "work_mem".into(),
-            setting: "lots".into(),
-            applied: false,
-            error: Some("setting could not be applied".into()),
-        }, FileSettingRow {
-            sourcefile: "/etc/postgresql/postgresql.conf".into(),
-            sourceline: 13,
-            name: "shared_bufers".into(),
-            setting: "1GB".into(),
-            applied: false,
-            error: Some("unrecognized configuration parameter".into()),
-        }];
+        let files = [
+            FileSettingRow {
+                sourcefile: "/etc/postgresql/postgresql.conf".into(),
+                sourceline: 12,
+                name: "work_mem".into(),
+                setting: "lots".into(),
+                applied: false,
+                error: Some("setting could not be applied".into()),
+            },
+            FileSettingRow {
+                sourcefile: "/etc/postgresql/postgresql.conf".into(),
+                sourceline: 13,
+                name: "shared_bufers".into(),
+                setting: "1GB".into(),
+                applied: false,
+                error: Some("unrecognized configuration parameter".into()),
+            },
+        ];
         let d = w.observe("a".into(), T0, Some(&[]), Some(&files), None);
         let errors = d.file_errors.unwrap();
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].name.as_str(), errors[0].sourceline), ("shared_bufers", 13));
         for i in 0..300 {
             let v = format!("{}", 4096 + i);
-            w.observe(format!("f{i}"), T0 + f64::from(i), Some(&[row("work_mem", &v, "kB", false)]), None, None);
+            w.observe(
+                format!("f{i}"),
+                T0 + f64::from(i),
+                Some(&[row("work_mem", &v, "kB", false)]),
+                None,
+                None,
+            );
         }
         let d = w.observe("z".into(), T0 + 400.0, None, None, None);
         assert_eq!((d.changes.len(), d.changes_observed_total), (HISTORY_LIMIT, 300));
@@ -478,11 +544,14 @@ mod tests {
         .map(|(n, v)| (n.to_string(), (v.to_string(), "configuration file".to_string(), false)))
         .collect();
         let r = recommendations(&known);
-        assert_eq!(r.iter().map(|x| (x.name.as_str(), x.ok)).collect::<Vec<_>>(), [
-            ("shared_preload_libraries", true),
-            ("track_io_timing", false),
-            ("pg_stat_statements.track", false),
-        ]);
+        assert_eq!(
+            r.iter().map(|x| (x.name.as_str(), x.ok)).collect::<Vec<_>>(),
+            [
+                ("shared_preload_libraries", true),
+                ("track_io_timing", false),
+                ("pg_stat_statements.track", false),
+            ]
+        );
         assert_eq!(r[2].value, None, "not loaded: no such setting");
     }
 }

@@ -170,7 +170,10 @@ impl WorkloadJob {
             within(deadline, slots::collect(client, version)),
             within(deadline, archiver::collect(client, caps.may_list_archive_status)),
             within(deadline, wal_dir::collect(client, caps.may_list_wal_dir, &caps.role)),
-            within(deadline, settings::collect(client, &mut self.settings_watch, &caps.role)),
+            within(
+                deadline,
+                settings::collect(client, &mut self.settings_watch, &caps.role)
+            ),
         );
         let now = Instant::now();
         let since = |at: Instant| now.duration_since(at).as_secs_f64();

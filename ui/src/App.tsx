@@ -10,6 +10,7 @@ import { HealthPanel } from "./panels/Health";
 import { OverviewPanel } from "./panels/Overview";
 import { PartitionsPanel } from "./panels/Partitions";
 import { ReplicationPanel } from "./panels/Replication";
+import { SettingsPanel } from "./panels/Settings";
 import { StaleStatsPanel } from "./panels/StaleStats";
 import { StoragePanel } from "./panels/Storage";
 import { TopQueriesPanel } from "./panels/TopQueries";
@@ -45,6 +46,8 @@ function CurrentPanel({ panel, health }: { panel: PanelId; health: ApiState<Heal
       return <PartitionsPanel />;
     case "replication":
       return <ReplicationPanel />;
+    case "settings":
+      return <SettingsPanel />;
     case "wraparound":
       return <WraparoundPanel />;
     case "alerts":

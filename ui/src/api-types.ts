@@ -180,6 +180,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Configuration drift: setting changes seen between runs, settings pending a restart, file
+         *     lines that failed to apply, and the recommended settings.
+         */
+        get: operations["settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sql": {
         parameters: {
             query?: never;
@@ -385,7 +405,7 @@ export interface components {
             since: string;
         };
         /** @enum {string} */
-        AlertKind: "connection_saturation" | "long_transaction" | "blocking_locks" | "dead_tuples" | "stale_stats" | "autovacuum_starvation" | "checkpoint_thrash" | "wal_surge" | "temp_surge" | "replication_lag" | "replication_slot_retention" | "wal_archiving_failing" | "wal_archiving_stalled" | "deadlocks" | "wraparound" | "partition_horizon" | "agent_degraded" | "database_unreachable";
+        AlertKind: "connection_saturation" | "long_transaction" | "blocking_locks" | "dead_tuples" | "stale_stats" | "autovacuum_starvation" | "checkpoint_thrash" | "wal_surge" | "temp_surge" | "replication_lag" | "replication_slot_retention" | "wal_archiving_failing" | "wal_archiving_stalled" | "setting_pending_restart" | "deadlocks" | "wraparound" | "partition_horizon" | "agent_degraded" | "database_unreachable";
         /** @description `GET /api/v1/alerts`. */
         AlertsResponse: {
             cluster: string;
@@ -694,6 +714,17 @@ export interface components {
          * @enum {string}
          */
         FailureKind: "unreachable" | "timeout" | "pool_busy" | "panic" | "query";
+        /**
+         * @description A configuration file line PostgreSQL could not apply (other than a value waiting for a
+         *     restart).
+         */
+        FileSettingError: {
+            error: string;
+            name: string;
+            sourcefile: string;
+            /** Format: int32 */
+            sourceline: number;
+        };
         /** @description The free-space map of each table it could read (by OID), and why the others were not. */
         FreeSpaceMap: {
             available: boolean;
@@ -1047,8 +1078,33 @@ export interface components {
             parents: components["schemas"]["PartitionedParent"][] | null;
             sql: components["schemas"]["SqlUsed"][];
         };
+        /** @description A setting changed in the configuration whose new value needs a restart. */
+        PendingRestart: {
+            name: string;
+            /**
+             * @description The value waiting in the configuration files, when the role may read
+             *     `pg_file_settings`; else null.
+             */
+            pending: string | null;
+            /**
+             * Format: double
+             * @description How long the agent has seen it waiting (a lower bound: since the agent started at most).
+             */
+            pending_seconds: number;
+            /** @description The value running now. */
+            running: string;
+        };
         /** @enum {string} */
         Phase: "pending" | "firing";
+        /** @description A spec §9 recommendation and whether the server follows it. */
+        Recommendation: {
+            fix: string;
+            name: string;
+            ok: boolean;
+            recommended: string;
+            /** @description The value now; null when the role may not read it. */
+            value: string | null;
+        };
         /**
          * @description Why [`shown_text`] keeps a statement's text back.
          * @enum {string}
@@ -1211,6 +1267,49 @@ export interface components {
             version: string;
             /** Format: int32 */
             version_num: number;
+        };
+        /** @description A setting whose value (or source) changed between two runs. */
+        SettingChange: {
+            name: string;
+            /** @description Null when the setting is gone (an extension's placeholder unloaded). */
+            new: string | null;
+            /** @description As PostgreSQL shows it (`4MB`, `30s`); null when the setting was not there before. */
+            old: string | null;
+            old_source: string | null;
+            /**
+             * @description When the agent saw the change (the server's clock, RFC 3339): the change happened
+             *     between the previous run and this time.
+             */
+            seen_at: string;
+            /** @description Where the new value comes from: `configuration file`, `default`, `database`, ... */
+            source: string | null;
+        };
+        /** @description `GET /api/v1/settings`. */
+        SettingsResponse: components["schemas"]["Envelope"] & {
+            /** @description Changes the agent saw, newest first (bounded); empty until its second workload run. */
+            changes: components["schemas"]["SettingChange"][] | null;
+            /** Format: int64 */
+            changes_observed_total: number | null;
+            /** @description Why the `settings` section failed. */
+            error: string | null;
+            /**
+             * @description Configuration file lines PostgreSQL could not apply; null when the role may not read
+             *     `pg_file_settings` (see `file_errors_unavailable_reason`).
+             */
+            file_errors: components["schemas"]["FileSettingError"][] | null;
+            file_errors_unavailable_reason: string | null;
+            /** @description How many changes the history keeps. */
+            history_limit: number;
+            /** @description Settings whose new value waits for a restart, with how long the agent has seen them wait. */
+            pending_restart: components["schemas"]["PendingRestart"][] | null;
+            /**
+             * Format: double
+             * @description `alerts.pending_restart_after`, in seconds: a pending restart older than this alerts.
+             */
+            pending_restart_alert_after_seconds: number;
+            /** @description The settings spec §9 recommends, with their state and fix. */
+            recommended: components["schemas"]["Recommendation"][] | null;
+            sql: components["schemas"]["SqlUsed"][];
         };
         /**
          * @description How bad a verdict is. Ordered: `Crit` outranks `Warn`.
@@ -1761,6 +1860,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReplicationResponse"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoSnapshotYet"];
+                };
+            };
+        };
+    };
+    settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsResponse"];
                 };
             };
             503: {

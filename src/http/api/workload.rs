@@ -215,7 +215,10 @@ pub struct SettingsResponse {
     responses((status = 200, body = SettingsResponse), (status = 503, body = super::NoSnapshotYet)))]
 pub async fn settings(app: web::Data<AppState>) -> HttpResponse {
     respond(&app, |view, w: &WorkloadSnapshot, envelope| {
-        let sql = sql_named(view.workload_sql(), &["settings_fingerprint", "settings", "file_settings"]);
+        let sql = sql_named(
+            view.workload_sql(),
+            &["settings_fingerprint", "settings", "file_settings"],
+        );
         let (drift, error) = super::split(&w.settings);
         let history_limit = crate::collectors::settings::HISTORY_LIMIT;
         let pending_restart_alert_after_seconds = view.thresholds.pending_restart_after.as_secs_f64();
