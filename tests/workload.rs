@@ -390,3 +390,47 @@ async fn a_real_deadlock_is_counted_per_database_and_alerted() {
     let sql = agent.get("/api/v1/sql").1;
     assert!(sql.contains("pg_stat_database") && sql.contains("deadlocks"), "{sql}");
 }
+
+/// `pg_stat_io` from PostgreSQL 16: per backend type in the overview and as counters by
+/// backend type, object and context; before 16, the overview says why there is none.
+#[test]
+fn io_by_backend_type_is_reported_from_16_and_explained_before() {
+    let pg = app_cluster();
+    let version: i32 = pg.psql("app", "SHOW server_version_num").trim().parse().unwrap();
+    pg.psql(
+        "app",
+        "CREATE TABLE io_t AS SELECT g, md5(g::text) AS v FROM generate_series(1, 20000) g; SELECT count(*) FROM io_t;",
+    );
+    let agent = Agent::start(&pg.url("monitor", "pw", "app"), &test_config(""));
+    let io = agent.wait_json("/api/v1/overview", WAIT, "the io section", |_, b| {
+        b["io"].is_object().then(|| b["io"].clone())
+    });
+    if version >= 160000 {
+        assert_eq!(io["available"], true, "{io}");
+        let client = io["by_backend"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["backend_type"] == "client backend")
+            .unwrap_or_else(|| panic!("client backends did I/O: {io}"));
+        assert!(
+            client["hits"].as_i64().unwrap() + client["reads"].as_i64().unwrap() > 0,
+            "{client}"
+        );
+        let hits = agent
+            .metric("pg_stat_io_hits_total", "backend_type=\"client backend\"")
+            .expect("client backend hits are exported");
+        assert!(hits > 0.0, "{hits}");
+        support::promtool_check(&agent.get("/metrics").1);
+    } else {
+        assert_eq!(io["available"], false, "{io}");
+        assert!(
+            io["unavailable_reason"]
+                .as_str()
+                .unwrap()
+                .contains("needs PostgreSQL 16"),
+            "{io}"
+        );
+        assert!(!agent.get("/metrics").1.contains("pg_stat_io_"), "no series before 16");
+    }
+}

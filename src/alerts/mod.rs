@@ -576,6 +576,7 @@ mod tests {
             archiving: Err("not needed".into()),
             wal_directory: Err("not needed".into()),
             settings: Err("not needed".into()),
+            io: Err("not needed".into()),
         }
     }
 

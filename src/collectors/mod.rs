@@ -21,6 +21,7 @@ pub mod settings;
 pub mod sizes;
 pub mod slots;
 pub mod stale_stats;
+pub mod stat_io;
 pub mod stat_monitor;
 pub mod statements;
 pub mod storage;

@@ -11,6 +11,7 @@ use super::freshness::{self, FreshnessFacts};
 use super::replication::{self, ReplicationStatus};
 use super::settings::{self, SettingsDrift, SettingsWatch};
 use super::slots::{self, ReplicationSlot};
+use super::stat_io::{self, IoStats};
 use super::statements::{self, StatementTotals, TopStatements};
 use super::wal::{self, WalCounters, WalStats};
 use super::wal_dir::{self, WalDirectory};
@@ -53,6 +54,8 @@ pub struct WorkloadSnapshot {
     pub wal_directory: Section<WalDirectory>,
     /// Configuration drift: changes seen, settings pending a restart, file errors.
     pub settings: Section<SettingsDrift>,
+    /// I/O by backend type (`pg_stat_io`, PostgreSQL 16+; unavailable before).
+    pub io: Section<IoStats>,
 }
 
 impl WorkloadSnapshot {
@@ -70,6 +73,7 @@ impl WorkloadSnapshot {
             ("archiving", self.archiving.as_ref().err()),
             ("wal_directory", self.wal_directory.as_ref().err()),
             ("settings", self.settings.as_ref().err()),
+            ("io", self.io.as_ref().err()),
         ]
     }
 
@@ -97,6 +101,8 @@ pub struct WorkloadJob {
     archiver_history: ArchiverHistory,
     /// The settings at the previous read, the change history and pending-restart timers.
     settings_watch: SettingsWatch,
+    /// I/O totals per backend type at the previous run, for rates.
+    previous_io: Option<(stat_io::Totals, Instant)>,
 }
 
 impl WorkloadJob {
@@ -113,6 +119,7 @@ impl WorkloadJob {
             previous_deadlocks: deadlocks::Previous::new(),
             archiver_history: ArchiverHistory::default(),
             settings_watch: SettingsWatch::default(),
+            previous_io: None,
         }
     }
 
@@ -158,6 +165,7 @@ impl WorkloadJob {
             archiver_row,
             wal_directory,
             settings_drift,
+            io_rows,
         ) = tokio::join!(
             within(deadline, database_stats::collect(client)),
             within(deadline, statements_query),
@@ -174,6 +182,13 @@ impl WorkloadJob {
                 deadline,
                 settings::collect(client, &mut self.settings_watch, &caps.role)
             ),
+            async {
+                if version >= 160000 {
+                    within(deadline, stat_io::collect(client)).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            },
         );
         let now = Instant::now();
         let since = |at: Instant| now.duration_since(at).as_secs_f64();
@@ -281,6 +296,23 @@ impl WorkloadJob {
         });
 
         let archiving = archiver_row.map(|row| archiver::observe(&row, &mut self.archiver_history));
+        let io = io_rows.map(|rows| match rows {
+            Some(rows) => {
+                let by_backend = stat_io::by_backend(
+                    &rows,
+                    self.previous_io.as_ref().map(|(t, _)| t),
+                    self.previous_io.as_ref().map_or(0.0, |(_, at)| since(*at)),
+                );
+                self.previous_io = Some((stat_io::totals(&rows), now));
+                IoStats {
+                    available: true,
+                    unavailable_reason: None,
+                    by_backend,
+                    rows,
+                }
+            }
+            None => IoStats::unavailable(version),
+        });
 
         WorkloadSnapshot {
             database: caps.database.clone(),
@@ -295,6 +327,7 @@ impl WorkloadJob {
             archiving,
             wal_directory,
             settings: settings_drift,
+            io,
         }
     }
 }
@@ -380,6 +413,12 @@ pub fn sql_used(caps: Option<&Capabilities>) -> Vec<SqlUsed> {
             },
         },
     ];
+    if version >= 160000 {
+        sql.push(SqlUsed {
+            collector: "io",
+            sql: stat_io::STAT_IO_SQL,
+        });
+    }
     if caps.is_some_and(|c| c.has_extension("pg_stat_monitor")) {
         sql.push(SqlUsed {
             collector: "latency_histogram_settings",

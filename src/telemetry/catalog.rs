@@ -429,6 +429,51 @@ pub const PG_WAL_DIRECTORY_SEGMENTS: MetricDef = def(
     "WAL segment files in pg_wal.",
 );
 
+pub const PG_STAT_IO_READS_TOTAL: MetricDef = def(
+    "pg_stat_io_reads_total",
+    Counter,
+    Some(Unit::Count),
+    &["db", "backend_type", "object", "context"],
+    "pg_stat_io",
+    "PostgreSQL 16+: Reads (blocks read from the kernel or storage) by backend type, object and context, since the statistics reset (rows with no activity are left out).",
+);
+
+pub const PG_STAT_IO_WRITES_TOTAL: MetricDef = def(
+    "pg_stat_io_writes_total",
+    Counter,
+    Some(Unit::Count),
+    &["db", "backend_type", "object", "context"],
+    "pg_stat_io",
+    "PostgreSQL 16+: Writes (blocks written out) by backend type, object and context, since the statistics reset (rows with no activity are left out).",
+);
+
+pub const PG_STAT_IO_EXTENDS_TOTAL: MetricDef = def(
+    "pg_stat_io_extends_total",
+    Counter,
+    Some(Unit::Count),
+    &["db", "backend_type", "object", "context"],
+    "pg_stat_io",
+    "PostgreSQL 16+: Relation extends (blocks added) by backend type, object and context, since the statistics reset (rows with no activity are left out).",
+);
+
+pub const PG_STAT_IO_FSYNCS_TOTAL: MetricDef = def(
+    "pg_stat_io_fsyncs_total",
+    Counter,
+    Some(Unit::Count),
+    &["db", "backend_type", "object", "context"],
+    "pg_stat_io",
+    "PostgreSQL 16+: fsync calls by backend type, object and context, since the statistics reset (rows with no activity are left out).",
+);
+
+pub const PG_STAT_IO_HITS_TOTAL: MetricDef = def(
+    "pg_stat_io_hits_total",
+    Counter,
+    Some(Unit::Count),
+    &["db", "backend_type", "object", "context"],
+    "pg_stat_io",
+    "PostgreSQL 16+: Shared buffer hits by backend type, object and context, since the statistics reset (rows with no activity are left out).",
+);
+
 pub const PG_SETTINGS_PENDING_RESTART: MetricDef = def(
     "pg_settings_pending_restart",
     Gauge,
@@ -845,6 +890,11 @@ pub const CATALOG: &[MetricDef] = &[
     PG_WAL_DIRECTORY_BYTES,
     PG_WAL_DIRECTORY_SEGMENTS,
     PG_MAX_WAL_SIZE_BYTES,
+    PG_STAT_IO_READS_TOTAL,
+    PG_STAT_IO_WRITES_TOTAL,
+    PG_STAT_IO_EXTENDS_TOTAL,
+    PG_STAT_IO_FSYNCS_TOTAL,
+    PG_STAT_IO_HITS_TOTAL,
     PG_SETTINGS_PENDING_RESTART,
     PG_SETTINGS_CHANGES_TOTAL,
     PG_CHECKPOINTS_REQUESTED_RATIO,

@@ -118,6 +118,22 @@ pub fn record(n: &SeriesNaming, s: &WorkloadSnapshot) -> Vec<FloatCounter> {
         }
         gauge!(n.name(&catalog::PG_MAX_WAL_SIZE_BYTES), db.clone()).set(d.max_wal_size_bytes);
     }
+    for r in s.io.iter().flat_map(|io| &io.rows) {
+        let labels = n.labels(&[
+            ("backend_type", r.backend_type.clone()),
+            ("object", r.object.clone()),
+            ("context", r.context.clone()),
+        ]);
+        for (def, value) in [
+            (&catalog::PG_STAT_IO_READS_TOTAL, r.reads),
+            (&catalog::PG_STAT_IO_WRITES_TOTAL, r.writes),
+            (&catalog::PG_STAT_IO_EXTENDS_TOTAL, r.extends),
+            (&catalog::PG_STAT_IO_FSYNCS_TOTAL, r.fsyncs),
+            (&catalog::PG_STAT_IO_HITS_TOTAL, r.hits),
+        ] {
+            counter!(n.name(def), labels.clone()).absolute(value.max(0) as u64);
+        }
+    }
     if let Ok(drift) = &s.settings {
         gauge!(n.name(&catalog::PG_SETTINGS_PENDING_RESTART), db.clone()).set(drift.pending_restart.len() as f64);
         counter!(n.name(&catalog::PG_SETTINGS_CHANGES_TOTAL), db.clone()).absolute(drift.changes_observed_total);

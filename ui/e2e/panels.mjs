@@ -18,7 +18,7 @@ mkdirSync(shots, { recursive: true });
 
 // What the seeded database must put on each panel (tests/ui.rs seeds exactly these).
 const PANELS = {
-  overview: ["Connections", "/ 60", "idle in transaction", "UPDATE accounts SET balance = 2", "Blocking chains", "blocking_locks", "Deadlocks", "since stats reset"],
+  overview: ["Connections", "/ 60", "idle in transaction", "UPDATE accounts SET balance = 2", "Blocking chains", "blocking_locks", "Deadlocks", "since stats reset", "I/O by backend type"],
   autovacuum: ["public.churn", "40.0 %", "Workers by phase"],
   "top-queries": ["pgbench_accounts", "statements tracked"],
   "stale-stats": ["public.stale_t", "ANALYZE public.stale_t;"],

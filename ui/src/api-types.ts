@@ -879,6 +879,38 @@ export interface components {
             index: string;
             relation: string;
         };
+        /** @description One backend type's I/O over all objects and contexts, with rates since the previous run. */
+        IoByBackend: {
+            backend_type: string;
+            /** Format: int64 */
+            extends: number;
+            /** Format: int64 */
+            fsyncs: number;
+            /**
+             * Format: double
+             * @description hits / (hits + reads), since the statistics reset; null without either.
+             */
+            hit_ratio: number | null;
+            /** Format: int64 */
+            hits: number;
+            /** Format: int64 */
+            reads: number;
+            /**
+             * Format: double
+             * @description Reads per second since the previous run; null on the first run or after a reset.
+             */
+            reads_per_second: number | null;
+            /** Format: int64 */
+            writes: number;
+            /** Format: double */
+            writes_per_second: number | null;
+        };
+        IoStats: {
+            /** @description `pg_stat_io` exists (PostgreSQL 16+). */
+            available: boolean;
+            by_backend: components["schemas"]["IoByBackend"][];
+            unavailable_reason: string | null;
+        };
         /** @description Mean latency from pg_stat_statements, p95/p99 from pg_stat_monitor. */
         Latency: {
             /** Format: double */
@@ -1004,6 +1036,7 @@ export interface components {
             errors: {
                 [key: string]: string;
             };
+            io: null | components["schemas"]["IoStats"];
             latency: null | components["schemas"]["Latency"];
             long_transactions: components["schemas"]["OpenTransaction"][] | null;
             /** Format: double */

@@ -13,6 +13,7 @@ use crate::collectors::checkpoints::CheckpointStats;
 use crate::collectors::connections::ConnectionStats;
 use crate::collectors::deadlocks::DatabaseIncidents;
 use crate::collectors::hot_path::HotPathSnapshot;
+use crate::collectors::stat_io::IoStats;
 use crate::collectors::temp::TempSpill;
 use crate::collectors::transactions::OpenTransaction;
 use crate::collectors::wal::WalStats;
@@ -95,6 +96,9 @@ pub struct OverviewResponse {
     pub latency: Option<Latency>,
     pub wal: Option<WalStats>,
     pub checkpoints: Option<CheckpointStats>,
+    /// I/O per backend type with read and write rates (`pg_stat_io`, PostgreSQL 16+; on older
+    /// servers `available` is false with the reason).
+    pub io: Option<IoStats>,
     /// Deadlocks and recovery conflicts per database (the workload loop's `deadlocks` section).
     pub deadlocks: Option<Vec<DatabaseIncidents>>,
     /// WAL and temp write rates against their surge thresholds.
@@ -126,6 +130,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
     let wal = w.and_then(|w| section("wal", &w.wal, &mut errors));
     let checkpoints = w.and_then(|w| section("checkpoints", &w.checkpoints, &mut errors));
     let deadlocks = w.and_then(|w| section("deadlocks", &w.deadlocks, &mut errors));
+    let io = w.and_then(|w| section("io", &w.io, &mut errors));
     let statements = w.and_then(|w| w.statements.as_ref().ok());
 
     let body = OverviewResponse {
@@ -176,6 +181,7 @@ pub async fn overview(app: web::Data<AppState>) -> HttpResponse {
         wal,
         checkpoints,
         deadlocks,
+        io,
         surges: w.map(|w| verdicts::surges(w, &view.thresholds)),
         statements_available: statements.map(|s| s.available),
         statements_unavailable_reason: statements.and_then(|s| s.unavailable_reason.clone()),

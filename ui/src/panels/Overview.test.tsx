@@ -49,6 +49,13 @@ const base: Overview = {
   loops: [],
   surges: [],
   deadlocks: [{ database: "app", deadlocks_total: 0, conflicts_total: 0, new_deadlocks: 0, new_conflicts: 0 }],
+  io: {
+    available: true,
+    unavailable_reason: null,
+    by_backend: [
+      { backend_type: "client backend", reads: 1200, writes: 40, extends: 3, fsyncs: 0, hits: 8800, reads_per_second: 12.5, writes_per_second: null, hit_ratio: 0.88 },
+    ],
+  },
 };
 
 afterEach(() => vi.unstubAllGlobals());
@@ -60,6 +67,18 @@ function serve(overview: Overview) {
 }
 
 describe("OverviewPanel", () => {
+  it("shows I/O per backend type with rates and the hit ratio, or why there is none", async () => {
+    serve(base);
+    const io = await screen.findByRole("region", { name: "I/O by backend type" });
+    expect(io).toHaveTextContent("client backend");
+    expect(io).toHaveTextContent("1,200");
+    expect(io).toHaveTextContent("12.5");
+    expect(io).toHaveTextContent("88.0 %");
+    vi.unstubAllGlobals();
+    serve({ ...base, io: { available: false, unavailable_reason: "pg_stat_io needs PostgreSQL 16; this server is 15", by_backend: [] } });
+    expect(await screen.findByText("pg_stat_io needs PostgreSQL 16; this server is 15")).toBeInTheDocument();
+  });
+
   it("shows the WAL rate in IEC bytes per second", async () => {
     serve(base);
     expect(await screen.findByText("3.0 MiB/s")).toBeInTheDocument();

@@ -220,6 +220,32 @@ function OverviewBody({ o, history, historyError }: { o: Overview; history: Hist
         </>
       )}
 
+      {o.io && (
+        <>
+          <h3>I/O by backend type</h3>
+          {!o.io.available ? (
+            <Empty>{o.io.unavailable_reason}</Empty>
+          ) : (
+            <DataTable
+              label="I/O by backend type"
+              rows={o.io.by_backend}
+              rowKey={(b) => b.backend_type}
+              initialSort={{ key: "reads", descending: true }}
+              columns={[
+                { key: "backend", label: "Backend type", render: (b) => b.backend_type, sortValue: (b) => b.backend_type },
+                { key: "reads", label: "Reads", numeric: true, title: "blocks read since the statistics reset (pg_stat_io)", render: (b) => num(b.reads), sortValue: (b) => b.reads },
+                { key: "rps", label: "Reads/s", numeric: true, render: (b) => num(b.reads_per_second, 1), sortValue: (b) => b.reads_per_second },
+                { key: "writes", label: "Writes", numeric: true, render: (b) => num(b.writes), sortValue: (b) => b.writes },
+                { key: "wps", label: "Writes/s", numeric: true, render: (b) => num(b.writes_per_second, 1), sortValue: (b) => b.writes_per_second },
+                { key: "extends", label: "Extends", numeric: true, render: (b) => num(b.extends), sortValue: (b) => b.extends },
+                { key: "fsyncs", label: "Fsyncs", numeric: true, render: (b) => num(b.fsyncs), sortValue: (b) => b.fsyncs },
+                { key: "hit", label: "Hit ratio", numeric: true, title: "hits / (hits + reads)", render: (b) => ratio(b.hit_ratio), sortValue: (b) => b.hit_ratio },
+              ]}
+            />
+          )}
+        </>
+      )}
+
       <h3>Advisories</h3>
       {o.advisories.length === 0 ? (
         <Empty>Every recommended setting is in place.</Empty>
