@@ -50,7 +50,8 @@ async fn every_panel_renders_seeded_data_in_chromium_and_degraded_mode_shows() {
         ui_dir().join("node_modules/playwright-core").is_dir(),
         "run `npm ci` in ui/ first (scripts/test.sh does)"
     );
-    let pg = TestPostgres::start();
+    // An archive_command that always fails: the Replication panel shows archiving failing.
+    let pg = TestPostgres::start_with(&["archive_mode = on", "archive_command = 'false'"]);
     pg.psql("postgres", "CREATE DATABASE app");
     pg.create_monitor_role("monitor", "pw", "app");
     pg.psql(
@@ -126,6 +127,10 @@ async fn every_panel_renders_seeded_data_in_chromium_and_degraded_mode_shows() {
         });
         agent.wait_json("/api/v1/replication", WAIT, "the replica listed", |s, b| {
             (s == 200 && !b["replicas"].as_array()?.is_empty()).then_some(())
+        });
+        pg.psql("app", "SELECT pg_switch_wal()");
+        agent.wait_json("/api/v1/replication", WAIT, "archiving failing", |s, b| {
+            (s == 200 && b["archiving"]["failing"].is_string()).then_some(())
         });
         agent.wait_json("/api/v1/history", WAIT, "a TPS point in the history", |_, b| {
             b["workload"]

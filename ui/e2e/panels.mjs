@@ -25,7 +25,7 @@ const PANELS = {
   storage: ["public.pgbench_accounts", "public.churn_pad_idx", "DROP INDEX CONCURRENTLY public.churn_pad_idx;", "public.accounts_pkey"],
   bloat: ["public.pgbench_accounts", "Free %"],
   partitions: ["public.events", "runs out soon", "daily", "CREATE TABLE public.events_p"],
-  replication: ["primary", "walreceiver", "streaming", "Replication slots", "ui_abandoned", "inactive", "pg_drop_replication_slot('ui_abandoned')", "WAL archiving", "Archiving is off", "WAL directory", "% of max_wal_size"],
+  replication: ["primary", "walreceiver", "streaming", "Replication slots", "ui_abandoned", "inactive", "pg_drop_replication_slot('ui_abandoned')", "WAL archiving", "failing", "archive_command fails", "WAL directory", "% of max_wal_size"],
   settings: ["Changes seen", "work_mem", "4MB", "64MB", "Waiting for a restart", "shared_buffers", "Recommended settings", "track_io_timing"],
   wraparound: ["app", "% of limit", "Oldest relations"],
   alerts: ["blocking_locks", "firing", "Recently resolved"],
