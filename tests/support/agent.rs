@@ -166,6 +166,13 @@ impl Agent {
         metric_value(&text, name, label_part)
     }
 
+    /// The sum of every series of a family whose labels contain `label_part` (a family
+    /// split by more labels than the test names, such as `pg_stat_io_*` by object and context).
+    pub fn metric_sum(&self, name: &str, label_part: &str) -> Option<f64> {
+        let (_, text) = self.get("/metrics");
+        metric_values(&text, name, label_part).reduce(|a, b| a + b)
+    }
+
     /// The agent's process id (to read its `/proc/<pid>/status`).
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -198,12 +205,21 @@ impl Drop for Agent {
 }
 
 pub fn metric_value(text: &str, name: &str, label_part: &str) -> Option<f64> {
+    metric_values(text, name, label_part).next()
+}
+
+/// Every value of a family's series whose labels contain `label_part`, in exposition order.
+pub fn metric_values<'a>(
+    text: &'a str,
+    name: &'a str,
+    label_part: &'a str,
+) -> impl Iterator<Item = f64> + 'a {
     text.lines()
         .filter(|l| !l.starts_with('#'))
-        .find(|l| {
+        .filter(move |l| {
             let series = l.rsplit_once(' ').map(|(s, _)| s).unwrap_or("");
             let family = series.split('{').next().unwrap_or("");
             family == name && series.contains(label_part)
         })
-        .and_then(|l| l.rsplit_once(' ')?.1.parse().ok())
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse().ok())
 }
