@@ -77,6 +77,7 @@ fn start_loop(
         state: state.clone(),
         read_only_enforce: false,
         role_checks: RoleChecks::None,
+        catalog_watch: Default::default(),
     };
     let looper = Supervisor::start(move |_| LoopActor::new(spec));
     (state, looper)

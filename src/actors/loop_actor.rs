@@ -117,6 +117,8 @@ pub struct LoopSpec {
     pub state: Addr<StateActor>,
     pub read_only_enforce: bool,
     pub role_checks: RoleChecks,
+    /// When the object-level privilege check last ran (`RoleChecks::Objects` only).
+    pub catalog_watch: privileges::CatalogWatch,
 }
 
 type SharedJob = Arc<tokio::sync::Mutex<Box<dyn LoopJob>>>;
@@ -390,18 +392,30 @@ async fn capabilities(conn: &PgSession, spec: &LoopSpec) -> Result<Arc<Capabilit
         None => detect(conn, spec).await?,
     };
     if spec.read_only_enforce {
+        // The object check is skipped while no catalog it reads was written since it last ran.
+        let mut catalog_writes = None;
         let (scope, sql) = match spec.role_checks {
             RoleChecks::None => return Ok(caps),
             RoleChecks::Role => (
                 PrivilegeScope::Role,
                 privileges::role_write_privileges_sql(caps.server_version_num),
             ),
-            RoleChecks::Objects => (
-                PrivilegeScope::Objects,
-                privileges::object_write_privileges_sql(caps.server_version_num),
-            ),
+            RoleChecks::Objects => {
+                let writes = privileges::catalog_writes(conn).await?;
+                if !spec.catalog_watch.must_check(writes, Instant::now()) {
+                    return Ok(caps);
+                }
+                catalog_writes = Some(writes);
+                (
+                    PrivilegeScope::Objects,
+                    privileges::object_write_privileges_sql(caps.server_version_num),
+                )
+            }
         };
         let found = privileges::query_privileges(conn, &sql).await?;
+        if let Some(writes) = catalog_writes {
+            spec.catalog_watch.checked(writes, Instant::now());
+        }
         spec.state.do_send(PrivilegesChecked {
             scope,
             role: caps.role.clone(),

@@ -52,6 +52,7 @@ pub fn start_loops(
                 state: state.clone(),
                 read_only_enforce: config.security.read_only_enforce,
                 role_checks,
+                catalog_watch: Default::default(),
             };
             Supervisor::start(move |_| LoopActor::new(spec))
         })

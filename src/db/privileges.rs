@@ -99,6 +99,55 @@ found AS (
     )
 }
 
+/// Writes to the catalogs whose rows decide object-level write access (ACLs and owners of
+/// relations, columns, functions, types, large objects; role memberships), as the statistics
+/// count them: a GRANT, REVOKE, ALTER … OWNER, CREATE or DROP moves the sum. `counted` is false
+/// when `track_counts` is off, and then nothing can be skipped.
+pub const CATALOG_WRITES_SQL: &str = "\
+SELECT current_setting('track_counts')::bool AS counted,
+       COALESCE(sum(pg_stat_get_tuples_inserted(c) + pg_stat_get_tuples_updated(c) + pg_stat_get_tuples_deleted(c)), 0)::int8 AS writes
+  FROM unnest('{pg_catalog.pg_class,pg_catalog.pg_attribute,pg_catalog.pg_proc,pg_catalog.pg_type,pg_catalog.pg_namespace,pg_catalog.pg_largeobject_metadata,pg_catalog.pg_default_acl,pg_catalog.pg_authid,pg_catalog.pg_auth_members}'::regclass[]) AS c";
+
+/// The object-level check scans pg_class and pg_attribute (60 ms a run on a 10k-table
+/// catalog); its answer can only change when one of the catalogs in [`CATALOG_WRITES_SQL`] is
+/// written. This remembers the write count at the last check, so an unchanged catalog skips
+/// the scan; the scan still runs at least every [`CatalogWatch::MAX_SKIP`], which bounds the
+/// cost of a write the statistics have not counted yet (a backend flushes its counts within
+/// about a second of going idle) or never count (`track_counts` off: never skipped).
+#[derive(Clone, Default)]
+pub struct CatalogWatch {
+    last_check: std::sync::Arc<std::sync::Mutex<Option<(i64, std::time::Instant)>>>,
+}
+
+impl CatalogWatch {
+    pub const MAX_SKIP: std::time::Duration = std::time::Duration::from_secs(600);
+
+    /// Whether the object check must run now: `writes` is this run's count, `None` when the
+    /// statistics do not count writes.
+    pub fn must_check(&self, writes: Option<i64>, now: std::time::Instant) -> bool {
+        let last = *self.last_check.lock().unwrap_or_else(|e| e.into_inner());
+        match (last, writes) {
+            (Some((seen, at)), Some(writes)) => seen != writes || now.duration_since(at) >= Self::MAX_SKIP,
+            _ => true,
+        }
+    }
+
+    /// The check ran on a catalog with this write count (`None`: not counted).
+    pub fn checked(&self, writes: Option<i64>, at: std::time::Instant) {
+        *self.last_check.lock().unwrap_or_else(|e| e.into_inner()) = writes.map(|w| (w, at));
+    }
+}
+
+/// This run's catalog write count, `None` when `track_counts` is off.
+pub async fn catalog_writes(client: &Client) -> Result<Option<i64>, tokio_postgres::Error> {
+    let row = client.query_one(CATALOG_WRITES_SQL, &[]).await?;
+    let counted: bool = row.try_get("counted")?;
+    if !counted {
+        return Ok(None);
+    }
+    Ok(Some(row.try_get("writes")?))
+}
+
 /// Object-level write access: INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES and
 /// MAINTAIN (17+) on tables, views and foreign tables; INSERT, UPDATE and REFERENCES on
 /// columns; UPDATE and USAGE on sequences; UPDATE on large objects; ownership of relations,
@@ -361,6 +410,22 @@ pub fn write_access_summary(role: &str, found: &[WritePrivilege]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_object_check_is_skipped_only_while_the_catalog_write_count_holds() {
+        let watch = CatalogWatch::default();
+        let t0 = std::time::Instant::now();
+        assert!(watch.must_check(Some(10), t0), "never checked");
+        watch.checked(Some(10), t0);
+        let later = t0 + std::time::Duration::from_secs(60);
+        assert!(!watch.must_check(Some(10), later), "nothing written since");
+        assert!(watch.must_check(Some(11), later), "a GRANT moved the count");
+        assert!(watch.must_check(Some(3), later), "a statistics reset moved it back");
+        assert!(watch.must_check(None, later), "track_counts turned off");
+        assert!(watch.must_check(Some(10), t0 + CatalogWatch::MAX_SKIP), "checked again at the latest after MAX_SKIP");
+        watch.checked(None, later);
+        assert!(watch.must_check(None, later), "uncounted writes: always checked");
+    }
 
     fn p(privilege: &str, kind: &str, object: &str, holder: &str, via: Option<&str>) -> WritePrivilege {
         WritePrivilege {
