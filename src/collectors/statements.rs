@@ -13,6 +13,9 @@ use serde::Serialize;
 use std::collections::HashMap;
 use tokio_postgres::Client;
 
+/// Sums are float8 (exact to 2^53, far above any call or block count): numeric sums of the
+/// int8 counters cost a third of the aggregation on 19k entries.
+///
 /// `$top` marks the rows whose calls count toward QPS and mean latency: with
 /// `pg_stat_statements.track = all`, nested statements would otherwise count twice.
 macro_rules! statements_sql {
@@ -20,17 +23,17 @@ macro_rules! statements_sql {
         concat!(
             "WITH s AS (
   SELECT dbid, queryid,
-         sum(calls)::int8 AS calls,
+         sum(calls::float8)::int8 AS calls,
          sum(",
             $exec,
             ")::float8 AS exec_ms,
          sum(",
             $plan,
             ")::float8 AS plan_ms,
-         sum(rows)::int8 AS rows,
-         sum(shared_blks_hit)::int8 AS shared_blks_hit,
-         sum(shared_blks_read)::int8 AS shared_blks_read,
-         COALESCE(sum(calls) FILTER (WHERE ",
+         sum(rows::float8)::int8 AS rows,
+         sum(shared_blks_hit::float8)::int8 AS shared_blks_hit,
+         sum(shared_blks_read::float8)::int8 AS shared_blks_read,
+         COALESCE(sum(calls::float8) FILTER (WHERE ",
             $top,
             "), 0)::int8 AS top_calls,
          COALESCE(sum(",
@@ -43,7 +46,7 @@ macro_rules! statements_sql {
    GROUP BY dbid, queryid
 ), ranked AS (
   SELECT s.*,
-         sum(top_calls) OVER ()::int8 AS all_calls,
+         sum(top_calls::float8) OVER ()::int8 AS all_calls,
          sum(top_exec_ms) OVER ()::float8 AS all_exec_ms,
          count(*) OVER ()::int8 AS all_statements,
          row_number() OVER (ORDER BY exec_ms + plan_ms DESC, dbid, queryid) AS rank_by_time,
