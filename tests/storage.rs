@@ -282,3 +282,69 @@ fn hourly_loop_reports_wraparound_stale_stats_and_bloat_samples() {
         (s == 200).then_some(())
     });
 }
+
+/// Tables are ranked on a catalog estimate and only the best 4×N sized exactly: a table whose
+/// pages were counted when it was small and that grew since (no VACUUM or ANALYZE after), one
+/// never vacuumed nor analyzed, and an unused index on the grown table still make a Top-2 among
+/// twelve tables whose counts are current, each with its exact size.
+#[test]
+fn tables_and_indexes_grown_since_their_last_count_still_rank_with_exact_sizes() {
+    let pg = TestPostgres::start();
+    pg.psql("postgres", "CREATE DATABASE app");
+    pg.create_monitor_role("monitor", "pw", "app");
+    let mut seed = String::new();
+    for i in 0..12 {
+        seed.push_str(&format!(
+            "CREATE TABLE steady_{i} (id int, pad text) WITH (autovacuum_enabled = false);
+             INSERT INTO steady_{i} SELECT g, md5(g::text) FROM generate_series(1, {}) g;",
+            2000 + i * 100
+        ));
+    }
+    seed.push_str(
+        "CREATE TABLE grown (id int, pad text) WITH (autovacuum_enabled = false);
+         INSERT INTO grown SELECT g, md5(g::text) FROM generate_series(1, 10) g;
+         CREATE INDEX grown_pad_idx ON grown (pad);
+         CREATE TABLE bulk (id int, pad text) WITH (autovacuum_enabled = false);",
+    );
+    pg.psql("app", &seed);
+    // Counted now (steady tables current, `grown` at 10 rows), then grown without a count.
+    pg.psql("app", "VACUUM ANALYZE");
+    pg.psql("app", "INSERT INTO grown SELECT g, md5(g::text) FROM generate_series(11, 60000) g");
+    pg.psql("app", "INSERT INTO bulk SELECT g, md5(g::text) FROM generate_series(1, 40000) g");
+    let counted = pg.psql("app", "SELECT relpages FROM pg_class WHERE relname = 'grown'");
+    assert!(counted.parse::<i64>().unwrap() <= 1, "grown was counted small: {counted} pages");
+    assert_eq!(pg.psql("app", "SELECT relpages FROM pg_class WHERE relname = 'bulk'"), "0");
+    let exact = |sql: &str| pg.psql("app", sql).parse::<i64>().unwrap();
+    let grown_bytes = exact("SELECT pg_total_relation_size('grown')");
+    let bulk_bytes = exact("SELECT pg_total_relation_size('bulk')");
+    let index_bytes = exact("SELECT pg_relation_size('grown_pad_idx')");
+
+    let agent = Agent::start(
+        &pg.url("monitor", "pw", "app"),
+        &test_config("limits:\n  top_relations: 2\n  top_indexes: 1\n  unused_index_min_bytes: 8192\n"),
+    );
+    let storage = agent.wait_json("/api/v1/storage", WAIT, "the storage snapshot", |s, b| {
+        (s == 200 && b["tables"].as_array().is_some_and(|t| !t.is_empty())).then(|| b.clone())
+    });
+    let tables: Vec<(String, i64)> = storage["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["relation"].as_str().unwrap().to_string(), t["total_bytes"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        tables,
+        vec![
+            ("public.grown".to_string(), grown_bytes),
+            ("public.bulk".to_string(), bulk_bytes)
+        ],
+        "{storage}"
+    );
+    let index = &storage["indexes"][0];
+    assert_eq!(index["index"], "public.grown_pad_idx", "{storage}");
+    assert_eq!(index["bytes"], index_bytes, "{storage}");
+    let (_, unused) = agent.get_json("/api/v1/unused-indexes");
+    let unused = &unused["unused_indexes"]["indexes"][0];
+    assert_eq!(unused["index"], "public.grown_pad_idx", "{unused}");
+    assert_eq!(unused["bytes"], index_bytes, "{unused}");
+}
