@@ -82,6 +82,11 @@ impl WorkloadSnapshot {
     }
 }
 
+/// Runs a statement text stays cached after its id left the Top-N (an hour at the default
+/// interval), and at most [`MAX_CACHED_TEXTS`] texts (≤ 4 KiB each) are kept.
+const TEXT_KEPT_RUNS: u64 = 60;
+const MAX_CACHED_TEXTS: usize = 1000;
+
 /// What the workload loop carries between ticks.
 pub struct WorkloadJob {
     settings: CollectSettings,
@@ -93,8 +98,13 @@ pub struct WorkloadJob {
     /// starvation heuristic means above this, not merely above the previous minute.
     dead_baseline: HashMap<String, i64>,
     vacuum_hours: HashMap<String, Option<f64>>,
-    /// Per Top-N queryid, its text as it may be shown (or why not): read once per id.
+    /// Per Top-N queryid, its text as it may be shown (or why not): read once per id, and kept
+    /// for [`TEXT_KEPT_RUNS`] runs after the id left the Top-N, so an id hovering at rank N
+    /// does not reload pg_stat_statements' whole text file (27 ms on 19k entries) every run.
     query_texts: HashMap<i64, Result<String, statements::Redacted>>,
+    /// The run at which each cached text's id was last in the Top-N.
+    query_text_seen: HashMap<i64, u64>,
+    runs: u64,
     /// Each database's deadlock and conflict counters at the previous run.
     previous_deadlocks: deadlocks::Previous,
     /// The archiver's failure counter at the previous run, and since when it is failing.
@@ -116,6 +126,8 @@ impl WorkloadJob {
             dead_baseline: HashMap::new(),
             vacuum_hours: HashMap::new(),
             query_texts: HashMap::new(),
+            query_text_seen: HashMap::new(),
+            runs: 0,
             previous_deadlocks: deadlocks::Previous::new(),
             archiver_history: ArchiverHistory::default(),
             settings_watch: SettingsWatch::default(),
@@ -211,8 +223,22 @@ impl WorkloadJob {
                 if let Ok(texts) = within(deadline, statements::collect_texts(client, &missing)).await {
                     self.query_texts.extend(statements::texts_to_show(texts, redact));
                 }
-                self.query_texts
-                    .retain(|id, _| sample.top.iter().any(|r| r.queryid == *id));
+                self.runs += 1;
+                for r in &sample.top {
+                    self.query_text_seen.insert(r.queryid, self.runs);
+                }
+                let runs = self.runs;
+                self.query_text_seen
+                    .retain(|_, seen| runs - *seen < TEXT_KEPT_RUNS);
+                if self.query_text_seen.len() > MAX_CACHED_TEXTS {
+                    // Churning ids: keep the most recently seen (the current Top-N first).
+                    let mut by_age: Vec<u64> = self.query_text_seen.values().copied().collect();
+                    by_age.sort_unstable_by(|a, b| b.cmp(a));
+                    let oldest_kept = by_age[MAX_CACHED_TEXTS - 1];
+                    self.query_text_seen.retain(|_, seen| *seen >= oldest_kept);
+                }
+                let seen = &self.query_text_seen;
+                self.query_texts.retain(|id, _| seen.contains_key(id));
                 Ok(statements::top_statements(
                     &sample,
                     &self.query_texts,
