@@ -3,16 +3,20 @@
 against the bench database prepared by bench/run.sh. Standard library only.
 
 Figures: each loop's wall time (p50/max, from the agent's /healthz after every run), the
-database time the agent's role consumed (pg_stat_statements), /metrics latency under wrk,
-series and bytes per scrape, agent RSS and CPU, time to the first healthy /healthz.
+database time the agent's role consumed per statement and per loop (pg_stat_statements, counted
+from after every loop's first run: the steady state), that time at the shipped intervals per
+15 s beside the exporter's per default scrape, /metrics latency under wrk, series and bytes per
+scrape, agent RSS and CPU, time to the first healthy /healthz. With --soak: default intervals
+for the whole duration, and RSS, series, open connections and loop times at start and end.
 """
-import argparse, json, os, shutil, statistics, subprocess, sys, time, urllib.request
+import argparse, json, os, re, shutil, statistics, subprocess, sys, time, urllib.request
 
 PGMON_PORT, EXPORTER_PORT = 18199, 19187
 # Shortened so every loop runs several times within the bench; wall time per run does not
 # depend on the interval. The default-interval DB cost is extrapolated from these runs.
 BENCH_INTERVALS = {"hot_path": "5s", "workload": "10s", "storage": "30s", "hourly": "60s"}
 DEFAULT_RUNS_PER_HOUR = {"hot_path": 240, "workload": 60, "storage": 6, "hourly": 1}
+DEFAULT_INTERVALS = {"hot_path": "15s", "workload": "60s", "storage": "10m", "hourly": "1h"}
 TARGET_SECONDS = {"hot_path": 0.1, "workload": 0.3, "storage": 2.0, "hourly": 5.0}
 
 
@@ -34,6 +38,24 @@ class Db:
     def scalar(self, sql):
         out = subprocess.run(self.cmd + ["-c", sql], check=True, capture_output=True, text=True).stdout.strip()
         return float(out) if out else 0.0
+
+    def rows(self, sql):
+        out = subprocess.run(self.cmd + ["-F", "\x1f", "-c", sql], check=True, capture_output=True, text=True).stdout
+        return [line.split("\x1f") for line in out.splitlines() if line]
+
+    def reset_role(self, role):
+        subprocess.run(self.cmd + ["-c", f"SELECT pg_stat_statements_reset('{role}'::regrole)"], check=True, capture_output=True)
+
+    def statements(self, role):
+        """Per statement the role ran: calls, exec+plan ms, shared blocks hit and read, text."""
+        rows = self.rows(f"""SELECT calls, total_exec_time + total_plan_time, shared_blks_hit, shared_blks_read,
+                                    regexp_replace(query, '\\s+', ' ', 'g')
+                               FROM pg_stat_statements WHERE userid = '{role}'::regrole""")
+        return [{"calls": int(r[0]), "total_ms": float(r[1]), "shared_blks_hit": int(r[2]),
+                 "shared_blks_read": int(r[3]), "query": r[4]} for r in rows]
+
+    def scalar_int(self, sql):
+        return int(self.scalar(sql))
 
     def role_ms(self, role):
         """Total execution time (ms) of every statement the role ran, and how many calls."""
@@ -79,13 +101,45 @@ def exposition(url):
     return {"series": len(lines), "bytes": len(body)}
 
 
+def normalized(sql):
+    """Whitespace collapsed and every constant or parameter as `?`: pg_stat_statements shows the
+    agent's SQL with its constants replaced by $n, the agent's /api/v1/sql shows them."""
+    sql = re.sub(r"\s+", " ", sql).strip()
+    sql = re.sub(r"(?:[EUBX]&?)?'(?:[^']|'')*'", "?", sql)
+    sql = re.sub(r"\$\d+", "?", sql)
+    sql = re.sub(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", "?", sql)
+    return sql
+
+
+def attribute(statements, sql_by_loop):
+    """Each statement's loop, by the longest matching prefix of the loop's SQL."""
+    known = [(normalized(q["sql"]), loop, q["collector"]) for loop, qs in sql_by_loop.items() for q in qs]
+    for st in statements:
+        text = normalized(st["query"])
+        best = None
+        for sql, loop, collector in known:
+            n = 0
+            for a, b in zip(text, sql):
+                if a != b:
+                    break
+                n += 1
+            if n >= min(60, len(sql)) and (best is None or n > best[0]):
+                best = (n, loop, collector)
+        st["loop"], st["collector"] = (best[1], best[2]) if best else ("session", None)
+
+
+def poll_runs(runs, body):
+    for name, loop in json.loads(body).get("loops", {}).items():
+        if loop.get("last_run_at") and loop.get("last_duration_seconds") is not None:
+            runs.setdefault(name, {})[loop["last_run_at"]] = loop["last_duration_seconds"]
+
+
 def run_pgmon(args, db):
     env = dict(os.environ, PGMON_DSN=f"postgres://pgmon_bench:bench@127.0.0.1:{args.port}/bench?sslmode=disable",
                PGMON_HTTP__BIND=f"127.0.0.1:{PGMON_PORT}", PGMON_CLUSTER="bench", RUST_LOG="warn")
     for loop, every in BENCH_INTERVALS.items():
         env[f"PGMON_SAMPLE_INTERVALS__{loop.upper()}"] = every
     env.pop("PGMON_CONFIG", None)
-    db_ms_before = db.role_ms("pgmon_bench")
     started = time.monotonic()
     proc = subprocess.Popen(["./target/release/pgmon"], env=env, stdout=subprocess.DEVNULL)
     first_healthy = None
@@ -95,21 +149,36 @@ def run_pgmon(args, db):
             first_healthy = time.monotonic() - started
             break
         time.sleep(0.05)
+    # Steady state: every loop's first run (a new session builds its catalog caches: on 10k
+    # tables that first storage run costs several times a later one) is left out of the
+    # database time, which counts from a reset of the role's statements after it.
+    warm = {}
+    while len(warm) < len(BENCH_INTERVALS) and time.monotonic() - started < 180:
+        _, body = http_get(f"http://127.0.0.1:{PGMON_PORT}/healthz", timeout=5)
+        if body:
+            poll_runs(warm, body)
+        time.sleep(0.5)
+    db.reset_role("pgmon_bench")
     runs = {loop: {} for loop in BENCH_INTERVALS}
+    seen_before = {name: set(v) for name, v in warm.items()}
     rss, cpu_start = [], proc_stats(proc.pid)[1]
     t0 = time.monotonic()
     while time.monotonic() - t0 < args.duration:
         status, body = http_get(f"http://127.0.0.1:{PGMON_PORT}/healthz", timeout=5)
         if body:
-            for name, loop in json.loads(body).get("loops", {}).items():
-                if loop.get("last_run_at") and loop.get("last_duration_seconds") is not None:
-                    runs[name][loop["last_run_at"]] = loop["last_duration_seconds"]
+            poll_runs(runs, body)
         rss.append(proc_stats(proc.pid)[0])
         time.sleep(1)
     elapsed = time.monotonic() - t0
     cpu = proc_stats(proc.pid)[1] - cpu_start
-    db_ms = db.role_ms("pgmon_bench") - db_ms_before
-    run_elapsed = time.monotonic() - started
+    for name in runs:
+        for at in seen_before.get(name, ()):
+            runs[name].pop(at, None)
+    statements = db.statements("pgmon_bench")
+    db_ms = sum(st["total_ms"] for st in statements)
+    _, sql_body = http_get(f"http://127.0.0.1:{PGMON_PORT}/api/v1/sql")
+    attribute(statements, json.loads(sql_body)["loops"] if sql_body else {})
+    run_elapsed = elapsed
     scrape = exposition(f"http://127.0.0.1:{PGMON_PORT}/metrics")
     latency = wrk(f"http://127.0.0.1:{PGMON_PORT}/metrics")
     _, health = http_get(f"http://127.0.0.1:{PGMON_PORT}/healthz")
@@ -120,9 +189,26 @@ def run_pgmon(args, db):
         values = list(by_run.values())
         loops[name] = {"runs": len(values), "p50_seconds": percentile(values, 0.5), "max_seconds": max(values) if values else None,
                        "target_seconds": TARGET_SECONDS[name]}
+    # Database time per run of each loop (pg_stat_statements), then at the shipped intervals.
+    # Statements no loop's SQL matches (session set-up, capability and read-only checks) are
+    # counted as often as the hot path runs: an upper bound.
+    per_loop = {}
+    for st in statements:
+        per_loop.setdefault(st["loop"], 0.0)
+        per_loop[st["loop"]] += st["total_ms"]
+    db_ms_per_run = {name: per_loop.get(name, 0.0) / max(1, loops[name]["runs"]) for name in loops}
+    session_ms_per_hot_run = per_loop.get("session", 0.0) / max(1, loops["hot_path"]["runs"])
+    db_ms_per_hour = sum(db_ms_per_run[l] * DEFAULT_RUNS_PER_HOUR[l] for l in loops) + session_ms_per_hot_run * DEFAULT_RUNS_PER_HOUR["hot_path"]
+    for name in loops:
+        loops[name]["db_ms_per_run"] = db_ms_per_run[name]
+    statements.sort(key=lambda st: -st["total_ms"])
     # DB time is at most wall time (one backend per run): an upper bound at default intervals.
     default_db_fraction = sum((loops[l]["p50_seconds"] or 0) * DEFAULT_RUNS_PER_HOUR[l] for l in loops) / 3600
     return {
+        "db_ms_per_15s_at_shipped_intervals": db_ms_per_hour / 240,
+        "db_time_percent_of_core_at_shipped_intervals": 100 * db_ms_per_hour / 3_600_000,
+        "session_ms_per_hot_path_run": session_ms_per_hot_run,
+        "statements": statements,
         "first_healthy_seconds": first_healthy,
         "loops": loops,
         "db_time_percent_of_core_at_bench_intervals": 100 * db_ms / 1000 / run_elapsed,
@@ -147,13 +233,13 @@ def run_exporter(args, db):
             if http_get(f"http://127.0.0.1:{EXPORTER_PORT}/metrics", timeout=30)[0] == 200:
                 break
             time.sleep(0.1)
-        before = db.role_ms("exporter_bench")
+        db.reset_role("exporter_bench")
         times = []
         for _ in range(20):
             t = time.monotonic()
             http_get(f"http://127.0.0.1:{EXPORTER_PORT}/metrics", timeout=60)
             times.append(time.monotonic() - t)
-        db_ms_per_scrape = (db.role_ms("exporter_bench") - before) / 20
+        db_ms_per_scrape = db.role_ms("exporter_bench") / 20
         rss = proc_stats(proc.pid)[0]
         scrape = exposition(f"http://127.0.0.1:{EXPORTER_PORT}/metrics")
         return {
@@ -209,9 +295,18 @@ def main():
     m, e = result["pgmon"], result["postgres_exporter"]
     print(f"\npgmon bench ({args.scale}: {args.tables} tables, {args.partitions} partitions, {args.statements} statements, "
           f"{args.sessions} sessions; PostgreSQL {result['postgres']}; {args.duration}s)\n")
-    print("| loop | runs | p50 | max | target |\n| --- | --- | --- | --- | --- |")
+    print("| loop | runs | p50 | max | target | DB time per run |\n| --- | --- | --- | --- | --- | --- |")
     for name, l in m["loops"].items():
-        print(f"| {name} | {l['runs']} | {fmt(l['p50_seconds'], 's')} | {fmt(l['max_seconds'], 's')} | {fmt(l['target_seconds'], 's')} |")
+        print(f"| {name} | {l['runs']} | {fmt(l['p50_seconds'], 's')} | {fmt(l['max_seconds'], 's')} | {fmt(l['target_seconds'], 's')} | {l['db_ms_per_run']:.2f} ms |")
+    print(f"\nsession set-up and checks: {m['session_ms_per_hot_path_run']:.3f} ms per hot-path run")
+    shipped = m["db_ms_per_15s_at_shipped_intervals"]
+    print(f"\nDB time at the shipped intervals: {shipped:.2f} ms per 15 s ({m['db_time_percent_of_core_at_shipped_intervals']:.4f} % of one core)")
+    if e:
+        print(f"postgres_exporter: {e['db_ms_per_scrape']:.2f} ms per default scrape (every 15 s): pgmon / exporter = {shipped / e['db_ms_per_scrape']:.3f}")
+    print("\n| statement (agent's role) | loop | calls | total | mean | shared hit | shared read |\n| --- | --- | --- | --- | --- | --- | --- |")
+    for st in m["statements"][:25]:
+        mean = st["total_ms"] / max(1, st["calls"])
+        print(f"| `{st['query'][:70]}` | {st['loop']} | {st['calls']} | {st['total_ms']:.1f} ms | {mean:.3f} ms | {st['shared_blks_hit']} | {st['shared_blks_read']} |")
     lat = m["metrics"]["latency"] or {}
     print("\n| figure | pgmon | postgres_exporter |\n| --- | --- | --- |")
     rows = [

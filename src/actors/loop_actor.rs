@@ -298,6 +298,8 @@ async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
         Ok(conn) => conn,
         Err(e) => return failed(failure_kind(&e), e.to_string()),
     };
+    // The database's share of the run starts here: the checkout above waits on the pool.
+    let statements_from = tokio::time::Instant::now();
     let caps = match tokio::time::timeout_at(deadline, capabilities(&conn, &spec)).await {
         Ok(Ok(caps)) => caps,
         Ok(Err(e)) => {
@@ -313,6 +315,7 @@ async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
         }
     };
     let run = tokio::time::timeout_at(deadline + STOP_GRACE, job.run(&conn, &caps, deadline)).await;
+    let db_seconds = statements_from.elapsed().as_secs_f64();
     let overran = tokio::time::Instant::now() >= deadline;
     // Some statement may still be running (or hung) on this session: cancel it, and close the
     // session unless it then answers, rather than hand a hung one to the next run.
@@ -342,7 +345,7 @@ async fn run_once(job: SharedJob, spec: LoopSpec) -> RunOutcome {
         Session::Alive if !overran => conn.keep(),
         Session::Alive | Session::Silent => {}
     }
-    RunOutcome::Completed { snapshot }
+    RunOutcome::Completed { snapshot, db_seconds }
 }
 
 /// What a run's session is like once the run is over.

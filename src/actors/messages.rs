@@ -30,7 +30,9 @@ pub struct TickSkipped {
 
 #[derive(Debug, Clone)]
 pub enum RunOutcome {
-    Completed { snapshot: LoopSnapshot },
+    /// `db_seconds`: how long the run's session had statements in flight (capability and
+    /// privilege checks included, connection checkout not), measured by the agent.
+    Completed { snapshot: LoopSnapshot, db_seconds: f64 },
     Failed { kind: FailureKind, error: String },
 }
 

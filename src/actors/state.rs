@@ -56,6 +56,16 @@ pub struct LoopHealth {
     #[schema(value_type = Option<String>)]
     pub last_success_at: Option<SystemTime>,
     pub last_duration_seconds: Option<f64>,
+    /// How long the last completed run had statements in flight on its session (capability
+    /// and privilege checks included, waiting for a connection not), as the agent measures it:
+    /// the database time it cost, plus loopback round trips.
+    pub last_db_seconds: Option<f64>,
+    /// The database time this loop costs per hour at its interval: the mean of its last
+    /// [`DB_TIME_RUNS`] completed runs times the runs an hour. Null before the first.
+    pub db_seconds_per_hour: Option<f64>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    recent_db_seconds: std::collections::VecDeque<f64>,
     /// Whether the last run produced every section.
     pub last_run_ok: Option<bool>,
     pub last_error: Option<String>,
@@ -79,7 +89,22 @@ pub struct LoopHealth {
     pub next_run_due: Option<SystemTime>,
 }
 
+/// Completed runs the per-hour database time is averaged over.
+pub const DB_TIME_RUNS: usize = 10;
+
 impl LoopHealth {
+    /// Takes one completed run's database time into `last_db_seconds` and `db_seconds_per_hour`.
+    pub fn record_db_time(&mut self, db_seconds: f64) {
+        self.last_db_seconds = Some(db_seconds);
+        if self.recent_db_seconds.len() == DB_TIME_RUNS {
+            self.recent_db_seconds.pop_front();
+        }
+        self.recent_db_seconds.push_back(db_seconds);
+        let mean = self.recent_db_seconds.iter().sum::<f64>() / self.recent_db_seconds.len() as f64;
+        let runs_per_hour = 3600.0 / self.interval.as_secs_f64().max(0.001);
+        self.db_seconds_per_hour = Some(mean * runs_per_hour);
+    }
+
     fn new(name: LoopName, interval: Duration, budget: Duration) -> Self {
         Self {
             name,
@@ -88,6 +113,9 @@ impl LoopHealth {
             last_run_at: None,
             last_success_at: None,
             last_duration_seconds: None,
+            last_db_seconds: None,
+            db_seconds_per_hour: None,
+            recent_db_seconds: std::collections::VecDeque::new(),
             last_run_ok: None,
             last_error: None,
             last_failure_kind: None,
@@ -695,7 +723,8 @@ impl Handler<RunFinished> for StateActor {
             health.budget_overruns += 1;
         }
         let (errors, success) = match &msg.outcome {
-            RunOutcome::Completed { snapshot } => {
+            RunOutcome::Completed { snapshot, db_seconds } => {
+                health.record_db_time(*db_seconds);
                 let section_errors = snapshot.section_errors();
                 health.section_errors = section_errors
                     .iter()
@@ -759,7 +788,7 @@ impl Handler<RunFinished> for StateActor {
         }
 
         match (&msg.outcome, name) {
-            (RunOutcome::Completed { snapshot }, _) => match snapshot {
+            (RunOutcome::Completed { snapshot, .. }, _) => match snapshot {
                 LoopSnapshot::HotPath(hp) => Arc::make_mut(&mut self.history).record_hot_path(msg.started_at, hp),
                 LoopSnapshot::Workload(w) => Arc::make_mut(&mut self.history).record_workload(msg.started_at, w),
                 _ => {}
@@ -769,7 +798,7 @@ impl Handler<RunFinished> for StateActor {
             }
             _ => {}
         }
-        if let RunOutcome::Completed { snapshot } = &msg.outcome {
+        if let RunOutcome::Completed { snapshot, .. } = &msg.outcome {
             self.telemetry.render_snapshot(name, snapshot);
             self.snapshots.store(msg.started_at, snapshot);
         } else {
@@ -950,7 +979,25 @@ mod tests {
     fn completed() -> RunOutcome {
         RunOutcome::Completed {
             snapshot: LoopSnapshot::Empty { round_trip: Ok(()) },
+            db_seconds: 0.002,
         }
+    }
+
+    #[test]
+    fn database_time_per_hour_is_the_recent_mean_times_the_runs_an_hour() {
+        let mut h = health();
+        assert_eq!(h.db_seconds_per_hour, None);
+        h.record_db_time(0.004);
+        h.record_db_time(0.002);
+        assert_eq!(h.last_db_seconds, Some(0.002));
+        let runs_per_hour = 3600.0 / h.interval.as_secs_f64();
+        assert!((h.db_seconds_per_hour.unwrap() - 0.003 * runs_per_hour).abs() < 1e-9);
+        // Only the last DB_TIME_RUNS count: an expensive first run fades out.
+        h.record_db_time(1.0);
+        for _ in 0..DB_TIME_RUNS {
+            h.record_db_time(0.001);
+        }
+        assert!((h.db_seconds_per_hour.unwrap() - 0.001 * runs_per_hour).abs() < 1e-9);
     }
 
     #[test]

@@ -29,7 +29,7 @@ const PANELS = {
   settings: ["Changes seen", "work_mem", "4MB", "64MB", "Waiting for a restart", "shared_buffers", "Recommended settings", "track_io_timing"],
   wraparound: ["app", "% of limit", "Oldest relations"],
   alerts: ["blocking_locks", "firing", "Recently resolved"],
-  health: ["hot_path", "workload", "storage", "hourly", "reachable", "Pool busy", "Advisories"],
+  health: ["hot_path", "workload", "storage", "hourly", "reachable", "Pool busy", "Advisories", "DB time", "Database time", "% of one core"],
 };
 
 const failures = [];

@@ -941,9 +941,22 @@ export interface components {
             budget_overruns: number;
             /** Format: int32 */
             consecutive_failures: number;
+            /**
+             * Format: double
+             * @description The database time this loop costs per hour at its interval: the mean of its last
+             *     [`DB_TIME_RUNS`] completed runs times the runs an hour. Null before the first.
+             */
+            db_seconds_per_hour: number | null;
             /** Format: int64 */
             errors_total: number;
             interval: string;
+            /**
+             * Format: double
+             * @description How long the last completed run had statements in flight on its session (capability
+             *     and privilege checks included, waiting for a connection not), as the agent measures it:
+             *     the database time it cost, plus loopback round trips.
+             */
+            last_db_seconds: number | null;
             /** Format: double */
             last_duration_seconds: number | null;
             last_error: string | null;

@@ -2,7 +2,7 @@ import { screen, within } from "@testing-library/react";
 import type { Health, LoopHealth } from "../api";
 import { useApi } from "../refresh";
 import { renderLive, stubFetch } from "../test-support";
-import { HealthPanel, sectionFailures, splitDegraded } from "./Health";
+import { databaseCost, HealthPanel, sectionFailures, splitDegraded } from "./Health";
 
 const loop = (name: LoopHealth["name"], extra: Partial<LoopHealth> = {}): LoopHealth => ({
   name,
@@ -11,6 +11,8 @@ const loop = (name: LoopHealth["name"], extra: Partial<LoopHealth> = {}): LoopHe
   last_run_at: "2026-12-01T10:00:00Z",
   last_success_at: "2026-12-01T10:00:00Z",
   last_duration_seconds: 0.01,
+  last_db_seconds: 0.004,
+  db_seconds_per_hour: 0.96,
   last_run_ok: true,
   last_error: null,
   section_errors: {},
@@ -132,5 +134,14 @@ describe("sectionFailures", () => {
     });
     expect(sectionFailures(l)).toBe("freshness: SQLSTATE 42501, wal: timeout, checkpoints: connection lost");
     expect(sectionFailures(loop("hot_path"))).toBe("");
+  });
+});
+
+describe("database time", () => {
+  it("sums each loop's time an hour into a share of one core", () => {
+    const cost = databaseCost([loop("hot_path", { db_seconds_per_hour: 0.96 }), loop("storage", { db_seconds_per_hour: 2.64 })]);
+    expect(cost?.secondsPerHour).toBeCloseTo(3.6);
+    expect(cost?.percentOfCore).toBeCloseTo(0.1);
+    expect(databaseCost([loop("hot_path", { last_db_seconds: null, db_seconds_per_hour: null })])).toBeNull();
   });
 });

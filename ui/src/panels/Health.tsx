@@ -79,6 +79,7 @@ export function HealthPanel({ health }: { health: ApiState<Health> }) {
   const h = health.data;
   const loops = h ? Object.values(h.loops) : [];
   const degraded = h ? splitDegraded(h) : { readOnly: [], privileges: [], other: [] };
+  const cost = databaseCost(loops);
   return (
     <Panel
       id="health"
@@ -131,6 +132,14 @@ export function HealthPanel({ health }: { health: ApiState<Health> }) {
             )}
             <dt>Uptime</dt>
             <dd>{duration(h.uptime_seconds)}</dd>
+            {cost && (
+              <>
+                <dt>Database time</dt>
+                <dd data-testid="database-cost" title="time the agent's sessions had statements in flight, measured by the agent (loopback round trips included), at each loop's interval">
+                  {duration(cost.secondsPerHour)} an hour ({cost.percentOfCore.toFixed(3)} % of one core)
+                </dd>
+              </>
+            )}
           </dl>
           <DataTable
             label="Loops"
@@ -155,6 +164,13 @@ export function HealthPanel({ health }: { health: ApiState<Health> }) {
                     </div>
                   );
                 },
+              },
+              {
+                key: "db",
+                label: "DB time",
+                numeric: true,
+                title: "database time of the last completed run, and per hour at the loop's interval (mean of the last 10 runs)",
+                render: (l) => (l.last_db_seconds == null ? "" : `${duration(l.last_db_seconds)} · ${duration(l.db_seconds_per_hour)}/h`),
               },
               { key: "runs", label: "Runs", numeric: true, render: (l) => num(l.runs_total) },
               { key: "errors", label: "Errors", numeric: true, render: (l) => num(l.errors_total) },
@@ -201,6 +217,14 @@ export function HealthPanel({ health }: { health: ApiState<Health> }) {
 }
 
 /** "freshness: SQLSTATE 42501, blocking: timeout": the typed failures, one per section. */
+/** The database time the agent costs an hour, summed over loops, and as a share of one core. */
+export function databaseCost(loops: LoopHealth[]): { secondsPerHour: number; percentOfCore: number } | null {
+  const known = loops.filter((l) => l.db_seconds_per_hour != null);
+  if (known.length === 0) return null;
+  const secondsPerHour = known.reduce((sum, l) => sum + (l.db_seconds_per_hour ?? 0), 0);
+  return { secondsPerHour, percentOfCore: (100 * secondsPerHour) / 3600 };
+}
+
 export function sectionFailures(l: LoopHealth): string {
   return Object.entries(l.section_failures ?? {})
     .map(([section, e]) => {
