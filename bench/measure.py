@@ -221,6 +221,53 @@ def run_pgmon(args, db):
     }
 
 
+def run_soak(args, db):
+    """Default intervals for the whole duration; RSS, series, the agent's open connections, each
+    loop's last run time and the database time it reports, sampled every 10 s, compared between
+    the first and the last tenth of the run (the first five minutes excluded from neither)."""
+    env = dict(os.environ, PGMON_DSN=f"postgres://pgmon_bench:bench@127.0.0.1:{args.port}/bench?sslmode=disable",
+               PGMON_HTTP__BIND=f"127.0.0.1:{PGMON_PORT}", PGMON_CLUSTER="bench", RUST_LOG="warn")
+    env.pop("PGMON_CONFIG", None)
+    proc = subprocess.Popen(["./target/release/pgmon"], env=env, stdout=subprocess.DEVNULL)
+    samples, runs = [], {}
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < args.duration:
+            _, body = http_get(f"http://127.0.0.1:{PGMON_PORT}/api/v1/health", timeout=5)
+            health = json.loads(body) if body else {}
+            poll_runs(runs, body) if body else None
+            _, metrics = http_get(f"http://127.0.0.1:{PGMON_PORT}/metrics", timeout=5)
+            series = len([l for l in metrics.decode(errors="replace").splitlines() if l and not l.startswith("#")])
+            conns = db.scalar_int("SELECT count(*) FROM pg_stat_activity WHERE usename = 'pgmon_bench'")
+            db_per_hour = sum((l.get("db_seconds_per_hour") or 0) for l in health.get("loops", {}).values())
+            samples.append({"t": time.monotonic() - t0, "rss": proc_stats(proc.pid)[0], "series": series,
+                            "connections": conns, "db_seconds_per_hour": db_per_hour,
+                            "last": {n: l.get("last_duration_seconds") for n, l in health.get("loops", {}).items()}})
+            time.sleep(10)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    tenth = args.duration / 10
+
+    def window(part):
+        return [s for s in samples if (s["t"] < tenth if part == "start" else s["t"] >= args.duration - tenth)]
+
+    def summary(part):
+        w = window(part)
+        return {
+            "rss_bytes_max": max(s["rss"] for s in w),
+            "series_max": max(s["series"] for s in w),
+            "connections_max": max(s["connections"] for s in w),
+            "db_seconds_per_hour_last": w[-1]["db_seconds_per_hour"],
+            "loop_seconds_p50": {n: percentile([s["last"].get(n) for s in w if s["last"].get(n) is not None], 0.5)
+                                 for n in DEFAULT_INTERVALS},
+        }
+
+    return {"duration_seconds": args.duration, "start": summary("start"), "end": summary("end"),
+            "runs": {n: len(v) for n, v in runs.items()},
+            "rss_bytes_max": max(s["rss"] for s in samples), "samples": samples}
+
+
 def run_exporter(args, db):
     exe = shutil.which("prometheus-postgres-exporter")
     if not exe:
@@ -274,8 +321,26 @@ def main():
     for flag in ("--duration", "--port", "--tables", "--partitions", "--statements", "--sessions"):
         p.add_argument(flag, type=int, required=True)
     p.add_argument("--as-postgres", action="store_true")
+    p.add_argument("--soak", action="store_true", help="default intervals for --duration seconds; no exporter")
     args = p.parse_args()
     db = Db(args)
+    if args.soak:
+        soak = run_soak(args, db)
+        os.makedirs("bench/out", exist_ok=True)
+        path = f"bench/out/soak-{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}.json"
+        with open(path, "w") as f:
+            json.dump(soak, f, indent=2)
+        print(f"\nsoak: {args.duration}s at the default intervals, runs {soak['runs']}\n")
+        print("| figure | first tenth | last tenth |\n| --- | --- | --- |")
+        a, b = soak["start"], soak["end"]
+        print(f"| RSS (max) | {fmt(a['rss_bytes_max'], 'B')} | {fmt(b['rss_bytes_max'], 'B')} |")
+        print(f"| series | {a['series_max']} | {b['series_max']} |")
+        print(f"| agent connections | {a['connections_max']} | {b['connections_max']} |")
+        print(f"| DB time the agent reports, s an hour | {a['db_seconds_per_hour_last']:.3f} | {b['db_seconds_per_hour_last']:.3f} |")
+        for n in DEFAULT_INTERVALS:
+            print(f"| {n} last run (p50) | {fmt(a['loop_seconds_p50'][n], 's')} | {fmt(b['loop_seconds_p50'][n], 's')} |")
+        print(f"\nwritten {path}")
+        return 0
     result = {
         "scale": args.scale,
         "catalog": {"tables": args.tables, "partitions": args.partitions, "statements": args.statements, "sessions": args.sessions},

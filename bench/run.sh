@@ -2,6 +2,8 @@
 # pgmon benchmark on a large catalog, side by side with postgres_exporter when it is installed.
 #   bench/run.sh quick   # 1/10 scale: 1,000 tables, 100 partitions, 500 statements, 50 sessions (~5 min)
 #   bench/run.sh full    # 10,000 tables, 1,000 partitions, 5,000 statements, 500 sessions (~20 min)
+#   bench/run.sh huge    # 33,000 tables and 1,000 partitions: 100k relations with their indexes (~25 min)
+#   bench/run.sh soak    # the full catalog, the agent at its default intervals for an hour (BENCH_SECONDS)
 # Builds the release binary, creates a throwaway PostgreSQL with that catalog and a pgbench
 # workload running throughout, then runs bench/measure.py, which prints a table and writes
 # bench/out/<scale>-<time>.json. Everything listens on 127.0.0.1 and is removed at the end.
@@ -11,7 +13,9 @@ scale=${1:-quick}
 case $scale in
   quick) tables=1000 parts=100 statements=500 sessions=50 duration=${BENCH_SECONDS:-180} ;;
   full) tables=10000 parts=1000 statements=5000 sessions=500 duration=${BENCH_SECONDS:-600} ;;
-  *) echo "usage: $0 quick|full" >&2; exit 2 ;;
+  huge) tables=33000 parts=1000 statements=5000 sessions=500 duration=${BENCH_SECONDS:-600} ;;
+  soak) tables=10000 parts=1000 statements=5000 sessions=500 duration=${BENCH_SECONDS:-3600} ;;
+  *) echo "usage: $0 quick|full|huge|soak" >&2; exit 2 ;;
 esac
 
 ./scripts/install-deps.sh
@@ -25,6 +29,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo systemctl stop prometheus-postgres-exporter 2>/dev/null || pkill -f '^/usr/bin/prometheus-postgres-exporter' 2>/dev/null || true
 fi
 cargo build --release --locked
+soak=""; [ "$scale" = soak ] && soak=1
 
 port=${BENCH_PG_PORT:-56543}
 bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -103,6 +108,6 @@ done
 sleep 2
 for i in $(seq 1 9); do "${psql[@]}" -d bench -c "SELECT * FROM lock_me FOR UPDATE" >/dev/null 2>&1 & done
 
-python3 bench/measure.py --scale "$scale" --duration "$duration" --port "$port" --socket-dir "$dir" \
+python3 bench/measure.py --scale "$scale" --duration "$duration" ${soak:+--soak} --port "$port" --socket-dir "$dir" \
   --psql "$bindir/psql" ${as_pg:+--as-postgres} \
   --tables "$tables" --partitions "$parts" --statements "$statements" --sessions "$sessions"
