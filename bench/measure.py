@@ -11,7 +11,9 @@ for the whole duration, and RSS, series, open connections and loop times at star
 """
 import argparse, json, os, re, shutil, statistics, subprocess, sys, time, urllib.request
 
-PGMON_PORT, EXPORTER_PORT = 18199, 19187
+PGMON_PORT = int(os.environ.get("BENCH_PGMON_PORT", "18199"))
+PGMON_BIN = os.environ.get("BENCH_PGMON_BIN", "./target/release/pgmon")
+EXPORTER_PORT = 19187
 # Shortened so every loop runs several times within the bench; wall time per run does not
 # depend on the interval. The default-interval DB cost is extrapolated from these runs.
 BENCH_INTERVALS = {"hot_path": "5s", "workload": "10s", "storage": "30s", "hourly": "60s"}
@@ -141,7 +143,7 @@ def run_pgmon(args, db):
         env[f"PGMON_SAMPLE_INTERVALS__{loop.upper()}"] = every
     env.pop("PGMON_CONFIG", None)
     started = time.monotonic()
-    proc = subprocess.Popen(["./target/release/pgmon"], env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([PGMON_BIN], env=env, stdout=subprocess.DEVNULL)
     first_healthy = None
     while time.monotonic() - started < 60:
         status, _ = http_get(f"http://127.0.0.1:{PGMON_PORT}/healthz", timeout=2)
@@ -228,7 +230,7 @@ def run_soak(args, db):
     env = dict(os.environ, PGMON_DSN=f"postgres://pgmon_bench:bench@127.0.0.1:{args.port}/bench?sslmode=disable",
                PGMON_HTTP__BIND=f"127.0.0.1:{PGMON_PORT}", PGMON_CLUSTER="bench", RUST_LOG="warn")
     env.pop("PGMON_CONFIG", None)
-    proc = subprocess.Popen(["./target/release/pgmon"], env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([PGMON_BIN], env=env, stdout=subprocess.DEVNULL)
     samples, runs = [], {}
     t0 = time.monotonic()
     try:

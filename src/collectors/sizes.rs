@@ -80,11 +80,22 @@ SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name, c.relkind::tex
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.oid = $1";
 
+/// An index's size in pages, estimated from the catalog (index `i` of table `r`): see
+/// [`INDEX_SIZES_SQL`].
+macro_rules! index_pages_estimate {
+    () => {
+        "CASE WHEN i.relpages > 0 AND i.reltuples > 0
+                               THEN i.relpages * GREATEST(1, (pg_stat_get_live_tuples(r.oid) + pg_stat_get_dead_tuples(r.oid)) / i.reltuples)
+                               ELSE i.relpages + (pg_stat_get_live_tuples(r.oid) + pg_stat_get_dead_tuples(r.oid)) / 3.0
+                          END"
+    };
+}
+
 /// Like [`RELATION_SIZES_SQL`]: ranked on an estimate, the 4×N best sized exactly. An index's
 /// estimate is its pages at the last VACUUM or ANALYZE scaled by its table's tuples since; an
 /// index that has no count yet (built on an empty table, never vacuumed) is bounded by one
 /// B-tree entry per live or dead tuple of its table at most a third of a page each.
-pub const INDEX_SIZES_SQL: &str = r"
+pub const INDEX_SIZES_SQL: &str = concat!(r"
 SELECT t.schema, t.table_name, t.index_name, COALESCE(t.bytes, 0)::int8 AS bytes,
        pg_stat_get_numscans(t.oid) AS idx_scan,
        t.enforces OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = t.oid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint
@@ -100,18 +111,18 @@ SELECT t.schema, t.table_name, t.index_name, COALESCE(t.bytes, 0)::int8 AS bytes
                    AND i.relpersistence <> 't'
                    -- $2: indexes pg_relation_size would wait for (blocked_relations): skipped this run.
                    AND i.oid <> ALL($2::oid[])
-                 ORDER BY CASE WHEN i.relpages > 0 AND i.reltuples > 0
-                               THEN i.relpages * GREATEST(1, (pg_stat_get_live_tuples(r.oid) + pg_stat_get_dead_tuples(r.oid)) / i.reltuples)
-                               ELSE i.relpages + (pg_stat_get_live_tuples(r.oid) + pg_stat_get_dead_tuples(r.oid)) / 3.0
-                          END DESC, i.oid
+                 ORDER BY ",
+    index_pages_estimate!(),
+    r" DESC, i.oid
                  LIMIT $1::int8 * 4) k
          ORDER BY 6 DESC NULLS LAST, k.oid
          LIMIT $1) t
- ORDER BY t.bytes DESC NULLS LAST, t.oid";
+ ORDER BY t.bytes DESC NULLS LAST, t.oid"
+);
 
 /// Never scanned (`idx_scan = 0`) first, never cut from a by-usage Top-N; then the 4×N biggest
 /// by the estimate of [`INDEX_SIZES_SQL`] are sized exactly, and those at least `$1` bytes kept.
-pub const UNUSED_INDEXES_SQL: &str = r"
+pub const UNUSED_INDEXES_SQL: &str = concat!(r"
 SELECT u.schema, u.table_name, u.index_name, u.bytes, u.idx_scan,
        u.enforces OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = u.oid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
        (SELECT EXTRACT(EPOCH FROM COALESCE(d.stats_reset, pg_postmaster_start_time()))::float8
@@ -130,14 +141,14 @@ SELECT u.schema, u.table_name, u.index_name, u.bytes, u.idx_scan,
                    AND pg_stat_get_numscans(i.oid) = 0
                    -- $3: indexes pg_relation_size would wait for (blocked_relations): skipped this run.
                    AND i.oid <> ALL($3::oid[])
-                 ORDER BY CASE WHEN i.relpages > 0 AND i.reltuples > 0
-                               THEN i.relpages * GREATEST(1, (pg_stat_get_live_tuples(r.oid) + pg_stat_get_dead_tuples(r.oid)) / i.reltuples)
-                               ELSE i.relpages + (pg_stat_get_live_tuples(r.oid) + pg_stat_get_dead_tuples(r.oid)) / 3.0
-                          END DESC, i.oid
+                 ORDER BY ",
+    index_pages_estimate!(),
+    r" DESC, i.oid
                  LIMIT $2::int8 * 4) k) u
  WHERE u.bytes >= $1
  ORDER BY u.bytes DESC, u.oid
- LIMIT $2";
+ LIMIT $2"
+);
 
 /// What the free-space map (contrib `pg_freespacemap`, executable by `pg_stat_scan_tables` in
 /// `pg_monitor`) records for one table: the reusable space VACUUM found, read from the small FSM
