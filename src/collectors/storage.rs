@@ -4,7 +4,7 @@
 //! left out and listed in `skipped_relations` with that lock.
 
 use super::partitions::{self, PartitionedParent};
-use super::relation_locks::{self, SkippedRelation};
+use super::relation_locks::{self, SkippedRelation, WithSkipped};
 use super::sizes::{self, FreeSpaceMap, IndexSize, RelationSize, UnusedIndexes};
 use super::{within, CollectSettings, LoopJob, LoopSnapshot, Section, SqlUsed};
 use crate::db::capabilities::{qualified_name, quote_ident, Capabilities};
@@ -67,15 +67,20 @@ impl StorageJob {
         deadline: tokio::time::Instant,
     ) -> StorageSnapshot {
         let limits = &self.settings.limits;
-        let (relations, indexes, unused, partitions) = tokio::join!(
+        let (relations, index_candidates, partitions) = tokio::join!(
             within(deadline, sizes::collect_relations(client, limits.top_relations)),
-            within(deadline, sizes::collect_indexes(client, limits.top_indexes)),
-            within(
-                deadline,
-                sizes::collect_unused(client, limits.unused_index_min_bytes, limits.top_indexes)
-            ),
+            within(deadline, sizes::collect_index_candidates(client, limits.top_indexes)),
             within(deadline, partitions::collect(client)),
         );
+        // One read of the catalog serves both index sections (each fails with it).
+        let indexes = index_candidates.clone().map(|c| WithSkipped {
+            value: sizes::top_indexes(&c.value, limits.top_indexes),
+            skipped: c.skipped.clone(),
+        });
+        let unused = index_candidates.map(|c| WithSkipped {
+            value: sizes::unused_indexes(&c.value, limits.unused_index_min_bytes, limits.top_indexes),
+            skipped: Vec::new(),
+        });
         let mut skipped_relations = Vec::new();
         let relations = relation_locks::take_skipped(relations, &mut skipped_relations);
         let indexes = relation_locks::take_skipped(indexes, &mut skipped_relations);
@@ -175,10 +180,6 @@ pub fn sql_used() -> Vec<SqlUsed> {
         SqlUsed {
             collector: "index_sizes",
             sql: sizes::INDEX_SIZES_SQL,
-        },
-        SqlUsed {
-            collector: "unused_indexes",
-            sql: sizes::UNUSED_INDEXES_SQL,
         },
         SqlUsed {
             collector: "partitions",

@@ -78,7 +78,7 @@ pub async fn unused_indexes(app: web::Data<AppState>) -> HttpResponse {
             envelope,
             unused_indexes,
             error,
-            sql: sql_named(sql_used(), &["unused_indexes"]),
+            sql: sql_named(sql_used(), &["index_sizes"]),
         }
     })
 }
