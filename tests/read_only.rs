@@ -404,9 +404,10 @@ fn roles_that_cannot_write_pass_in_check_config_and_the_agent() {
     run_shapes(&cluster(), CLEAN_SHAPES, "cl");
 }
 
-/// Granted while the agent runs: a column privilege (workload loop) and a membership in a
-/// writer role the agent's NOINHERIT role could SET ROLE to; each is named in /healthz and
-/// the API without a restart, and clears when revoked.
+/// Granted while the agent runs: a column privilege and a membership in a writer role the
+/// agent's NOINHERIT role could SET ROLE to (workload loop), a role attribute and a database
+/// privilege (hot path); each is named in /healthz and the API without a restart, and clears
+/// when revoked.
 #[test]
 fn write_access_granted_while_running_degrades_and_clears() {
     let pg = cluster();
@@ -433,6 +434,10 @@ fn write_access_granted_while_running_degrades_and_clears() {
             "REVOKE app_owner FROM live",
             "OWNER on table public.owned through role app_owner",
         ),
+        // Role level (hot path): the check is skipped while the role catalogs are unwritten,
+        // and this write must still be seen.
+        ("ALTER ROLE live BYPASSRLS", "ALTER ROLE live NOBYPASSRLS", "BYPASSRLS on role live"),
+        ("GRANT CREATE ON DATABASE app TO live", "REVOKE CREATE ON DATABASE app FROM live", "CREATE on database app"),
     ] {
         pg.psql("app", grant);
         agent.wait_json(

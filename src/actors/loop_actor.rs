@@ -117,7 +117,7 @@ pub struct LoopSpec {
     pub state: Addr<StateActor>,
     pub read_only_enforce: bool,
     pub role_checks: RoleChecks,
-    /// When the object-level privilege check last ran (`RoleChecks::Objects` only).
+    /// When this loop's privilege check last ran, on which catalog write count.
     pub catalog_watch: privileges::CatalogWatch,
 }
 
@@ -395,30 +395,26 @@ async fn capabilities(conn: &PgSession, spec: &LoopSpec) -> Result<Arc<Capabilit
         None => detect(conn, spec).await?,
     };
     if spec.read_only_enforce {
-        // The object check is skipped while no catalog it reads was written since it last ran.
-        let mut catalog_writes = None;
-        let (scope, sql) = match spec.role_checks {
+        // Each check is skipped while no catalog it reads was written since it last ran.
+        let (scope, sql, writes_sql) = match spec.role_checks {
             RoleChecks::None => return Ok(caps),
             RoleChecks::Role => (
                 PrivilegeScope::Role,
                 privileges::role_write_privileges_sql(caps.server_version_num),
+                privileges::ROLE_CATALOG_WRITES_SQL,
             ),
-            RoleChecks::Objects => {
-                let writes = privileges::catalog_writes(conn).await?;
-                if !spec.catalog_watch.must_check(writes, Instant::now()) {
-                    return Ok(caps);
-                }
-                catalog_writes = Some(writes);
-                (
-                    PrivilegeScope::Objects,
-                    privileges::object_write_privileges_sql(caps.server_version_num),
-                )
-            }
+            RoleChecks::Objects => (
+                PrivilegeScope::Objects,
+                privileges::object_write_privileges_sql(caps.server_version_num),
+                privileges::CATALOG_WRITES_SQL,
+            ),
         };
-        let found = privileges::query_privileges(conn, &sql).await?;
-        if let Some(writes) = catalog_writes {
-            spec.catalog_watch.checked(writes, Instant::now());
+        let writes = privileges::catalog_writes(conn, writes_sql).await?;
+        if !spec.catalog_watch.must_check(writes, Instant::now()) {
+            return Ok(caps);
         }
+        let found = privileges::query_privileges(conn, &sql).await?;
+        spec.catalog_watch.checked(writes, Instant::now());
         spec.state.do_send(PrivilegesChecked {
             scope,
             role: caps.role.clone(),

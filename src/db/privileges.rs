@@ -108,10 +108,22 @@ SELECT current_setting('track_counts')::bool AS counted,
        COALESCE(sum(pg_stat_get_tuples_inserted(c) + pg_stat_get_tuples_updated(c) + pg_stat_get_tuples_deleted(c)), 0)::int8 AS writes
   FROM unnest('{pg_catalog.pg_class,pg_catalog.pg_attribute,pg_catalog.pg_proc,pg_catalog.pg_type,pg_catalog.pg_namespace,pg_catalog.pg_largeobject_metadata,pg_catalog.pg_default_acl,pg_catalog.pg_authid,pg_catalog.pg_auth_members}'::regclass[]) AS c";
 
+/// The same for role-level write access (role attributes and memberships, database and schema
+/// ACLs and owners, parameter ACLs from 15, large objects); `lo_compat_privileges` is a setting,
+/// not a catalog row, so it is part of the count (a reload that turns it on moves it).
+pub const ROLE_CATALOG_WRITES_SQL: &str = "\
+SELECT current_setting('track_counts')::bool AS counted,
+       (COALESCE(sum(pg_stat_get_tuples_inserted(c) + pg_stat_get_tuples_updated(c) + pg_stat_get_tuples_deleted(c)), 0) * 2
+         + current_setting('lo_compat_privileges')::bool::int)::int8 AS writes
+  FROM unnest(ARRAY[to_regclass('pg_catalog.pg_authid'), to_regclass('pg_catalog.pg_auth_members'),
+                    to_regclass('pg_catalog.pg_database'), to_regclass('pg_catalog.pg_namespace'),
+                    to_regclass('pg_catalog.pg_parameter_acl'), to_regclass('pg_catalog.pg_largeobject_metadata')]) AS c
+ WHERE c IS NOT NULL";
+
 /// The object-level check scans pg_class and pg_attribute (60 ms a run on a 10k-table
 /// catalog); its answer can only change when one of the catalogs in [`CATALOG_WRITES_SQL`] is
-/// written. This remembers the write count at the last check, so an unchanged catalog skips
-/// the scan; the scan still runs at least every [`CatalogWatch::MAX_SKIP`], which bounds the
+/// written. The role-level check is cheap but runs every 15 s ([`ROLE_CATALOG_WRITES_SQL`]).
+/// This remembers the write count at the last check, so an unchanged catalog skips the check; the scan still runs at least every [`CatalogWatch::MAX_SKIP`], which bounds the
 /// cost of a write the statistics have not counted yet (a backend flushes its counts within
 /// about a second of going idle) or never count (`track_counts` off: never skipped).
 #[derive(Clone, Default)]
@@ -138,9 +150,10 @@ impl CatalogWatch {
     }
 }
 
-/// This run's catalog write count, `None` when `track_counts` is off.
-pub async fn catalog_writes(client: &Client) -> Result<Option<i64>, tokio_postgres::Error> {
-    let row = client.query_one(CATALOG_WRITES_SQL, &[]).await?;
+/// This run's catalog write count ([`CATALOG_WRITES_SQL`] or [`ROLE_CATALOG_WRITES_SQL`]),
+/// `None` when `track_counts` is off.
+pub async fn catalog_writes(client: &Client, sql: &str) -> Result<Option<i64>, tokio_postgres::Error> {
+    let row = client.query_one(sql, &[]).await?;
     let counted: bool = row.try_get("counted")?;
     if !counted {
         return Ok(None);
