@@ -436,8 +436,16 @@ fn write_access_granted_while_running_degrades_and_clears() {
         ),
         // Role level (hot path): the check is skipped while the role catalogs are unwritten,
         // and this write must still be seen.
-        ("ALTER ROLE live BYPASSRLS", "ALTER ROLE live NOBYPASSRLS", "BYPASSRLS on role live"),
-        ("GRANT CREATE ON DATABASE app TO live", "REVOKE CREATE ON DATABASE app FROM live", "CREATE on database app"),
+        (
+            "ALTER ROLE live BYPASSRLS",
+            "ALTER ROLE live NOBYPASSRLS",
+            "BYPASSRLS on role live",
+        ),
+        (
+            "GRANT CREATE ON DATABASE app TO live",
+            "REVOKE CREATE ON DATABASE app FROM live",
+            "CREATE on database app",
+        ),
     ] {
         pg.psql("app", grant);
         agent.wait_json(

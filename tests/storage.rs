@@ -309,11 +309,23 @@ fn tables_and_indexes_grown_since_their_last_count_still_rank_with_exact_sizes()
     pg.psql("app", &seed);
     // Counted now (steady tables current, `grown` at 10 rows), then grown without a count.
     pg.psql("app", "VACUUM ANALYZE");
-    pg.psql("app", "INSERT INTO grown SELECT g, md5(g::text) FROM generate_series(11, 60000) g");
-    pg.psql("app", "INSERT INTO bulk SELECT g, md5(g::text) FROM generate_series(1, 40000) g");
+    pg.psql(
+        "app",
+        "INSERT INTO grown SELECT g, md5(g::text) FROM generate_series(11, 60000) g",
+    );
+    pg.psql(
+        "app",
+        "INSERT INTO bulk SELECT g, md5(g::text) FROM generate_series(1, 40000) g",
+    );
     let counted = pg.psql("app", "SELECT relpages FROM pg_class WHERE relname = 'grown'");
-    assert!(counted.parse::<i64>().unwrap() <= 1, "grown was counted small: {counted} pages");
-    assert_eq!(pg.psql("app", "SELECT relpages FROM pg_class WHERE relname = 'bulk'"), "0");
+    assert!(
+        counted.parse::<i64>().unwrap() <= 1,
+        "grown was counted small: {counted} pages"
+    );
+    assert_eq!(
+        pg.psql("app", "SELECT relpages FROM pg_class WHERE relname = 'bulk'"),
+        "0"
+    );
     let exact = |sql: &str| pg.psql("app", sql).parse::<i64>().unwrap();
     let grown_bytes = exact("SELECT pg_total_relation_size('grown')");
     let bulk_bytes = exact("SELECT pg_total_relation_size('bulk')");
@@ -330,7 +342,12 @@ fn tables_and_indexes_grown_since_their_last_count_still_rank_with_exact_sizes()
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| (t["relation"].as_str().unwrap().to_string(), t["total_bytes"].as_i64().unwrap()))
+        .map(|t| {
+            (
+                t["relation"].as_str().unwrap().to_string(),
+                t["total_bytes"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         tables,

@@ -435,3 +435,49 @@ fn io_by_backend_type_is_reported_from_16_and_explained_before() {
         assert!(!agent.get("/metrics").1.contains("pg_stat_io_"), "no series before 16");
     }
 }
+
+/// Freshness ranks the tables it listed when the catalog last changed: a table created, and one
+/// moved to another schema, while the agent runs are ranked with their dead tuples, and a
+/// dropped one leaves the list.
+#[test]
+fn tables_created_moved_and_dropped_while_running_are_ranked_as_they_are() {
+    let pg = app_cluster();
+    pg.psql(
+        "app",
+        "CREATE TABLE before_t (id int) WITH (autovacuum_enabled = false); CREATE SCHEMA other",
+    );
+    let agent = Agent::start(&pg.url("monitor", "pw", "app"), &test_config(""));
+    let dead = |relation: &'static str| {
+        move |body: &str| {
+            support::agent::metric_value(body, "pg_table_dead_tuples", &format!("relation=\"{relation}\""))
+        }
+    };
+    agent.wait_json("/api/v1/health", WAIT, "a first workload run", |_, b| {
+        b["loops"]["workload"]["runs_total"]
+            .as_u64()
+            .is_some_and(|n| n >= 1)
+            .then_some(())
+    });
+    pg.psql(
+        "app",
+        "CREATE TABLE after_t (id int) WITH (autovacuum_enabled = false);
+         INSERT INTO after_t SELECT generate_series(1, 5000);
+         DELETE FROM after_t WHERE id <= 3000;
+         INSERT INTO before_t SELECT generate_series(1, 100);
+         DELETE FROM before_t;",
+    );
+    support::eventually(WAIT, "the new table ranked with its dead tuples", || {
+        let metrics = agent.get("/metrics").1;
+        (dead("public.after_t")(&metrics) == Some(3000.0)).then_some(())
+    });
+    pg.psql("app", "ALTER TABLE after_t SET SCHEMA other");
+    support::eventually(WAIT, "the moved table under its new name", || {
+        let metrics = agent.get("/metrics").1;
+        (dead("other.after_t")(&metrics) == Some(3000.0) && dead("public.after_t")(&metrics).is_none()).then_some(())
+    });
+    pg.psql("app", "DROP TABLE before_t");
+    support::eventually(WAIT, "the dropped table gone", || {
+        let metrics = agent.get("/metrics").1;
+        dead("public.before_t")(&metrics).is_none().then_some(())
+    });
+}

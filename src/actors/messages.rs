@@ -32,8 +32,14 @@ pub struct TickSkipped {
 pub enum RunOutcome {
     /// `db_seconds`: how long the run's session had statements in flight (capability and
     /// privilege checks included, connection checkout not), measured by the agent.
-    Completed { snapshot: LoopSnapshot, db_seconds: f64 },
-    Failed { kind: FailureKind, error: String },
+    Completed {
+        snapshot: LoopSnapshot,
+        db_seconds: f64,
+    },
+    Failed {
+        kind: FailureKind,
+        error: String,
+    },
 }
 
 /// One run of a loop finished (successfully, partially, or not at all).

@@ -495,7 +495,10 @@ pub fn unused_indexes(candidates: &[IndexCandidate], min_bytes: u64, limit: u32)
         humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(s.max(0.0)))
             .to_string()
     });
-    let (constraint_indexes, indexes) = unused.into_iter().map(|c| c.size.clone()).partition(|i| i.backs_constraint);
+    let (constraint_indexes, indexes) = unused
+        .into_iter()
+        .map(|c| c.size.clone())
+        .partition(|i| i.backs_constraint);
     UnusedIndexes {
         min_bytes,
         observed_since,
@@ -545,17 +548,27 @@ mod tests {
     fn both_index_lists_rank_the_shared_candidates_on_exact_bytes() {
         let candidates = vec![
             candidate(5, 900, 0, false, true),
-            candidate(3, 5000, 12, false, true),  // biggest, but used
-            candidate(4, 900, 0, true, true),     // ties 5 on bytes: the lower OID first
-            candidate(6, 8000, 0, false, false),  // of a partitioned table: no storage use to judge
-            candidate(7, 100, 0, false, true),    // below min_bytes
+            candidate(3, 5000, 12, false, true), // biggest, but used
+            candidate(4, 900, 0, true, true),    // ties 5 on bytes: the lower OID first
+            candidate(6, 8000, 0, false, false), // of a partitioned table: no storage use to judge
+            candidate(7, 100, 0, false, true),   // below min_bytes
             candidate(8, 700, 0, false, true),
         ];
         let top: Vec<String> = top_indexes(&candidates, 3).into_iter().map(|i| i.index).collect();
         assert_eq!(top, vec!["public.i6", "public.i3", "public.i4"]);
         let unused = unused_indexes(&candidates, 500, 2);
-        assert_eq!(unused.indexes.iter().map(|i| i.index.as_str()).collect::<Vec<_>>(), vec!["public.i5"]);
-        assert_eq!(unused.constraint_indexes.iter().map(|i| i.index.as_str()).collect::<Vec<_>>(), vec!["public.i4"]);
+        assert_eq!(
+            unused.indexes.iter().map(|i| i.index.as_str()).collect::<Vec<_>>(),
+            vec!["public.i5"]
+        );
+        assert_eq!(
+            unused
+                .constraint_indexes
+                .iter()
+                .map(|i| i.index.as_str())
+                .collect::<Vec<_>>(),
+            vec!["public.i4"]
+        );
         assert_eq!(unused.observed_since.as_deref(), Some("2027-01-15T08:00:00Z"));
         let none = unused_indexes(&candidates, 1 << 40, 2);
         assert!(none.indexes.is_empty() && none.observed_since.is_none());

@@ -408,7 +408,9 @@ pub fn rank(all: Vec<StatementSums>, top_n: u32, stats_reset_epoch: Option<f64>)
     let mut top: Vec<StatementRow> = all
         .into_iter()
         .enumerate()
-        .filter(|(i, s)| by_time[*i] <= top_n || by_calls[*i] <= top_n || (by_read[*i] <= top_n && s.shared_blks_read > 0))
+        .filter(|(i, s)| {
+            by_time[*i] <= top_n || by_calls[*i] <= top_n || (by_read[*i] <= top_n && s.shared_blks_read > 0)
+        })
         .map(|(i, s)| StatementRow {
             queryid: s.queryid,
             database: s.database,
@@ -435,7 +437,10 @@ pub async fn collect(
     top_n: u32,
 ) -> Result<Option<StatementsSample>, tokio_postgres::Error> {
     use futures::TryStreamExt;
-    let stream = match client.query_raw(statements_sql(version), std::iter::empty::<i64>()).await {
+    let stream = match client
+        .query_raw(statements_sql(version), std::iter::empty::<i64>())
+        .await
+    {
         Ok(stream) => stream,
         // 55000 object_not_in_prerequisite_state: "must be loaded via shared_preload_libraries".
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) => {
@@ -536,7 +541,11 @@ mod tests {
 
     #[test]
     fn the_read_order_counts_only_statements_that_read() {
-        let sample = rank(vec![sums(1, 3, 10, 10.0, 0), sums(1, 2, 5, 5.0, 0), sums(1, 1, 1, 1.0, 0)], 1, None);
+        let sample = rank(
+            vec![sums(1, 3, 10, 10.0, 0), sums(1, 2, 5, 5.0, 0), sums(1, 1, 1, 1.0, 0)],
+            1,
+            None,
+        );
         // Query 1 is first by reads only through the tie at 0 blocks read: not kept for it.
         assert_eq!(sample.top.iter().map(|r| r.queryid).collect::<Vec<_>>(), vec![3]);
         assert_eq!(rank(Vec::new(), 5, Some(1.0)), StatementsSample::default());

@@ -97,6 +97,8 @@ pub struct WorkloadJob {
     /// Per table, the fewest dead tuples seen since its last vacuum: "rising" for the
     /// starvation heuristic means above this, not merely above the previous minute.
     dead_baseline: HashMap<String, i64>,
+    /// The tables freshness ranks, read again when the catalog changes.
+    freshness_tables: freshness::TableList,
     vacuum_hours: HashMap<String, Option<f64>>,
     /// Per Top-N queryid, its text as it may be shown (or why not): read once per id, and kept
     /// for [`TEXT_KEPT_RUNS`] runs after the id left the Top-N, so an id hovering at rank N
@@ -124,6 +126,7 @@ impl WorkloadJob {
             previous_wal: None,
             checkpoint_window: CheckpointWindow::default(),
             dead_baseline: HashMap::new(),
+            freshness_tables: freshness::TableList::default(),
             vacuum_hours: HashMap::new(),
             query_texts: HashMap::new(),
             query_text_seen: HashMap::new(),
@@ -184,7 +187,10 @@ impl WorkloadJob {
             within(deadline, wal::collect(client, version)),
             within(deadline, checkpoints::collect(client, version)),
             within(deadline, replication::collect(client)),
-            within(deadline, freshness::collect(client, settings.limits.top_relations)),
+            within(
+                deadline,
+                freshness::collect(client, &mut self.freshness_tables, settings.limits.top_relations)
+            ),
             within(deadline, deadlocks::collect(client)),
             percentiles_query,
             within(deadline, slots::collect(client, version)),
@@ -228,8 +234,7 @@ impl WorkloadJob {
                     self.query_text_seen.insert(r.queryid, self.runs);
                 }
                 let runs = self.runs;
-                self.query_text_seen
-                    .retain(|_, seen| runs - *seen < TEXT_KEPT_RUNS);
+                self.query_text_seen.retain(|_, seen| runs - *seen < TEXT_KEPT_RUNS);
                 if self.query_text_seen.len() > MAX_CACHED_TEXTS {
                     // Churning ids: keep the most recently seen (the current Top-N first).
                     let mut by_age: Vec<u64> = self.query_text_seen.values().copied().collect();
@@ -405,6 +410,14 @@ pub fn sql_used(caps: Option<&Capabilities>) -> Vec<SqlUsed> {
         SqlUsed {
             collector: "freshness",
             sql: freshness::FRESHNESS_SQL,
+        },
+        SqlUsed {
+            collector: "freshness_tables",
+            sql: freshness::TABLE_LIST_SQL,
+        },
+        SqlUsed {
+            collector: "freshness_tables_key",
+            sql: freshness::TABLE_LIST_KEY_SQL,
         },
         SqlUsed {
             collector: "deadlocks",

@@ -435,7 +435,10 @@ mod tests {
         assert!(watch.must_check(Some(11), later), "a GRANT moved the count");
         assert!(watch.must_check(Some(3), later), "a statistics reset moved it back");
         assert!(watch.must_check(None, later), "track_counts turned off");
-        assert!(watch.must_check(Some(10), t0 + CatalogWatch::MAX_SKIP), "checked again at the latest after MAX_SKIP");
+        assert!(
+            watch.must_check(Some(10), t0 + CatalogWatch::MAX_SKIP),
+            "checked again at the latest after MAX_SKIP"
+        );
         watch.checked(None, later);
         assert!(watch.must_check(None, later), "uncounted writes: always checked");
     }

@@ -209,11 +209,7 @@ pub fn metric_value(text: &str, name: &str, label_part: &str) -> Option<f64> {
 }
 
 /// Every value of a family's series whose labels contain `label_part`, in exposition order.
-pub fn metric_values<'a>(
-    text: &'a str,
-    name: &'a str,
-    label_part: &'a str,
-) -> impl Iterator<Item = f64> + 'a {
+pub fn metric_values<'a>(text: &'a str, name: &'a str, label_part: &'a str) -> impl Iterator<Item = f64> + 'a {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter(move |l| {
