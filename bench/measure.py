@@ -114,20 +114,26 @@ def normalized(sql):
 
 
 def attribute(statements, sql_by_loop):
-    """Each statement's loop, by the longest matching prefix of the loop's SQL."""
+    """Each statement's loops: every loop whose SQL matches it by the longest prefix (a statement
+    two loops run, such as the relation sizes the hourly loop reuses, belongs to both)."""
     known = [(normalized(q["sql"]), loop, q["collector"]) for loop, qs in sql_by_loop.items() for q in qs]
     for st in statements:
         text = normalized(st["query"])
-        best = None
+        best, loops = 0, []
         for sql, loop, collector in known:
             n = 0
             for a, b in zip(text, sql):
                 if a != b:
                     break
                 n += 1
-            if n >= min(60, len(sql)) and (best is None or n > best[0]):
-                best = (n, loop, collector)
-        st["loop"], st["collector"] = (best[1], best[2]) if best else ("session", None)
+            if n < min(60, len(sql)):
+                continue
+            if n > best:
+                best, loops = n, [loop]
+            elif n == best and loop not in loops:
+                loops.append(loop)
+        st["loops"] = loops or ["session"]
+        st["loop"] = "+".join(st["loops"])
 
 
 def poll_runs(runs, body):
@@ -196,8 +202,13 @@ def run_pgmon(args, db):
     # counted as often as the hot path runs: an upper bound.
     per_loop = {}
     for st in statements:
-        per_loop.setdefault(st["loop"], 0.0)
-        per_loop[st["loop"]] += st["total_ms"]
+        if len(st["loops"]) == 1:
+            per_loop[st["loops"][0]] = per_loop.get(st["loops"][0], 0.0) + st["total_ms"]
+        else:
+            # Shared by several loops: once per run of each, at its mean.
+            mean = st["total_ms"] / max(1, st["calls"])
+            for name in st["loops"]:
+                per_loop[name] = per_loop.get(name, 0.0) + mean * loops.get(name, {}).get("runs", 0)
     db_ms_per_run = {name: per_loop.get(name, 0.0) / max(1, loops[name]["runs"]) for name in loops}
     session_ms_per_hot_run = per_loop.get("session", 0.0) / max(1, loops["hot_path"]["runs"])
     db_ms_per_hour = sum(db_ms_per_run[l] * DEFAULT_RUNS_PER_HOUR[l] for l in loops) + session_ms_per_hot_run * DEFAULT_RUNS_PER_HOUR["hot_path"]
