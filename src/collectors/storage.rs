@@ -49,6 +49,8 @@ pub struct StorageJob {
     settings: CollectSettings,
     previous_totals: HashMap<String, i64>,
     previous_at: Option<Instant>,
+    /// The partition catalog, read again only when the catalog changes.
+    partition_catalog: partitions::CatalogCache,
 }
 
 impl StorageJob {
@@ -57,6 +59,7 @@ impl StorageJob {
             settings,
             previous_totals: HashMap::new(),
             previous_at: None,
+            partition_catalog: partitions::CatalogCache::default(),
         }
     }
 
@@ -70,7 +73,10 @@ impl StorageJob {
         let (relations, index_candidates, partitions) = tokio::join!(
             within(deadline, sizes::collect_relations(client, limits.top_relations)),
             within(deadline, sizes::collect_index_candidates(client, limits.top_indexes)),
-            within(deadline, partitions::collect(client)),
+            within(
+                deadline,
+                partitions::collect_cached(client, &mut self.partition_catalog)
+            ),
         );
         // One read of the catalog serves both index sections (each fails with it).
         let indexes = index_candidates.clone().map(|c| WithSkipped {
@@ -184,6 +190,10 @@ pub fn sql_used() -> Vec<SqlUsed> {
         SqlUsed {
             collector: "partitions",
             sql: partitions::PARTITIONS_SQL,
+        },
+        SqlUsed {
+            collector: "partition_catalog_key",
+            sql: partitions::PARTITION_CATALOG_KEY_SQL,
         },
         SqlUsed {
             collector: "inheritance",
