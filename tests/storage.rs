@@ -283,7 +283,7 @@ fn hourly_loop_reports_wraparound_stale_stats_and_bloat_samples() {
     });
 }
 
-/// Tables are ranked on a catalog estimate and only the best 4×N sized exactly: a table whose
+/// Tables are ranked on a catalog estimate and only the best 2×N sized exactly: a table whose
 /// pages were counted when it was small and that grew since (no VACUUM or ANALYZE after), one
 /// never vacuumed nor analyzed, and an unused index on the grown table still make a Top-2 among
 /// twelve tables whose counts are current, each with its exact size.

@@ -20,7 +20,7 @@ use tokio_postgres::Client;
 /// catalog: the pages the last VACUUM or ANALYZE counted for the table, its TOAST and its
 /// indexes , scaled up by the tuples the statistics count since; a table
 /// never vacuumed nor analyzed has no such count, and its main fork is measured instead (a bulk
-/// load in progress is seen). Then the 4×N best estimates are sized exactly and ranked again:
+/// load in progress is seen). Then the 2×N best estimates are sized exactly and ranked again:
 /// every figure served is exact; the estimate only chooses which tables are measured.
 pub const RELATION_SIZES_SQL: &str = r"
 SELECT t.oid, t.schema, t.name, t.relkind, COALESCE(t.total_bytes, 0)::int8 AS total_bytes,
@@ -50,7 +50,7 @@ SELECT t.oid, t.schema, t.name, t.relkind, COALESCE(t.total_bytes, 0)::int8 AS t
                                ELSE pg_relation_size(c.oid)::float8
                                     + (COALESCE(toast.relpages, 0) + COALESCE(ix.pages, 0))::float8 * current_setting('block_size')::float8
                           END DESC, c.oid
-                 LIMIT $1::int8 * 4) k
+                 LIMIT $1::int8 * 2) k
          ORDER BY 6 DESC NULLS LAST, k.oid
          LIMIT $1) t
  ORDER BY t.total_bytes DESC NULLS LAST, t.oid";
@@ -84,8 +84,8 @@ SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name, c.relkind::tex
 /// (`idx_scan = 0`, first: never cut from a by-usage Top-N). Every index gets an estimate from
 /// the catalog, its pages at the last VACUUM or ANALYZE scaled by its table's tuples since (an
 /// index with no count yet, built on an empty table and never vacuumed, is bounded by one
-/// B-tree entry per live or dead tuple of its table, at most a third of a page each); the 4×N
-/// best estimates overall and the 4×N best among the never-scanned are then sized exactly. The
+/// B-tree entry per live or dead tuple of its table, at most a third of a page each); the 2×N
+/// best estimates overall and the 2×N best among the never-scanned are then sized exactly. The
 /// agent ranks both lists on the exact sizes ([`top_indexes`], [`unused_indexes`]). Two scans of
 /// 30k indexes cost 180 ms a run; this one costs less than either.
 pub const INDEX_SIZES_SQL: &str = r"
@@ -108,9 +108,9 @@ WITH c AS MATERIALIZED (
      -- $2: indexes pg_relation_size would wait for (blocked_relations): skipped this run.
      AND i.oid <> ALL($2::oid[])
 ), k AS (
-  (SELECT * FROM c ORDER BY estimated_pages DESC, oid LIMIT $1::int8 * 4)
+  (SELECT * FROM c ORDER BY estimated_pages DESC, oid LIMIT $1::int8 * 2)
   UNION
-  (SELECT * FROM c WHERE idx_scan = 0 AND on_table ORDER BY estimated_pages DESC, oid LIMIT $1::int8 * 4)
+  (SELECT * FROM c WHERE idx_scan = 0 AND on_table ORDER BY estimated_pages DESC, oid LIMIT $1::int8 * 2)
 )
 SELECT k.oid, n.nspname::text AS schema, r.relname::text AS table_name, i.relname::text AS index_name,
        COALESCE(pg_relation_size(k.oid), 0)::int8 AS bytes, k.idx_scan, k.on_table,
