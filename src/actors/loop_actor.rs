@@ -409,7 +409,11 @@ async fn capabilities(conn: &PgSession, spec: &LoopSpec) -> Result<Arc<Capabilit
                 privileges::CATALOG_WRITES_SQL,
             ),
         };
-        let writes = privileges::catalog_writes(conn, writes_sql).await?;
+        let writes = if privileges::write_counts_are_prompt(caps.server_version_num) {
+            privileges::catalog_writes(conn, writes_sql).await?
+        } else {
+            None
+        };
         if !spec.catalog_watch.must_check(writes, Instant::now()) {
             return Ok(caps);
         }

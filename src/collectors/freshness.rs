@@ -48,7 +48,8 @@ SELECT COALESCE(array_agg(c.oid ORDER BY c.oid), '{}') AS oids
 
 /// Rows inserted, updated or deleted in pg_class and pg_namespace as the statistics count them
 /// (a CREATE, DROP or ALTER … SET SCHEMA moves it); NULL when `track_counts` is off, and then
-/// the list is read every run.
+/// the list is read every run, as it is before PostgreSQL 15
+/// ([`write_counts_are_prompt`](crate::db::privileges::write_counts_are_prompt)).
 pub const TABLE_LIST_KEY_SQL: &str = "\
 SELECT CASE WHEN current_setting('track_counts')::bool
             THEN (SELECT sum(pg_stat_get_tuples_inserted(c) + pg_stat_get_tuples_updated(c) + pg_stat_get_tuples_deleted(c))::int8
@@ -152,13 +153,18 @@ pub fn assess(rows: &[FreshnessRow], previous_dead: &HashMap<String, i64>) -> Ve
 
 pub async fn collect(
     client: &Client,
+    server_version_num: i32,
     tables: &mut TableList,
     limit: u32,
 ) -> Result<Vec<FreshnessRow>, tokio_postgres::Error> {
-    let key: Option<i64> = client
-        .query_one(TABLE_LIST_KEY_SQL, &[])
-        .await?
-        .try_get("catalog_writes")?;
+    let key: Option<i64> = if crate::db::privileges::write_counts_are_prompt(server_version_num) {
+        client
+            .query_one(TABLE_LIST_KEY_SQL, &[])
+            .await?
+            .try_get("catalog_writes")?
+    } else {
+        None
+    };
     if key.is_none() || key != tables.key {
         let oids: Vec<u32> = client.query_one(TABLE_LIST_SQL, &[]).await?.try_get("oids")?;
         *tables = TableList { key, oids };

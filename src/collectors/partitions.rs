@@ -575,7 +575,9 @@ SELECT CASE WHEN current_setting('track_counts')::bool
        END AS catalog_key";
 
 /// The partition catalog as last read, and the key it was read at: partition bounds are read
-/// again only when [`PARTITION_CATALOG_KEY_SQL`] moves (13 ms a run for 1,000 partitions).
+/// again only when [`PARTITION_CATALOG_KEY_SQL`] moves (13 ms a run for 1,000 partitions), and
+/// every run before PostgreSQL 15
+/// ([`write_counts_are_prompt`](crate::db::privileges::write_counts_are_prompt)).
 #[derive(Debug, Default)]
 pub struct CatalogCache {
     key: Option<String>,
@@ -585,8 +587,12 @@ pub struct CatalogCache {
 /// The partition catalog: the cached one while its key holds, else read afresh.
 pub async fn collect_cached(
     client: &Client,
+    server_version_num: i32,
     cache: &mut CatalogCache,
 ) -> Result<PartitionCatalog, tokio_postgres::Error> {
+    if !crate::db::privileges::write_counts_are_prompt(server_version_num) {
+        return collect(client).await;
+    }
     let key: Option<String> = client
         .query_one(PARTITION_CATALOG_KEY_SQL, &[])
         .await?

@@ -75,7 +75,7 @@ impl StorageJob {
             within(deadline, sizes::collect_index_candidates(client, limits.top_indexes)),
             within(
                 deadline,
-                partitions::collect_cached(client, &mut self.partition_catalog)
+                partitions::collect_cached(client, caps.server_version_num, &mut self.partition_catalog)
             ),
         );
         // One read of the catalog serves both index sections (each fails with it).

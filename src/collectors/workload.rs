@@ -189,7 +189,12 @@ impl WorkloadJob {
             within(deadline, replication::collect(client)),
             within(
                 deadline,
-                freshness::collect(client, &mut self.freshness_tables, settings.limits.top_relations)
+                freshness::collect(
+                    client,
+                    version,
+                    &mut self.freshness_tables,
+                    settings.limits.top_relations
+                )
             ),
             within(deadline, deadlocks::collect(client)),
             percentiles_query,

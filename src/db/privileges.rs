@@ -124,8 +124,8 @@ SELECT current_setting('track_counts')::bool AS counted,
 /// catalog); its answer can only change when one of the catalogs in [`CATALOG_WRITES_SQL`] is
 /// written. The role-level check is cheap but runs every 15 s ([`ROLE_CATALOG_WRITES_SQL`]).
 /// This remembers the write count at the last check, so an unchanged catalog skips the check; the scan still runs at least every [`CatalogWatch::MAX_SKIP`], which bounds the
-/// cost of a write the statistics have not counted yet (a backend flushes its counts within
-/// about a second of going idle) or never count (`track_counts` off: never skipped).
+/// cost of a write the statistics have not counted yet (from PostgreSQL 15 a backend flushes
+/// its counts within seconds of going idle; before 15 nothing is skipped) or never count (`track_counts` off: never skipped).
 #[derive(Clone, Default)]
 pub struct CatalogWatch {
     last_check: std::sync::Arc<std::sync::Mutex<Option<(i64, std::time::Instant)>>>,
@@ -148,6 +148,15 @@ impl CatalogWatch {
     pub fn checked(&self, writes: Option<i64>, at: std::time::Instant) {
         *self.last_check.lock().unwrap_or_else(|e| e.into_inner()) = writes.map(|w| (w, at));
     }
+}
+
+/// Whether a server's statistics count a committed catalog write promptly enough to key a
+/// skipped read on: from PostgreSQL 15 an idle session flushes its pending counts within
+/// seconds (`PGSTAT_IDLE_INTERVAL`); before, a session that wrote within half a second of its
+/// previous report keeps the counts until its next statement, which may never come. Before 15
+/// nothing is skipped.
+pub fn write_counts_are_prompt(server_version_num: i32) -> bool {
+    server_version_num >= 150000
 }
 
 /// This run's catalog write count ([`CATALOG_WRITES_SQL`] or [`ROLE_CATALOG_WRITES_SQL`]),
